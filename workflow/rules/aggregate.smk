@@ -1,0 +1,16 @@
+# All runs of the study into tidy tables: runs, learning curve, error vs size.
+
+
+rule aggregate:
+    input:
+        [STUDY.job_file(key) for key in STUDY.jobs],
+    output:
+        runs=report(f"{RESULTS}/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
+        curve=report(f"{RESULTS}/tables/learning_curve.csv", caption="../report/learning_curve_table.rst", category="Tables"),
+        sizes=f"{RESULTS}/tables/sizes.csv",
+    log:
+        f"{RESULTS}/logs/aggregate.txt",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "{PY} aggregate --out-dir {RESULTS}/tables {input} > {log} 2>&1"

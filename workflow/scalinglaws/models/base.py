@@ -1,0 +1,47 @@
+"""Batched ensembles: E independent models held as stacked tensors, trained in one process.
+
+Member e's parameters are slice e of every tensor, initialised from that member's own seed, so a
+member's numbers do not depend on which other members share its ensemble.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def member_generator(seed: int, stream: int) -> torch.Generator:
+    """A CPU generator for one member and one purpose (0: init, 1: batch order)."""
+    state = np.random.SeedSequence([int(seed), stream]).generate_state(2, dtype=np.uint64)
+    return torch.Generator().manual_seed(int(state[0] % (2**63)))
+
+
+class StackedLinear(nn.Module):
+    """E independent linear layers: y[e] = x[e] @ W[e] + b[e], computed with one baddbmm."""
+
+    def __init__(self, seeds: list[int], fan_in: int, fan_out: int, gain: float = math.sqrt(2.0)):
+        super().__init__()
+        weights = []
+        for seed in seeds:
+            g = member_generator(seed, 0)
+            # a different draw per layer shape; the seed alone fixes it
+            weights.append(torch.randn(fan_in, fan_out, generator=g) * (gain / math.sqrt(fan_in)))
+        self.weight = nn.Parameter(torch.stack(weights))
+        self.bias = nn.Parameter(torch.zeros(len(seeds), 1, fan_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (E, B, fan_in)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class Ensemble(nn.Module):
+    """Base for a family's ensemble. forward: (E, B, *input_shape) -> (E, B, num_outputs)."""
+
+    def __init__(self, seeds: list[int]):
+        super().__init__()
+        self.members = len(seeds)
+
+    def param_count(self) -> int:
+        """Parameters of one member."""
+        return sum(p.numel() for p in self.parameters()) // self.members

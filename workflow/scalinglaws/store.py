@@ -1,0 +1,103 @@
+"""Content-addressed store: identities, paths and atomic writes.
+
+Every stored object (a shard's data, an ensemble job's metrics) lives at a path derived from a
+hash of everything that determines its content. Identical work therefore maps to the same path
+and is never redone; different work can never collide.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_STORE = "results/store"
+STORE_ENV = "SCALINGLAWS_STORE"
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same object always gives the same bytes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    raise TypeError(f"cannot hash {type(obj).__name__}")
+
+
+def digest(obj: Any, length: int = 20) -> str:
+    """Short hex SHA-256 of an object's canonical JSON."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
+
+
+def code_version(*modules: str) -> str:
+    """Hash of package modules' source (paths like "training.py", "models/mlp.py").
+
+    It enters every identity those modules compute, so editing the code reruns exactly the work
+    the code determines.
+    """
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        h.update(name.encode())
+        h.update((PACKAGE_DIR / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def store_root(configured: str | None = None) -> Path:
+    """The store location: $SCALINGLAWS_STORE, else the config's `store`, else results/store."""
+    return Path(os.environ.get(STORE_ENV) or configured or DEFAULT_STORE)
+
+
+def shard_path(store: Path | str, key: str) -> Path:
+    return Path(store) / "shards" / key / "data.npz"
+
+
+def eval_path(store: Path | str, key: str) -> Path:
+    return Path(store) / "eval" / key / "data.npz"
+
+
+def job_path(store: Path | str, key: str) -> Path:
+    return Path(store) / "runs" / key / "metrics.json"
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target.
+
+    A reader (or a rerun after SIGKILL) sees either the old file, no file, or the whole new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path | str, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=_plain) + "\n").encode())
+
+
+def atomic_write_text(path: Path | str, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_save_npz(path: Path | str, **arrays) -> None:
+    """np.savez to a temporary name, then rename (np.savez itself writes in place)."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,182 @@
+"""A study: the validated config expanded into shards and ensemble jobs with their identities.
+
+Both the Snakefile and the CLI build a Study from the config, so the DAG and the store agree on
+every identity. Building one is cheap (no data is generated): identities are hashes of specs.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from . import store
+from .datasets import DataError, make_dataset
+from .models import MODULES, ModelError, family_class
+from .training import TrainSpec
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+DATA_CODE = ("datasets/base.py",)
+TRAINER_CODE = ("training.py", "models/base.py")
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the key and the offending value."""
+
+
+def _fill_defaults(config: dict, schema: dict) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if "default" in sub and key not in config:
+            config[key] = copy.deepcopy(sub["default"])
+        if isinstance(config.get(key), dict) and sub.get("type") == "object":
+            _fill_defaults(config[key], sub)
+
+
+def validate_config(config: dict, source: str = "config") -> dict:
+    """Check `config` against the JSON schema; return a copy with defaults filled in."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: invalid value at '{where}': {err.message}")
+    config = copy.deepcopy(config)
+    _fill_defaults(config, schema)
+    return config
+
+
+def shard_sizes(spec: dict, field: str) -> list[int]:
+    """Explicit sizes, or min * factor^k up to max (max itself always included)."""
+    if "sizes" in spec:
+        sizes = [int(s) for s in spec["sizes"]]
+    else:
+        lo, hi, factor = int(spec["min"]), int(spec["max"]), float(spec.get("factor", 2))
+        if hi < lo:
+            raise ConfigError(f"{field}: max ({hi}) is smaller than min ({lo})")
+        sizes, s = [], float(lo)
+        while round(s) < hi:
+            sizes.append(int(round(s)))
+            s *= factor
+        sizes.append(hi)
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise ConfigError(f"{field}: shard sizes must be strictly increasing, got {sizes}")
+    return sizes
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    key: str
+    dataset: str
+    n: int
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One ensemble job: all (seed, lr) runs of one (dataset, family, size, shard)."""
+
+    key: str
+    dataset: str
+    family: str
+    size: int
+    n: int
+    shard_key: str
+    eval_key: str
+    spec: dict  # everything the trainer needs, JSON-serialisable; its hash is `key`
+
+
+class Study:
+    def __init__(self, config: dict, source: str = "config"):
+        self.config = validate_config(config, source)
+        c = self.config
+        self.name = c["study"]
+        self.store = store.store_root(c.get("store"))
+        self.results = Path("results") / self.name
+        try:
+            self.datasets = {name: make_dataset(name, opts, c["seed"]) for name, opts in c["datasets"].items()}
+            self.families = {name: family_class(name, opts) for name, opts in c["models"].items()}
+        except (DataError, ModelError) as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        self.train_spec = self._train_spec()
+        self.shards: dict[str, ShardSpec] = {}
+        self.evals: dict[str, str] = {}  # eval key -> dataset name
+        self.jobs: dict[str, JobSpec] = {}
+        self._expand()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Study":
+        path = Path(path)
+        try:
+            config = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc}") from None
+        return cls(config or {}, source=str(path))
+
+    def _train_spec(self) -> TrainSpec:
+        t = dict(self.config["training"])
+        seeds = t.pop("seeds")
+        t["seeds"] = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+        t["learning_rates"] = [float(lr) for lr in t["learning_rates"]]
+        for key in ("epochs", "weight_decay"):  # 0 and 0.0 must hash alike
+            if key in t:
+                t[key] = float(t[key])
+        return TrainSpec(**t)
+
+    def shard_sizes_for(self, dataset: str) -> list[int]:
+        opts = self.config["datasets"][dataset]
+        field = f"datasets.{dataset}.shards" if "shards" in opts else "shards"
+        sizes = shard_sizes(opts.get("shards", self.config["shards"]), field)
+        for n in sizes:
+            try:
+                self.datasets[dataset].check_shard(n, field)
+            except DataError as exc:
+                raise ConfigError(str(exc)) from None
+        return sizes
+
+    def _expand(self) -> None:
+        train_spec = asdict(self.train_spec)
+        for dname, ds in self.datasets.items():
+            data_code = store.code_version(*DATA_CODE, "datasets/" + type(ds).__module__.rsplit(".", 1)[-1] + ".py")
+            eval_key = store.digest({"eval": ds.eval_identity(), "code": data_code})
+            self.evals[eval_key] = dname
+            for n in self.shard_sizes_for(dname):
+                shard_key = store.digest({"shard": ds.shard_identity(n), "code": data_code})
+                self.shards[shard_key] = ShardSpec(shard_key, dname, n)
+                for fname, fam in self.families.items():
+                    given = {k: v for k, v in self.config["models"][fname].items() if k not in ("sizes", "type")}
+                    model_opts = {**getattr(fam, "defaults", {}), **given}
+                    kind = self.config["models"][fname].get("type", fname)
+                    trainer_code = store.code_version(*TRAINER_CODE, MODULES[kind])
+                    for size in self.config["models"][fname]["sizes"]:
+                        spec = {
+                            "dataset": dname,
+                            "task": ds.task,
+                            "metric": ds.metric,
+                            "num_outputs": ds.num_outputs,
+                            "n": n,
+                            "shard_key": shard_key,
+                            "eval_key": eval_key,
+                            "family": fname,
+                            "family_type": kind,
+                            "size": int(size),
+                            "model_options": model_opts,
+                            "train": train_spec,
+                            "trainer_code": trainer_code,
+                        }
+                        key = store.digest(spec)
+                        self.jobs[key] = JobSpec(key, dname, fname, int(size), n, shard_key, eval_key, spec)
+
+    # -- paths ------------------------------------------------------------------------------
+    def shard_file(self, key: str) -> Path:
+        return store.shard_path(self.store, key)
+
+    def eval_file(self, key: str) -> Path:
+        return store.eval_path(self.store, key)
+
+    def job_file(self, key: str) -> Path:
+        return store.job_path(self.store, key)
+
+    def curves(self) -> list[tuple[str, str]]:
+        """(dataset, family) pairs: one learning curve, one set of fits and figures each."""
+        return [(d, f) for d in self.datasets for f in self.families]
