@@ -6,7 +6,12 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
-configfile: "config.yaml"
+# The default study, unless --configfile names another one (which then replaces it whole,
+# rather than being merged into it key by key).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 # Rules call the package of this checkout (workflow/scalinglaws), installed or not.
 PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")

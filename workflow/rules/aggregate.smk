@@ -8,9 +8,11 @@ rule aggregate:
         runs=report(f"{RESULTS}/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
         curve=report(f"{RESULTS}/tables/learning_curve.csv", caption="../report/learning_curve_table.rst", category="Tables"),
         sizes=f"{RESULTS}/tables/sizes.csv",
+    params:
+        tolerance=STUDY.config["fit"]["size_tolerance"],
     log:
         f"{RESULTS}/logs/aggregate.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} aggregate --out-dir {RESULTS}/tables {input} > {log} 2>&1"
+        "{PY} aggregate --out-dir {RESULTS}/tables --size-tolerance {params.tolerance} {input} > {log} 2>&1"

@@ -10,10 +10,11 @@ rule fit:
         target=STUDY.config["fit"]["target"],
         bootstrap=STUDY.config["fit"]["bootstrap"],
         seed=STUDY.config["fit"]["seed"],
+        tolerance=STUDY.config["fit"]["size_tolerance"],
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
         "{PY} fit-study --runs {input} --out {output} --target {params.target}"
-        " --bootstrap {params.bootstrap} --seed {params.seed} > {log} 2>&1"
+        " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance} > {log} 2>&1"

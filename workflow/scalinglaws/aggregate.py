@@ -2,12 +2,14 @@
 
 The learning curve follows Hestness et al.: per shard, the (size, learning rate) configuration
 with the best mean validation metric over seeds wins; its metrics (mean and std over seeds)
-are the curve's point. Diverged runs are excluded and counted.
+are the curve's point. The best model size of a shard is the smallest size that comes within a
+tolerance of that winner. Diverged runs are excluded and counted.
 """
 from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ RUN_COLUMNS = [
     "device", "diverged", "metric", "job_key",
 ]  # fmt: skip
 GROUP = ["dataset", "family"]
+SIZE_TOLERANCE = 0.05  # a size is "as good as the best" within 5% of the best validation metric
 
 
 def load_runs(paths: list[str | Path]) -> pd.DataFrame:
@@ -62,10 +65,24 @@ def config_cube(runs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     return configs, val, test, shards
 
 
-def select_best(val: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per shard, the config with the lowest mean validation metric over seeds.
+@dataclass
+class Selection:
+    """Per-shard outcome of model selection on validation (arrays indexed by shard)."""
 
-    Returns (best config index, val mean, val std, target mean, target std) per shard.
+    best: np.ndarray  # config index with the lowest mean validation metric
+    val_mean: np.ndarray
+    val_std: np.ndarray
+    target_mean: np.ndarray
+    target_std: np.ndarray
+    smallest: np.ndarray  # config index of the smallest size within tolerance of the best
+
+
+def select_best(val: np.ndarray, target: np.ndarray, sizes: np.ndarray, tolerance: float = SIZE_TOLERANCE) -> Selection:
+    """Per shard, the config with the lowest mean validation metric over seeds, and the
+    smallest model size whose best mean validation metric is within `tolerance` of it.
+
+    With early stopping a larger model is rarely worse, so "the size that wins" drifts to the
+    largest on the grid; "the smallest size that is as good" is what grows with data.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are handled below
@@ -74,22 +91,27 @@ def select_best(val: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.nda
         best = mean_val.argmin(axis=1)
         rows = np.arange(len(best))
         v, t = val[rows, best], target[rows, best]
-        return best, np.nanmean(v, 1), np.nanstd(v, 1), np.nanmean(t, 1), np.nanstd(t, 1)
+        good_enough = mean_val <= (1 + tolerance) * mean_val[rows, best][:, None]
+        # among good-enough configs, the smallest size, and at that size the best learning rate
+        score = np.where(good_enough, sizes[None, :] * 1e12 + mean_val.clip(max=1e11), np.inf)
+        return Selection(best, np.nanmean(v, 1), np.nanstd(v, 1), np.nanmean(t, 1), np.nanstd(t, 1), score.argmin(1))
 
 
-def learning_curve(runs: pd.DataFrame) -> pd.DataFrame:
+def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.DataFrame:
     """Per (dataset, family, shard): the winning config and its metrics over seeds."""
     out = []
     for (dataset, family), grp in usable(runs).groupby(GROUP, sort=True):
         configs, val, test, shards = config_cube(grp)
-        best, vm, vs, tm, ts = select_best(val, test)
+        sel = select_best(val, test, configs["params"].to_numpy(float), tolerance)
         for i, n in enumerate(shards):
-            cfg = configs.iloc[best[i]]
+            cfg, small = configs.iloc[sel.best[i]], configs.iloc[sel.smallest[i]]
             out.append({
                 "dataset": dataset, "family": family, "n": int(n),
-                "val_mean": vm[i], "val_std": vs[i], "test_mean": tm[i], "test_std": ts[i],
-                "seeds": int(np.isfinite(val[i, best[i]]).sum()),
-                "best_size": int(cfg["size"]), "best_params": int(cfg["params"]), "best_lr": float(cfg["lr"]),
+                "val_mean": sel.val_mean[i], "val_std": sel.val_std[i],
+                "test_mean": sel.target_mean[i], "test_std": sel.target_std[i],
+                "seeds": int(np.isfinite(val[i, sel.best[i]]).sum()),
+                "size": int(cfg["size"]), "params": int(cfg["params"]), "lr": float(cfg["lr"]),
+                "best_size": int(small["size"]), "best_params": int(small["params"]),
                 "metric": grp["metric"].iloc[0],
             })  # fmt: skip
     return pd.DataFrame(out)

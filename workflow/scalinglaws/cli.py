@@ -55,7 +55,8 @@ def cmd_aggregate(args) -> None:
     runs = load_runs(args.metrics)
     out = Path(args.out_dir)
     store.atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
-    store.atomic_write_text(out / "learning_curve.csv", learning_curve(runs).to_csv(index=False))
+    curve = learning_curve(runs, args.size_tolerance)
+    store.atomic_write_text(out / "learning_curve.csv", curve.to_csv(index=False))
     store.atomic_write_text(out / "sizes.csv", size_table(runs).to_csv(index=False))
 
 
@@ -65,7 +66,7 @@ def cmd_fit_study(args) -> None:
     from .fitting import fit_study
 
     runs = pd.read_csv(args.runs)
-    store.atomic_write_json(args.out, fit_study(runs, args.target, args.bootstrap, args.seed))
+    store.atomic_write_json(args.out, fit_study(runs, args.target, args.bootstrap, args.seed, args.size_tolerance))
 
 
 def cmd_plot(args) -> None:
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
     s.add_argument("--out-dir", required=True)
+    s.add_argument("--size-tolerance", type=float, default=0.05)
     s.add_argument("metrics", nargs="+")
     s.set_defaults(func=cmd_aggregate)
 
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", choices=["val", "test"], default="test")
     s.add_argument("--bootstrap", type=int, default=200)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size-tolerance", type=float, default=0.05)
     s.set_defaults(func=cmd_fit_study)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregate import GROUP, config_cube, select_best, usable
+from .aggregate import GROUP, SIZE_TOLERANCE, config_cube, select_best, usable
 from .laws import FitError, PowerLaw, SizeLaw
 
 CI_LEVEL = 0.95
@@ -30,38 +30,44 @@ def _fit_or_none(law_cls, x, y):
         return None
 
 
-def bootstrap_curves(val, target, replicates: int, seed: int):
-    """Yield (best config index, target mean) per shard for each seed-resampled replicate."""
+def bootstrap_curves(val, target, sizes, replicates: int, seed: int, tolerance: float):
+    """Yield the per-shard Selection of each seed-resampled replicate."""
     rng = np.random.default_rng(seed)
     n_seeds = val.shape[2]
     for _ in range(replicates):
         pick = rng.integers(0, n_seeds, size=(val.shape[0], n_seeds))
         index = pick[:, None, :].repeat(val.shape[1], 1)  # the same seeds for every config of a shard
-        best, _, _, tm, _ = select_best(np.take_along_axis(val, index, 2), np.take_along_axis(target, index, 2))
-        yield best, tm
+        yield select_best(np.take_along_axis(val, index, 2), np.take_along_axis(target, index, 2), sizes, tolerance)
 
 
-def fit_curve(runs: pd.DataFrame, target: str = "test", replicates: int = 200, seed: int = 0, grid=None) -> dict:
-    """Fit the power law and the best-size law to one (dataset, family) curve."""
+def fit_curve(runs: pd.DataFrame, target: str = "test", replicates: int = 200, seed: int = 0,
+              tolerance: float = SIZE_TOLERANCE) -> dict:  # fmt: skip
+    """Fit the power law (to the curve) and the best-size law (to the smallest sufficient sizes)."""
     configs, val, test, shards = config_cube(runs)
     tgt = test if target == "test" else val
     n = np.array(shards, float)
-    best, _, _, y, _ = select_best(val, tgt)
     sizes = configs["params"].to_numpy(float)
-    out = {"target": f"{target}_metric", "points": len(shards), "shards": [int(s) for s in shards]}
+    sel = select_best(val, tgt, sizes, tolerance)
+    out = {"target": f"{target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
+           "size_tolerance": tolerance}  # fmt: skip
 
-    fits = {"power": (PowerLaw, y), "size": (SizeLaw, sizes[best])}
+    def law_data(s):
+        return {"power": s.target_mean, "size": sizes[s.smallest]}
+
+    fits = {"power": PowerLaw, "size": SizeLaw}
     boot = {name: [] for name in fits}
-    grid = np.geomspace(n.min(), n.max(), 50) if grid is None else grid
+    grid = np.geomspace(n.min(), n.max(), 50)
     bands = {name: [] for name in fits}
-    for b_best, b_y in bootstrap_curves(val, tgt, replicates, seed):
-        for name, (cls, _) in fits.items():
-            law = _fit_or_none(cls, n, b_y if name == "power" else sizes[b_best])
+    for replicate in bootstrap_curves(val, tgt, sizes, replicates, seed, tolerance):
+        for name, y in law_data(replicate).items():
+            cls = fits[name]
+            law = _fit_or_none(cls, n, y)
             if law is not None:
                 boot[name].append([law.params_[p] for p in cls.param_names])
                 bands[name].append(law.predict(grid))
 
-    for name, (cls, yy) in fits.items():
+    for name, yy in law_data(sel).items():
+        cls = fits[name]
         law = _fit_or_none(cls, n, yy)
         if law is None:
             out[name] = {"error": f"too few usable points ({int(np.isfinite(yy).sum())}) to fit {cls.formula}"}
@@ -87,7 +93,7 @@ def fit_curve(runs: pd.DataFrame, target: str = "test", replicates: int = 200, s
     return out
 
 
-def fit_study(runs: pd.DataFrame, target: str, replicates: int, seed: int) -> dict:
+def fit_study(runs: pd.DataFrame, target: str, replicates: int, seed: int, tolerance: float = SIZE_TOLERANCE) -> dict:
     """Fits for every (dataset, family) curve, keyed "dataset/family"."""
     result = {}
     ok = usable(runs)
@@ -101,7 +107,7 @@ def fit_study(runs: pd.DataFrame, target: str, replicates: int, seed: int) -> di
             "excluded_total": int(len(grp) - len(good)),
         }
         if len(good):
-            entry.update(fit_curve(good, target, replicates, seed))
+            entry.update(fit_curve(good, target, replicates, seed, tolerance))
         else:
             entry["error"] = "no usable runs"
         result[f"{dataset}/{family}"] = entry

@@ -100,6 +100,9 @@ class PowerLaw(Law):
         self.warnings_ = []
         if beta >= self.beta_bounds[1] - 1e-6:
             self.warnings_.append("beta is at 0: the curve does not decrease")
+        drop = self.predict(n.min()) / self.predict(n.max()) - 1
+        if drop < 0.05:
+            self.warnings_.append(f"the fitted curve falls only {100 * drop:.1f}% over the data: no power-law region")
         if gamma >= ymin * (1 - 1e-6):
             self.warnings_.append("gamma is at its bound (the smallest error): no irreducible region resolved")
         return self

@@ -72,7 +72,8 @@ def size_figure(sizes: pd.DataFrame, title: str):
 
 def best_size_figure(curve: pd.DataFrame, fit: dict, title: str):
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.plot(curve["n"], curve["best_params"], "o", label="best model size")
+    ax.plot(curve["n"], curve["params"], "x", color="grey", label="winning size (lowest val metric)")
+    ax.plot(curve["n"], curve["best_params"], "o", label="best size (smallest within tolerance)")
     size = fit.get("size", {})
     if "band" in size:
         band = size["band"]

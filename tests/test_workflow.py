@@ -1,0 +1,83 @@
+"""End to end: the real Snakemake workflow on a tiny study, checked by value."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TINY_CONFIG, job_counts, snakemake
+
+pytestmark = pytest.mark.e2e
+N_SHARDS, N_SIZES, N_SEEDS, N_LRS = 5, 2, 2, 2
+
+
+def test_tiny_study_runs_every_stage(tiny_run):
+    work, proc = tiny_run
+    counts = job_counts(proc.stdout)
+    assert counts["train"] == N_SHARDS * N_SIZES
+    assert counts["shard"] == N_SHARDS and counts["eval_splits"] == 1
+    assert counts["aggregate"] == counts["fit"] == counts["figures"] == 1
+
+
+def test_runs_table_has_every_run(tiny_run):
+    work, _ = tiny_run
+    runs = pd.read_csv(work / "results/tiny/tables/runs.csv")
+    assert len(runs) == N_SHARDS * N_SIZES * N_SEEDS * N_LRS
+    assert sorted(runs["n"].unique()) == [64, 128, 256, 512, 1024]
+    assert set(runs["size"]) == {4, 16} and set(runs["lr"]) == {0.01, 0.03}
+    assert (runs["params"][runs["size"] == 16] == 4 * 16 + 16 + 16 * 16 + 16 + 17).all()
+    assert not runs["diverged"].any()
+    assert runs["test_metric"].between(0.0, 2.0).all()
+
+
+def test_learning_curve_selects_best_validation_config(tiny_run):
+    work, _ = tiny_run
+    runs = pd.read_csv(work / "results/tiny/tables/runs.csv")
+    curve = pd.read_csv(work / "results/tiny/tables/learning_curve.csv")
+    assert list(curve["n"]) == [64, 128, 256, 512, 1024]
+    for row in curve.itertuples():
+        shard = runs[runs["n"] == row.n]
+        means = shard.groupby(["size", "lr"])["val_metric"].mean()
+        assert (row.size, row.lr) == means.idxmin()
+        winner = shard[(shard["size"] == row.size) & (shard["lr"] == row.lr)]
+        assert row.test_mean == pytest.approx(winner["test_metric"].mean())
+        assert row.test_std == pytest.approx(winner["test_metric"].std(ddof=0))
+    # more data helps: the curve falls by a clear margin from the smallest to the largest shard
+    assert curve["test_mean"].iloc[-1] < 0.7 * curve["test_mean"].iloc[0]
+
+
+def test_fit_json_has_values_cis_and_goodness(tiny_run):
+    work, _ = tiny_run
+    fits = json.loads((work / "results/tiny/fits/fits.json").read_text())
+    fit = fits["teacher/mlp"]
+    assert fit["runs"] == N_SHARDS * N_SIZES * N_SEEDS * N_LRS and fit["excluded_diverged"] == 0
+    power = fit["power"]
+    beta = power["params"]["beta"]
+    assert beta["value"] < 0
+    lo, hi = beta["ci95"]
+    assert lo <= beta["value"] <= hi
+    assert power["goodness"]["points"] == N_SHARDS and power["goodness"]["r2_log"] > 0.8
+    assert power["bootstrap"]["replicates"] == TINY_CONFIG["fit"]["bootstrap"]
+    curve = pd.read_csv(work / "results/tiny/tables/learning_curve.csv")
+    p = {k: v["value"] for k, v in power["params"].items()}
+    pred = p["alpha"] * curve["n"] ** p["beta"] + p["gamma"]
+    np.testing.assert_allclose(pred, curve["test_mean"], rtol=0.35)
+    assert set(fit["size"]["params"]) == {"k", "beta_p"}
+
+
+def test_figures_are_real_images(tiny_run):
+    work, _ = tiny_run
+    for fig in ("learning_curve", "error_vs_size", "best_size"):
+        png = (work / f"results/tiny/figures/teacher.mlp.{fig}.png").read_bytes()
+        pdf = (work / f"results/tiny/figures/teacher.mlp.{fig}.pdf").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+        assert pdf[:5] == b"%PDF-" and len(pdf) > 5_000
+
+
+def test_rerun_has_nothing_to_do_and_report_builds(tiny_run):
+    work, _ = tiny_run
+    dry = snakemake(work, "-n")
+    assert "Nothing to be done" in dry.stdout, dry.stdout[-2000:]
+    snakemake(work, "--report", "results/tiny/report.html")
+    html = (work / "results/tiny/report.html").read_text(errors="replace")
+    assert "teacher.mlp.learning_curve.png" in html and "learning_curve.csv" in html
