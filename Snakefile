@@ -18,12 +18,19 @@ PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
 
+from scalinglaws.store import quarantine_corrupt
 from scalinglaws.study import ConfigError, Study
 
 try:
     STUDY = Study(config, source="config")
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+
+# A stored record that fails its checksum is moved aside here, so its job runs again; the
+# study's tables go too, since Snakemake does not rebuild a missing input of up-to-date outputs.
+for damaged in quarantine_corrupt(STUDY.job_file(key) for key in STUDY.jobs):
+    print(f"scalinglaws: {damaged} failed its checksum; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
+    (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)
 
 RESULTS = str(STUDY.results)
 STORE = str(STUDY.store)

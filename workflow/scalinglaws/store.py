@@ -101,3 +101,80 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+# -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----
+class CorruptRecord(ValueError):
+    """A stored record whose content does not match its checksum (or is not even JSON)."""
+
+
+def write_record(path: Path | str, record: dict) -> None:
+    """Write a JSON record with a checksum of its canonical content, atomically."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    atomic_write_json(path, {**body, "checksum": digest(body, length=64)})
+
+
+def read_record(path: Path | str) -> dict:
+    """Read a record written by write_record; raise CorruptRecord if it was damaged."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+        body = {k: v for k, v in record.items() if k != "checksum"}
+        ok = record.get("checksum") == digest(body, length=64)
+    except (ValueError, AttributeError, TypeError):
+        ok = False
+    if not ok:
+        raise CorruptRecord(f"{path}: stored record is corrupted or truncated (checksum mismatch)")
+    return record
+
+
+def quarantine_corrupt(paths) -> list[Path]:
+    """Move aside every existing record that fails its checksum, so that it is recomputed.
+
+    Called when the workflow is parsed: a damaged output is then simply missing, Snakemake
+    schedules its job again, and the damaged bytes stay next to it for inspection.
+    """
+    moved = []
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        try:
+            read_record(path)
+        except CorruptRecord:
+            target = path.with_name(path.name + ".corrupt")
+            os.replace(path, target)
+            moved.append(path)
+    return moved
+
+
+# -- maintenance: list the store, remove what no config refers to ------------------------------
+KINDS = ("shards", "eval", "runs")
+
+
+def list_entries(root: Path | str) -> list[dict]:
+    """Every stored entry: kind, key, bytes, and for runs what they are (from the record)."""
+    entries = []
+    root = Path(root)
+    for kind in KINDS:
+        folder = root / kind
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
+            size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+            info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
+            record = entry / "metrics.json"
+            if kind == "runs" and record.exists():
+                try:
+                    spec = read_record(record)["spec"]
+                    info["what"] = f"{spec['dataset']}/{spec['family']} size={spec['size']} n={spec['n']}"
+                except (CorruptRecord, KeyError):
+                    info["what"] = "corrupted record"
+            elif kind == "runs":
+                info["what"] = "unfinished"
+            entries.append(info)
+    return entries
+
+
+def unreferenced(root: Path | str, keep: set[str]) -> list[dict]:
+    """Entries whose key no given study refers to."""
+    return [e for e in list_entries(root) if e["key"] not in keep]

@@ -134,8 +134,20 @@ class Study:
                 raise ConfigError(str(exc)) from None
         return sizes
 
+    def _families(self) -> list[tuple[str, str, dict, str]]:
+        """(name, type, options with defaults, trainer code version) for every model family."""
+        out = []
+        for fname, fam in self.families.items():
+            given = self.config["models"][fname]
+            kind = given.get("type", fname)
+            options = {**getattr(fam, "defaults", {}), **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
+            out.append((fname, kind, options, store.code_version(*TRAINER_CODE, MODULES[kind])))
+        return out
+
     def _expand(self) -> None:
+        """Fill shards, evals and jobs; each key is a digest of everything its numbers depend on."""
         train_spec = asdict(self.train_spec)
+        families = self._families()
         for dname, ds in self.datasets.items():
             data_code = store.code_version(*DATA_CODE, "datasets/" + type(ds).__module__.rsplit(".", 1)[-1] + ".py")
             eval_key = store.digest({"eval": ds.eval_identity(), "code": data_code})
@@ -143,11 +155,7 @@ class Study:
             for n in self.shard_sizes_for(dname):
                 shard_key = store.digest({"shard": ds.shard_identity(n), "code": data_code})
                 self.shards[shard_key] = ShardSpec(shard_key, dname, n)
-                for fname, fam in self.families.items():
-                    given = {k: v for k, v in self.config["models"][fname].items() if k not in ("sizes", "type")}
-                    model_opts = {**getattr(fam, "defaults", {}), **given}
-                    kind = self.config["models"][fname].get("type", fname)
-                    trainer_code = store.code_version(*TRAINER_CODE, MODULES[kind])
+                for fname, kind, model_opts, trainer_code in families:
                     for size in self.config["models"][fname]["sizes"]:
                         spec = {
                             "dataset": dname,
@@ -166,6 +174,16 @@ class Study:
                         }
                         key = store.digest(spec)
                         self.jobs[key] = JobSpec(key, dname, fname, int(size), n, shard_key, eval_key, spec)
+
+    def data_spec(self, key: str) -> str:
+        """JSON that the `data` command needs to rebuild shard `key` or eval splits `key`."""
+        if key in self.shards:
+            name, n = self.shards[key].dataset, self.shards[key].n
+        else:
+            name, n = self.evals[key], None
+        ds = self.datasets[name]
+        return store.canonical_json({"name": name, "type": self.config["datasets"][name].get("type", name),
+                                     "options": ds.rebuild_options(n), "seed": ds.seed})  # fmt: skip
 
     # -- paths ------------------------------------------------------------------------------
     def shard_file(self, key: str) -> Path:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from .base import Dataset, DataError, Split
 from .fashion_mnist import FashionMNIST
+from .files import FileDataset
 from .teacher import TeacherDataset
 
 REGISTRY: dict[str, type[Dataset]] = {
     "teacher": TeacherDataset,
     "fashion-mnist": FashionMNIST,
+    "files": FileDataset,
 }
 
 

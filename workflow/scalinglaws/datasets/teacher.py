@@ -77,6 +77,9 @@ class TeacherDataset(Dataset):
             "test": self._sample(self._rng(_TEST), int(o["test_size"])),
         }
 
+    def rebuild_options(self, n: int | None) -> dict:
+        return {**self.content_options(), "pool_size": n or 1}
+
     def content_options(self) -> dict:
         # The pool size does not change any example: growing the pool keeps every identity.
         return {k: v for k, v in self.options.items() if k != "pool_size"}
