@@ -14,12 +14,12 @@ import yaml
 
 from . import store
 from .datasets import DataError, make_dataset
-from .models import MODULES, ModelError, family_class
-from .training import TrainSpec
+from .models import ModelError, family
+from .spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 DATA_CODE = ("datasets/base.py",)
-TRAINER_CODE = ("training.py", "models/base.py")
+TRAINER_CODE = ("training.py", "spec.py", "models/base.py")
 
 
 class ConfigError(ValueError):
@@ -95,7 +95,7 @@ class Study:
         self.results = Path("results") / self.name
         try:
             self.datasets = {name: make_dataset(name, opts, c["seed"]) for name, opts in c["datasets"].items()}
-            self.families = {name: family_class(name, opts) for name, opts in c["models"].items()}
+            self.families = {name: family(name, opts) for name, opts in c["models"].items()}
         except (DataError, ModelError) as exc:
             raise ConfigError(f"{source}: {exc}") from None
         self.train_spec = self._train_spec()
@@ -140,8 +140,8 @@ class Study:
         for fname, fam in self.families.items():
             given = self.config["models"][fname]
             kind = given.get("type", fname)
-            options = {**getattr(fam, "defaults", {}), **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
-            out.append((fname, kind, options, store.code_version(*TRAINER_CODE, MODULES[kind])))
+            options = {**fam.defaults, **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
+            out.append((fname, kind, options, store.code_version(*TRAINER_CODE, fam.source)))
         return out
 
     def _expand(self) -> None:

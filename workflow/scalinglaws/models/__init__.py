@@ -1,26 +1,44 @@
-"""Model-family registry: a config's `models` key names families; `type` defaults to that key."""
+"""Model-family registry: a config's `models` key names families; `type` defaults to that key.
+
+The registry itself imports no torch (building a study's DAG must stay fast); a family's
+module is imported only when an ensemble is built.
+"""
 from __future__ import annotations
 
-from .base import Ensemble
-from .mlp import MLPEnsemble
+import importlib
+from dataclasses import dataclass, field
 
-REGISTRY: dict[str, type[Ensemble]] = {"mlp": MLPEnsemble}
-MODULES = {"mlp": "models/mlp.py"}  # source files that define each family, for identities
+
+@dataclass(frozen=True)
+class Family:
+    module: str  # module under scalinglaws.models; its source enters every run's identity
+    cls: str
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return f"models/{self.module}.py"
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp": Family("mlp", "MLPEnsemble", {"depth": 2}),
+}
 
 
 class ModelError(ValueError):
     """Bad model configuration; the message names the key."""
 
 
-def family_class(name: str, options: dict) -> type[Ensemble]:
+def family(name: str, options: dict) -> Family:
     kind = options.get("type", name)
-    if kind not in REGISTRY:
-        raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[kind]
+    if kind not in FAMILIES:
+        raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(FAMILIES))})")
+    return FAMILIES[kind]
 
 
-def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict) -> Ensemble:
-    """Instantiate `kind` with its options (minus the study-level keys)."""
-    cls = REGISTRY[kind]
-    kwargs = {**getattr(cls, "defaults", {}), **{k: v for k, v in options.items() if k not in ("type", "sizes")}}
+def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict):
+    """Instantiate family `kind` for these member seeds, with its defaults under `options`."""
+    fam = FAMILIES[kind]
+    cls = getattr(importlib.import_module(f".{fam.module}", __name__), fam.cls)
+    kwargs = {**fam.defaults, **{k: v for k, v in options.items() if k not in ("type", "sizes")}}
     return cls(seeds, size, tuple(input_shape), num_outputs, **kwargs)
