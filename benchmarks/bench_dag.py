@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,12 +83,8 @@ def study_workflow(root: Path, jobs: int) -> tuple[Path, int]:
 
     os.chdir(work)
     study = Study(config)
-    for key in study.shards:
-        study.shard_file(key).parent.mkdir(parents=True, exist_ok=True)
-        study.shard_file(key).write_bytes(b"")
-    for key in study.evals:
-        study.eval_file(key).parent.mkdir(parents=True, exist_ok=True)
-        study.eval_file(key).write_bytes(b"")
+    for path in [study.shard_file(k) for k in study.shards] + [study.eval_file(k) for k in study.evals]:
+        store.atomic_save_npz(path, x=np.zeros(1))  # a valid (tiny) array file
     for key, job in study.jobs.items():  # valid, checksummed records: the integrity check runs for real
         store.write_record(study.job_file(key), {"key": key, "spec": job.spec, "runs": []})
     time.sleep(0.01)

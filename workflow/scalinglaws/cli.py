@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from . import store
+from .errors import UserError
 
 
 def cmd_data(args) -> None:
@@ -38,10 +40,16 @@ def cmd_train(args) -> None:
 
     torch.set_num_threads(args.threads)
     spec = json.loads(args.spec)
-    with np.load(args.shard) as f:
-        train = Split(f["x"], f["y"])
-    with np.load(args.eval) as f:
-        val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
+    arrays = {}
+    for path in (args.shard, args.eval):
+        try:  # reading every array checks its CRC-32: a damaged shard is never used
+            with np.load(path) as f:
+                arrays.update({k: f[k] for k in f.files})
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            moved = store.quarantine(path)
+            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
+    train = Split(arrays["x"], arrays["y"])
+    val, test = Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
         train, val, test, TrainSpec(**spec["train"]), device=args.device,
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, OSError) as exc:
+    except (UserError, OSError) as exc:
         # Expected failures (bad input, missing files) get one clear line, not a traceback.
         print(f"scalinglaws {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STORE = "results/store"
 STORE_ENV = "SCALINGLAWS_STORE"
@@ -104,7 +106,7 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
 
 
 # -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----
-class CorruptRecord(ValueError):
+class CorruptRecord(UserError):
     """A stored record whose content does not match its checksum (or is not even JSON)."""
 
 
@@ -128,21 +130,51 @@ def read_record(path: Path | str) -> dict:
     return record
 
 
-def quarantine_corrupt(paths) -> list[Path]:
-    """Move aside every existing record that fails its checksum, so that it is recomputed.
+def verify(path: Path | str, full: bool = False) -> None:
+    """Raise CorruptRecord if a stored file is damaged.
 
-    Called when the workflow is parsed: a damaged output is then simply missing, Snakemake
-    schedules its job again, and the damaged bytes stay next to it for inspection.
+    Records are checked against their checksum. Arrays (.npz, a zip) are checked for a sound
+    zip directory (cheap: catches truncation); with `full`, every member's CRC-32 is read too.
+    """
+    path = Path(path)
+    if path.suffix == ".json":
+        read_record(path)
+        return
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip() if full else None
+            if not zf.namelist():
+                bad = "(empty archive)"
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        bad = str(exc)
+    if bad:
+        raise CorruptRecord(f"{path}: stored array file is corrupted or truncated ({bad})")
+
+
+def quarantine(path: Path | str) -> Path:
+    """Move a damaged stored file aside (kept for inspection); its job will run again."""
+    path = Path(path)
+    target = path.with_name(path.name + ".corrupt")
+    os.replace(path, target)
+    return target
+
+
+def quarantine_corrupt(paths) -> list[Path]:
+    """Move aside every existing stored file that fails verify(); return the moved paths.
+
+    Called when the workflow is parsed: a damaged output is then simply missing, and
+    Snakemake schedules its job again.
     """
     moved = []
     for path in map(Path, paths):
         if not path.exists():
             continue
         try:
-            read_record(path)
+            verify(path)
         except CorruptRecord:
-            target = path.with_name(path.name + ".corrupt")
-            os.replace(path, target)
+            quarantine(path)
             moved.append(path)
     return moved
 

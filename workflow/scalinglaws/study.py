@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from . import store
+from .errors import UserError
 from .datasets import DataError, make_dataset
 from .models import ModelError, family
 from .spec import TrainSpec
@@ -22,7 +23,7 @@ DATA_CODE = ("datasets/base.py",)
 TRAINER_CODE = ("training.py", "spec.py", "models/base.py")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """The config is invalid; the message names the key and the offending value."""
 
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError):
     """Bad dataset configuration or missing data; the message names the field or file."""
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from ..errors import UserError
+
 
 @dataclass(frozen=True)
 class Family:
@@ -25,7 +27,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-class ModelError(ValueError):
+class ModelError(UserError):
     """Bad model configuration; the message names the key."""
 
 
