@@ -20,25 +20,30 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.
 
 from scalinglaws.study import ConfigError, Study
 
-try:
-    STUDY = Study(config, source="config")
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+if config.get("external"):  # a table of measurements instead of training
 
-RESULTS = str(STUDY.results)
-STORE = str(STUDY.store)
-PY = f'"{sys.executable}" -m scalinglaws'
+    include: "workflow/rules/external.smk"
 
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/fit.smk"
-include: "workflow/rules/figures.smk"
+else:
+    try:
+        STUDY = Study(config, source="config")
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+
+    RESULTS = str(STUDY.results)
+    STORE = str(STUDY.store)
+    PY = f'"{sys.executable}" -m scalinglaws'
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/train.smk"
+    include: "workflow/rules/aggregate.smk"
+    include: "workflow/rules/fit.smk"
+    include: "workflow/rules/figures.smk"
 
 
-rule all:
-    input:
-        rules.figures.output,
-        rules.fit.output,
-        rules.aggregate.output,
-    default_target: True
+    rule all:
+        input:
+            rules.figures.output,
+            rules.fit.output,
+            rules.aggregate.output,
+        default_target: True
