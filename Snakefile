@@ -24,6 +24,11 @@ if config.get("external"):  # a table of measurements instead of training
 
     include: "workflow/rules/external.smk"
 
+    rule all:
+        input:
+            rules.fit_table.output,
+        default_target: True
+
 else:
     try:
         STUDY = Study(config, source="config")

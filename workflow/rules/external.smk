@@ -23,12 +23,6 @@ def external_options():
     return " ".join(f"{flag} {shlex.quote(str(EXTERNAL[key]))}" for key, flag in flags.items() if key in EXTERNAL)
 
 
-rule all:
-    input:
-        f"{RESULTS}/fits.json",
-    default_target: True
-
-
 rule fit_table:
     input:
         EXTERNAL["table"],

@@ -13,6 +13,7 @@ from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
 _BLAS = None
+EXPLORE_NFEV = 50  # evaluations each start of a multi-start fit gets before the best is polished
 
 
 class FitError(ValueError):
@@ -147,17 +148,24 @@ class Law:
             return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
 
         jac = "2-point" if self._grad is None else jacobian
+
+        def solve(theta0, max_nfev=None):
+            try:
+                return least_squares(residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf",
+                                     max_nfev=max_nfev)  # fmt: skip
+            except ValueError:
+                return None
+
+        # Every start gets a short run; only the best is then run to convergence.
         best = None
         for start in starts:
-            theta0 = np.clip(self._pack(start), lo, hi)
-            try:
-                res = least_squares(residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf")
-            except ValueError:
-                continue
-            if best is None or res.cost < best.cost:
+            res = solve(np.clip(self._pack(start), lo, hi), max_nfev=None if len(starts) == 1 else EXPLORE_NFEV)
+            if res is not None and (best is None or res.cost < best.cost):
                 best = res
         if best is None:
             raise FitError(f"{self.name}: the optimiser failed from every start")
+        if len(starts) > 1:
+            best = min((best, solve(best.x)), key=lambda r: np.inf if r is None else r.cost)
         self.params_ = self._unpack(best.x)
         self.cost_ = float(best.cost)
 

@@ -72,6 +72,11 @@ class BrokenPowerLaw(Law):
         return starts
 
 
+    def _fit_warnings(self, x, y):
+        return [f"c{i} = {self.params_[f'c{i}']:.3g}: the break hardly changes the slope, no bend resolved "
+                "(a plain power law is enough)" for i in range(1, self.breaks + 1) if abs(self.params_[f"c{i}"]) < 0.02]
+
+
 class TwoBreakPowerLaw(BrokenPowerLaw):
     name = "bnsl2"
 
