@@ -1,6 +1,7 @@
 """External tables: `scalinglaws fit TABLE.csv ...` and the workflow's `external` mode."""
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,21 @@ def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, m
     assert out.err.startswith("scalinglaws fit: error: ") and len(out.err.strip().splitlines()) == 1
     assert re.search(message, out.err), out.err
     assert not (tmp_path / "out" / "fits.json").exists()
+
+
+def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
+    """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
+    table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"
+    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
+                        "--derive", "D=`Training FLOP` / (6 * `Model Size`)", "--where", "loss < 3.44",
+                        "--starts", 30, "--bootstrap", 10, "--out", tmp_path, capsys=capsys)  # fmt: skip
+    assert code == 0, out.err
+    fit = json.loads((tmp_path / "fits.json").read_text())["all"]["chinchilla"]
+    assert fit["goodness"]["points"] == 240
+    assert fit["params"]["E"]["value"] == pytest.approx(1.8172, abs=0.01)
+    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
+                        "--derive", "D=`Training FLOPs` / 6", "--out", tmp_path, capsys=capsys)  # fmt: skip
+    assert code == 2 and "cannot compute column D = '`Training FLOPs` / 6'" in out.err
 
 
 def test_missing_file_is_named(tmp_path, capsys):

@@ -19,8 +19,10 @@ PY = f'"{sys.executable}" -m scalinglaws'
 
 def external_options():
     """The optional `scalinglaws fit` arguments, from the config."""
-    flags = {"group": "--group", "holdout_col": "--holdout-col", "eps0": "--eps0", "starts": "--starts"}
-    return " ".join(f"{flag} {shlex.quote(str(EXTERNAL[key]))}" for key, flag in flags.items() if key in EXTERNAL)
+    flags = {"group": "--group", "holdout_col": "--holdout-col", "eps0": "--eps0", "starts": "--starts", "where": "--where"}
+    args = [f"{flag} {shlex.quote(str(EXTERNAL[key]))}" for key, flag in flags.items() if key in EXTERNAL]
+    args += [f"--derive {shlex.quote(f'{name}={expr}')}" for name, expr in EXTERNAL.get("derive", {}).items()]
+    return " ".join(args)
 
 
 rule fit_table:

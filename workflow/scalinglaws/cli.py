@@ -78,8 +78,14 @@ def cmd_fit(args) -> None:
     from .tables import fit_table, write_outputs
 
     options = {"joint": {"eps0": args.eps0}, "chinchilla": {"screen": args.starts}}
+    derive = {}
+    for item in args.derive:
+        name, sep, expr = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
+        derive[name.strip()] = expr.strip()
     fits = fit_table(args.table, args.law.split(","), args.x.split(","), args.y, args.group, args.holdout_col,
-                     args.bootstrap, args.seed, options)  # fmt: skip
+                     args.bootstrap, args.seed, options, derive, args.where)  # fmt: skip
     write_outputs(fits, args.out, Path(args.table).stem)
     for key, fit in fits.items():
         print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
@@ -148,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--y", required=True, help="the column to fit (an error or loss)")
     s.add_argument("--group", help="fit every value of this column separately")
     s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
+    s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
+                   help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
+    s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default 200)")
     s.add_argument("--seed", type=int, default=0)

@@ -52,6 +52,10 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str):
             ax.fill_between(band["x"], band["lo"], band["hi"], color="C1", alpha=0.25, label="95% CI (bootstrap)")
         if p["gamma"] > 0:
             ax.axhline(p["gamma"], color="grey", ls="--", lw=1, label="gamma (irreducible)")
+        small = power.get("regions", {}).get("small_data_n")
+        if small:
+            ax.axvspan(min(small), power["regions"]["power_law_start"], color="grey", alpha=0.15,
+                       label="small-data region (not fitted)")  # fmt: skip
     ax.set(xscale="log", yscale="log", xlabel="training examples n",
            ylabel=METRIC_LABEL.get(metric, metric).replace("test", target), title=title)  # fmt: skip
     ax.legend(fontsize=7)

@@ -41,7 +41,29 @@ def resolve_laws(names: list[str], x_cols: list[str]) -> list[str]:
     return names
 
 
-def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, holdout_col: str | None = None):
+def _evaluate(path: Path, numbers: pd.DataFrame, expr: str, what: str) -> pd.Series:
+    try:
+        return numbers.eval(expr)
+    except Exception as exc:  # eval raises many kinds; all mean the same to the user
+        reason = str(exc).replace("BACKTICK_QUOTED_STRING_", "")
+        raise TableError(f"{path}: cannot compute {what} {expr!r}: {reason}") from None
+
+
+def derive_and_filter(path: Path, raw: pd.DataFrame, derive: dict[str, str], where: str | None) -> pd.DataFrame:
+    """Add computed columns, e.g. {"D": "`Training FLOP` / (6 * `Model Size`)"}, then keep the
+    rows where `where` holds (pandas expressions; backticks quote names with spaces)."""
+    numbers = raw.apply(pd.to_numeric, errors="coerce")
+    for name, expr in derive.items():
+        numbers[name] = _evaluate(path, numbers, expr, f"column {name} =")
+        raw[name] = numbers[name].map(repr)
+    if where:
+        keep = _evaluate(path, numbers, where, "--where")
+        raw = raw[keep.astype(bool).to_numpy()].reset_index(drop=True)
+    return raw
+
+
+def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, holdout_col: str | None = None,
+               derive: dict[str, str] | None = None, where: str | None = None) -> pd.DataFrame:  # fmt: skip
     """The needed columns as numbers; x and y must be positive (every law takes their logs)."""
     path = Path(path)
     try:
@@ -50,6 +72,7 @@ def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, ho
         raise TableError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
+    raw = derive_and_filter(path, raw, derive or {}, where)
     for col in [*x_cols, y_col, group, holdout_col]:
         if col is not None and col not in raw.columns:
             raise TableError(f"{path}: no column '{col}' (the columns are: {', '.join(raw.columns)})")
@@ -107,10 +130,10 @@ def fit_group(rows: pd.DataFrame, laws: list[str], x_cols: list[str], y_col: str
 
 def fit_table(path, laws: list[str], x_cols: list[str], y_col: str, group: str | None = None,
               holdout_col: str | None = None, replicates: int = 200, seed: int = 0,
-              options: dict | None = None) -> dict:  # fmt: skip
+              options: dict | None = None, derive: dict[str, str] | None = None, where: str | None = None) -> dict:  # fmt: skip
     """Fits keyed by group value ("all" without --group), in the same shape as a study's."""
     laws = resolve_laws(laws, x_cols)
-    table = load_table(path, x_cols, y_col, group, holdout_col)
+    table = load_table(path, x_cols, y_col, group, holdout_col, derive, where)
     groups = table.groupby(group, sort=True) if group else [("all", table)]
     result = {}
     for key, rows in groups:

@@ -109,6 +109,8 @@ class ChinchillaLaw(Law):
     def _fit_warnings(self, x, y):
         out = [f"{p} = {self.params_[p]:.3g} <= 0: the loss does not fall with {'N' if p == 'alpha' else 'D'}"
                for p in ("alpha", "beta") if self.params_[p] <= 0]  # fmt: skip
+        if self.params_["E"] < 1e-3 * y.min():
+            out.append(f"E = {self.params_['E']:.3g} is at its lower bound (0): no irreducible loss resolved")
         return out
 
     # -- compute-optimal allocation ---------------------------------------------------------
