@@ -93,8 +93,9 @@ def resample_runs(x, y, replicates: int, seed: int) -> tuple[str, Iterator[tuple
     point has more than one run, the points are redrawn instead. Returns (what, replicates).
 
     The mean of k redrawn runs varies (k-1)/k times as much as the mean of k new runs would, so
-    its deviation from the point's mean is scaled by sqrt(k/(k-1)): with 10 seeds the plain
-    bootstrap's 95% intervals covered the truth only 86-90% of the time, with this 93-95%."""
+    its deviation from the point's mean is scaled by sqrt(k/(k-1)). (Over 300 synthetic power-law
+    studies with 10 seeds per shard, 95% intervals from 100 replicates covered the truth 89% of
+    the time without this, 90-91% with it; tests/test_uncertainty.py checks the coverage.)"""
     y = np.asarray(y, float)
     points, means, index = collapse_runs(x, y)
     runs_of = [np.flatnonzero(index == i) for i in range(len(points))]

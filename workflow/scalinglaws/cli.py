@@ -84,8 +84,9 @@ def cmd_fit(args) -> None:
         if not sep or not name.strip():
             raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
         derive[name.strip()] = expr.strip()
-    fits = fit_table(args.table, args.law.split(","), args.x.split(","), args.y, args.group, args.holdout_col,
-                     args.bootstrap, args.seed, options, derive, args.where)  # fmt: skip
+    laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
+    fits = fit_table(args.table, laws, x_cols, args.y, args.group, args.holdout_col, args.bootstrap, args.seed,
+                     options, derive, args.where)  # fmt: skip
     write_outputs(fits, args.out, Path(args.table).stem)
     for key, fit in fits.items():
         print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))

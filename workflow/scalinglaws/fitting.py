@@ -76,10 +76,14 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
     at, plot = _plot_points(law, x)
     boot = bootstrap(law, replicates, at=at)
     law.ci_ = boot.intervals()
-    pred = law.predict(at)
     lo, hi = boot.band()
-    reshape = (lambda a: np.reshape(a, (len(plot["line_values"]), -1)).tolist()) if plot["kind"] == "lines" else list
-    plot.update(fit=reshape(pred), lo=reshape(lo) if lo else None, hi=reshape(hi) if hi else None)
+
+    def per_line(a):  # a "lines" plot keeps one row per line
+        if a is None:
+            return None
+        return np.reshape(a, (len(plot["line_values"]), -1) if plot["kind"] == "lines" else -1).tolist()
+
+    plot.update(fit=per_line(law.predict(at)), lo=per_line(lo), hi=per_line(hi))
     derived = {}
     for name, value in law.derived(law.params_).items():
         samples = np.array([law.derived(dict(zip(boot.names, s)))[name] for s in boot.samples])
