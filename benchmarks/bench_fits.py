@@ -4,6 +4,7 @@ Run from the repository root: python3 benchmarks/bench_fits.py
 Prints wall and CPU seconds of each, with the estimates, so a slower fit that finds something
 else is noticed. The machine's load matters: note it with the figures.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,9 @@ def main() -> None:
     x, y = chinchilla_points()
     full = timed("chinchilla: L-BFGS from all 4,500 grid starts (240 points)", lambda: ChinchillaLaw().fit(x, y))
     print("   ", ", ".join(f"{k} = {v:.4g}" for k, v in full.params_.items()))
-    screened = timed("chinchilla: from the 100 best grid starts (screen=100)", lambda: ChinchillaLaw(screen=100).fit(x, y))
+    screened = timed(
+        "chinchilla: from the 100 best grid starts (screen=100)", lambda: ChinchillaLaw(screen=100).fit(x, y)
+    )
     print(f"    same optimum: loss {screened.loss_:.10g} vs {full.loss_:.10g}")
     timed("chinchilla: 1,000 bootstrap refits (points resampled)",
           lambda: bootstrap(full, resample_runs(x, y, 1000, seed=0)[1]))  # fmt: skip

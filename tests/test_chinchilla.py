@@ -1,7 +1,7 @@
 """The Chinchilla replication (Besiroglu et al. 2024) on its own data, with the default estimator."""
+
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

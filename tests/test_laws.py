@@ -1,4 +1,5 @@
 """Every law recovers known parameters from noisy synthetic data, and says when it cannot."""
+
 import numpy as np
 import pytest
 

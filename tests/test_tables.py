@@ -1,4 +1,5 @@
 """External tables: `scalinglaws fit TABLE.csv ...` and the workflow's `external` mode."""
+
 import json
 import re
 from pathlib import Path
@@ -80,7 +81,9 @@ def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path,
 
 
 def test_missing_file_is_named(tmp_path, capsys):
-    code, out = fit_cli(tmp_path / "nope.csv", "--law", "power", "--x", "n", "--y", "e", "--out", tmp_path, capsys=capsys)
+    code, out = fit_cli(
+        tmp_path / "nope.csv", "--law", "power", "--x", "n", "--y", "e", "--out", tmp_path, capsys=capsys
+    )
     assert code == 2 and "nope.csv: no such file" in out.err
 
 
@@ -143,4 +146,3 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     assert proc.returncode != 0
     log = (work / "results/ext/logs/fit_table.txt").read_text()
     assert "measurements.csv: column 'error', row 4 (line 5): -1 is not positive" in log
-

@@ -1,6 +1,6 @@
 """Bootstrap CIs (coverage, reproducibility, correlations), backtests and selection by backtest."""
+
 import numpy as np
-import pytest
 
 from scalinglaws.backtest import backtest, select_law
 from scalinglaws.bootstrap import bootstrap, collapse_runs, resample_runs
@@ -60,6 +60,7 @@ def test_resampling_redraws_runs_within_points_or_else_points():
     px, py = next(reps)
     np.testing.assert_array_equal(py, np.log2(px[:, 0] / 100) + 1)  # each (x, y) pair is drawn whole
     assert len(np.unique(px)) < len(SHARDS)  # with replacement
+
 
 def test_backtest_scores_extrapolation_and_a_holdout_split():
     n = 128 * 2.0 ** np.arange(8)

@@ -5,6 +5,7 @@ first k shards, the smaller models, ...) and scores its prediction of every poin
 the relative error |predicted - observed| / observed. `select_law` picks, among laws fitted to
 the same data, the one whose extrapolations were best.
 """
+
 from __future__ import annotations
 
 import numpy as np

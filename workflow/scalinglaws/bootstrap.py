@@ -6,6 +6,7 @@ points themselves resampled. Each replicate is refitted from the original estima
 start), which is cheap and stays in the original fit's basin. Everything is reproducible
 from the seed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ seeds of every shard with replacement and redoes the per-shard selection of the 
 learning rate) on validation before refitting, so the CIs carry both the seed noise and the
 noise of model selection.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -91,16 +92,26 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
     entry = {
         **head,
         "params": {
-            p: {"value": law.params_[p], "ci95": law.ci_.get(p), "fixed": p in law.fixed,
-                "bounds": [_bound(b) for b in law.bounds_.get(p, (-np.inf, np.inf))]}
+            p: {
+                "value": law.params_[p],
+                "ci95": law.ci_.get(p),
+                "fixed": p in law.fixed,
+                "bounds": [_bound(b) for b in law.bounds_.get(p, (-np.inf, np.inf))],
+            }
             for p in law.param_names
         },  # fmt: skip
         "derived": derived,
         **law.extras(),
         "goodness": law.goodness(fit_x, fit_y),
         "warnings": law.warnings_,
-        "bootstrap": {"replicates": int(len(boot.samples)), "failed": boot.failed, "resample": resample,
-                      "seed": seed, "refit": "one warm start from the estimate", "level": CI_LEVEL},  # fmt: skip
+        "bootstrap": {
+            "replicates": int(len(boot.samples)),
+            "failed": boot.failed,
+            "resample": resample,
+            "seed": seed,
+            "refit": "one warm start from the estimate",
+            "level": CI_LEVEL,
+        },  # fmt: skip
         "correlations": boot.correlations(),
         "plot": plot,
         "backtest": backtest(law, x, y, axis=axis, holdout=holdout),

@@ -4,6 +4,7 @@ Rows are runs; rows that share the same x values (several seeds, say) are averag
 point, and the bootstrap redraws those runs. Bad input stops with one line that names the
 file, the column and the row (row 1 is the first line after the header).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,12 +1,13 @@
 """Scaling laws, one module each; every law is a small estimator with fit/predict (see base.py).
 
-    power           Hestness et al. 2017: eps(n) = alpha n^beta + gamma, with its three regions
-    size            best model size vs data: s(n) = k n^beta_p
-    bnsl, bnsl2     Caballero et al. 2022: smoothly broken power law, one or two breaks
-    joint           Rosenfeld et al. 2020: eps(m, n) with the envelope
-    joint-additive  the same without the envelope: a n^-alpha + b m^-beta + c_inf
-    chinchilla      Hoffmann et al. 2022 / Besiroglu et al. 2024: L(N, D) = E + A/N^alpha + B/D^beta
+power           Hestness et al. 2017: eps(n) = alpha n^beta + gamma, with its three regions
+size            best model size vs data: s(n) = k n^beta_p
+bnsl, bnsl2     Caballero et al. 2022: smoothly broken power law, one or two breaks
+joint           Rosenfeld et al. 2020: eps(m, n) with the envelope
+joint-additive  the same without the envelope: a n^-alpha + b m^-beta + c_inf
+chinchilla      Hoffmann et al. 2022 / Besiroglu et al. 2024: L(N, D) = E + A/N^alpha + B/D^beta
 """
+
 from .base import FitError, Law
 from .bnsl import BrokenPowerLaw, TwoBreakPowerLaw
 from .chinchilla import ChinchillaLaw

@@ -6,6 +6,7 @@ the data could not support, and `ci_` (filled by the bootstrap) their confidence
 Positive scale parameters are optimised as their logarithms, and every fit starts from a grid
 of starts and keeps the best, so that one unlucky start cannot return a local minimum.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -135,7 +136,10 @@ class Law:
     def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
         self.bounds_ = self._bounds(x, y)
         starts = [init.params_] if init is not None else self._starts(x, y)
-        lo, hi = self._pack({k: b[0] for k, b in self.bounds_.items()}), self._pack({k: b[1] for k, b in self.bounds_.items()})
+        lo, hi = (
+            self._pack({k: b[0] for k, b in self.bounds_.items()}),
+            self._pack({k: b[1] for k, b in self.bounds_.items()}),
+        )
 
         def residuals(theta):
             r = self._residuals(self._f(x, self._unpack(theta)), y)
@@ -189,7 +193,9 @@ class Law:
         out = []
         k = len(self.free)
         if len(y) < k + 2:
-            out.append(f"only {len(y)} points for {k} parameters: the fit (almost) interpolates; its CIs are unreliable")
+            out.append(
+                f"only {len(y)} points for {k} parameters: the fit (almost) interpolates; its CIs are unreliable"
+            )
         if self.decreasing and len(np.unique(x[:, self.axis])) >= 3:
             rho = spearmanr(x[:, self.axis], y).statistic
             if not rho < 0:

@@ -6,6 +6,7 @@ Each break i at x = d_i changes the log-log slope from -(c0 + ... + c_{i-1}) to
 -(c0 + ... + c_i); f_i sets how sharp the bend is. Evaluated in log space (softplus) so that
 sharp breaks cannot overflow.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,7 +57,9 @@ class BrokenPowerLaw(Law):
         log_x = np.log(x[:, 0])
         quantile = lambda q: float(np.exp(np.quantile(log_x, q)))  # noqa: E731
         if self.breaks == 1:
-            grid = itertools.product((0.1, 0.5), ((-0.3,), (0.3,), (1.0,)), ((quantile(0.3),), (quantile(0.6),)), (0.3, 1.0))
+            grid = itertools.product(
+                (0.1, 0.5), ((-0.3,), (0.3,), (1.0,)), ((quantile(0.3),), (quantile(0.6),)), (0.3, 1.0)
+            )
         else:
             grid = itertools.product((0.2,), ((-0.3, 0.5), (0.5, -0.3), (0.5, 0.5)),
                                      ((quantile(0.25), quantile(0.6)), (quantile(0.4), quantile(0.8))), (0.5,))  # fmt: skip
@@ -71,10 +74,13 @@ class BrokenPowerLaw(Law):
             starts.append(p)
         return starts
 
-
     def _fit_warnings(self, x, y):
-        return [f"c{i} = {self.params_[f'c{i}']:.3g}: the break hardly changes the slope, no bend resolved "
-                "(a plain power law is enough)" for i in range(1, self.breaks + 1) if abs(self.params_[f"c{i}"]) < 0.02]
+        return [
+            f"c{i} = {self.params_[f'c{i}']:.3g}: the break hardly changes the slope, no bend resolved "
+            "(a plain power law is enough)"
+            for i in range(1, self.breaks + 1)
+            if abs(self.params_[f"c{i}"]) < 0.02
+        ]
 
 
 class TwoBreakPowerLaw(BrokenPowerLaw):

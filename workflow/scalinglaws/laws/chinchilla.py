@@ -10,6 +10,7 @@ start of a grid: alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b 
 With C = 6 N D, the loss-minimising allocation is N_opt(C) = G (C/6)^(beta/(alpha+beta)),
 D_opt(C) = (C/6)^(alpha/(alpha+beta)) / G, with G = (alpha A / (beta B))^(1/(alpha+beta)).
 """
+
 from __future__ import annotations
 
 import itertools

@@ -9,6 +9,7 @@ factor: we fix eta = eps0, which makes eps ~= eps~ wherever eps << eps0, so a, b
 in units of the error and comparable with the additive form. Both forms are fitted, as in the
 paper, by least squares on the relative divergence (eps_hat - eps) / eps.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -7,6 +7,7 @@
 - irreducible region: beyond `n_end = (gamma / alpha)^(1 / beta)`, where the reducible part
   alpha * n^beta has fallen below gamma (the local log-log slope is less than half of beta).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -127,7 +128,9 @@ class PowerLaw(Law):
         end = f"{n_end:.4g}" if n_end is not None else "beyond any n (gamma = 0)"
         lines = [f"power-law region: n from {self.n_start_:.4g} to {end}"]
         if self.small_data_:
-            lines.append(f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}")
+            lines.append(
+                f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}"
+            )
         if n_end is not None and n_end <= self.n_max_:
             lines.append(f"irreducible region: n > {n_end:.4g} (reached by the data)")
         return lines

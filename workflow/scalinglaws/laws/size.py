@@ -1,4 +1,5 @@
 """Best model size vs data (Hestness et al. 2017): s(n) = k * n^beta_p, a line in log-log space."""
+
 from __future__ import annotations
 
 import warnings
