@@ -146,3 +146,16 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     assert proc.returncode != 0
     log = (work / "results/ext/logs/fit_table.txt").read_text()
     assert "measurements.csv: column 'error', row 4 (line 5): -1 is not positive" in log
+
+
+def test_external_config_needs_no_study_keys_but_names_its_own():
+    from scalinglaws.study import ConfigError, validate_config
+
+    config = validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "error"}})
+    assert config["external"]["laws"] == ["auto"] and config["fit"]["bootstrap"] == 200
+    with pytest.raises(ConfigError, match=r"'external'.*'y' is a required property"):
+        validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"]}})
+    with pytest.raises(ConfigError, match=r"'external.laws.0'.*'hestness'"):
+        validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "e", "laws": ["hestness"]}})
+    with pytest.raises(ConfigError, match="'datasets' is a required property"):
+        validate_config({"study": "t"})
