@@ -71,10 +71,42 @@ def cmd_aggregate(args) -> None:
 def cmd_fit_study(args) -> None:
     import pandas as pd
 
-    from .fitting import fit_study
+    from .fitting import fit_study, law_table
 
     runs = pd.read_csv(args.runs)
-    store.atomic_write_json(args.out, fit_study(runs, args.target, args.bootstrap, args.seed, args.size_tolerance))
+    laws = args.laws.split(",")
+    fits = fit_study(runs, args.target, args.bootstrap, args.seed, args.size_tolerance, laws)
+    store.atomic_write_json(args.out, fits)
+    if args.table:
+        store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
+
+
+def cmd_fit(args) -> None:
+    """Fit laws to an external CSV table and write fits.json, laws.csv and one figure per law."""
+    from .tables import fit_table, write_outputs
+
+    options = {"joint": {"eps0": args.eps0}, "chinchilla": {"screen": args.starts}}
+    derive = {}
+    for item in args.derive:
+        name, sep, expr = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
+        derive[name.strip()] = expr.strip()
+    laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
+    fits = fit_table(args.table, laws, x_cols, args.y, args.group, args.holdout_col, args.bootstrap, args.seed,
+                     options, derive, args.where)  # fmt: skip
+    write_outputs(fits, args.out, Path(args.table).stem)
+    for key, fit in fits.items():
+        print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
+        for name in fit["laws"]:
+            entry = fit[name]
+            print(entry.get("summary", f"{name}: not fitted: {entry.get('error')}"))
+            bt = entry.get("backtest", {})
+            if "mean_rel_error" in bt:
+                print(f"  backtest ({bt['how']}): mean relative error {100 * bt['mean_rel_error']:.2f}%")
+        for choice in fit["selection"]:
+            print(f"selected by backtest: {choice['law']}")
+    print(f"wrote {args.out}/fits.json, laws.csv and figures/")
 
 
 def cmd_plot(args) -> None:
@@ -149,7 +181,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bootstrap", type=int, default=200)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--size-tolerance", type=float, default=0.05)
+    s.add_argument("--laws", default="power,size", help="comma-separated law names")
+    s.add_argument("--table", help="also write the fitted-law table (CSV) here")
     s.set_defaults(func=cmd_fit_study)
+
+    s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
+    s.add_argument("table", help="CSV file: one row per run")
+    s.add_argument("--law", required=True, help="law name(s), comma-separated, or 'auto': all that take as many x "
+                   "columns; with several, the one with the best backtest is selected")  # fmt: skip
+    s.add_argument("--x", required=True, help="x column(s), comma-separated (power: n; joint: m,n; chinchilla: N,D)")
+    s.add_argument("--y", required=True, help="the column to fit (an error or loss)")
+    s.add_argument("--group", help="fit every value of this column separately")
+    s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
+    s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
+                   help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
+    s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default 200)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--eps0", type=float, help="joint: the random-guess error (fitted if not given)")
+    s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
+    s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")
     s.add_argument("--tables", required=True)
