@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from . import store
@@ -29,24 +31,58 @@ def cmd_data(args) -> None:
 
 
 def cmd_train(args) -> None:
-    """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done)."""
+    """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done).
+
+    On CUDA the job takes a GPU slot first (gpus.py), so concurrent jobs spread over all GPUs.
+    The file also records where the job's time went (`timing`), for benchmarks/bench_study.py.
+    """
+    started = time.time()
     import numpy as np
     import torch
 
     from .datasets import Split
+    from .gpus import GpuSlot
     from .training import TrainSpec, train_ensemble
 
+    imported = time.time()
     torch.set_num_threads(args.threads)
+    device, slot = args.device, None
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        slot = GpuSlot(torch.cuda.device_count())
+        device = f"cuda:{slot.gpu}"
+        torch.cuda.set_device(slot.gpu)
     spec = json.loads(args.spec)
     with np.load(args.shard) as f:
         train = Split(f["x"], f["y"])
     with np.load(args.eval) as f:
         val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
+    loaded = time.time()
+    trainer_timing: dict = {}
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, TrainSpec(**spec["train"]), device=args.device,
+        train, val, test, TrainSpec(**spec["train"]), device=device, timing=trainer_timing,
     )  # fmt: skip
-    store.atomic_write_json(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+    now = time.time()
+    process_start = now - _seconds_since_process_start()
+    timing = {
+        "process_start": process_start,
+        "python_start_s": started - process_start,  # interpreter start-up and `import scalinglaws`
+        "import_s": imported - started,
+        "load_s": loaded - imported,
+        "train_ensemble": trainer_timing,
+        "end": now,
+        "gpu": slot.gpu if slot else None,
+    }
+    store.atomic_write_json(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing})
+
+
+def _seconds_since_process_start() -> float:
+    """Age of this process (Linux: from /proc, 10 ms resolution); 0 where that is unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def cmd_aggregate(args) -> None:

@@ -19,7 +19,7 @@ from .training import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 DATA_CODE = ("datasets/base.py",)
-TRAINER_CODE = ("training.py", "models/base.py")
+TRAINER_CODE = ("training.py", "fast.py", "models/base.py")
 
 
 class ConfigError(ValueError):
