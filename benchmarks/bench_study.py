@@ -78,11 +78,43 @@ def job_table(store: Path) -> list[dict]:
         jobs.append({
             "size": job["spec"]["size"], "n": job["spec"]["n"], "gpu": t["gpu"],
             "start": t["process_start"], "end": t["end"], "life_s": life,
-            "python_start_s": t["python_start_s"], "import_s": t["import_s"], "load_s": t["load_s"],
+            "python_start_s": t["python_start_s"], "import_s": t["import_s"], "cuda_init_s": t["cuda_init_s"],
+            "load_s": t["load_s"],
             "setup_s": te["setup_s"], "train_s": te["train_s"], "eval_s": te["eval_s"],
             "final_eval_s": te["final_eval_s"], "steps": te["steps"], "members": te["members"],
         })  # fmt: skip
     return jobs
+
+
+def pure_training(store: Path) -> tuple[float, float]:
+    """Retrain every job of the store in this one process, one after another on one GPU, and sum
+    the step-loop times: the pure training time, free of start-up and of other jobs' contention.
+    Also returns the largest relative difference from the workflow's own validation metrics."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)  # as the workflow's jobs (threads: 1)
+    sys.path.insert(0, str(REPO / "workflow"))
+    from scalinglaws import store as st
+    from scalinglaws.datasets import Split
+    from scalinglaws.training import TrainSpec, train_ensemble
+
+    total, worst = 0.0, 0.0
+    for path in sorted(store.glob("runs/*/metrics.json")):
+        job = json.loads(path.read_text())
+        spec = job["spec"]
+        with np.load(st.shard_path(store, spec["shard_key"])) as f:
+            train = Split(f["x"], f["y"])
+        with np.load(st.eval_path(store, spec["eval_key"])) as f:
+            val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
+        timing = {}
+        runs = train_ensemble(spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
+                              train, val, test, TrainSpec(**spec["train"]), timing=timing)  # fmt: skip
+        total += timing["train_s"]
+        for a, b in zip(runs, job["runs"]):
+            if a["val_metric"] is not None and b["val_metric"] is not None:
+                worst = max(worst, abs(a["val_metric"] - b["val_metric"]) / abs(b["val_metric"]))
+    return total, worst
 
 
 def main():
@@ -92,6 +124,8 @@ def main():
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--workdir", help="where the fresh checkout goes (default: a temporary folder)")
     p.add_argument("--reference", help="summary.json of a --gpu-jobs 1 run: its summed pure training time")
+    p.add_argument("--measure-pure", action="store_true",
+                   help="afterwards, retrain every job in this process, one at a time, for the pure training time")
     p.add_argument("--out", required=True, help="folder for summary.json, the snakemake log, the GPU samples")
     args = p.parse_args()
     out = Path(args.out)
@@ -115,17 +149,25 @@ def main():
     jobs = job_table(work / "results/store")
     wall = t1 - t0
     own_train = sum(j["train_s"] for j in jobs)
-    pure = json.loads(Path(args.reference).read_text())["own_train_sum_s"] if args.reference else own_train
+    pure, source, rerun_diff = own_train, "this run's own step loops", None
+    if args.reference:
+        pure, source = json.loads(Path(args.reference).read_text())["own_train_sum_s"], "the --reference run"
+    if args.measure_pure:
+        t = time.time()
+        pure, rerun_diff = pure_training(work / "results/store")
+        source = f"retrained one at a time in one process, {time.time() - t:.0f} s"
     total = {k: sum(j[k] for j in jobs) for k in
-             ("life_s", "python_start_s", "import_s", "load_s", "setup_s", "train_s", "eval_s", "final_eval_s")}  # fmt: skip
+             ("life_s", "python_start_s", "import_s", "cuda_init_s", "load_s", "setup_s", "train_s", "eval_s", "final_eval_s")}  # fmt: skip
     summary = {
         "configfile": args.configfile, "gpu_jobs": args.gpu_jobs, "cores": args.cores,
         "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "all"),
         "jobs": len(jobs), "model_steps": sum(j["steps"] * j["members"] for j in jobs),
         "wall_s": wall, "pure_train_sum_s": pure, "own_train_sum_s": own_train,
         "overhead_s": wall - pure, "overhead_fraction": (wall - pure) / wall,
+        "training_phase_s": max(j["end"] for j in jobs) - min(j["start"] for j in jobs),
         "first_job_start_s": min(j["start"] for j in jobs) - t0, "last_job_end_s": max(j["end"] for j in jobs) - t0,
-        "job_seconds": total, "jobs_per_gpu": {},
+        "job_seconds": total, "jobs_per_gpu": {}, "pure_train_source": source,
+        "rerun_max_rel_diff_val_metric": rerun_diff,
         "gpu_util": gpu_busy(out / "gpu_samples.csv", t0, t1),
     }  # fmt: skip
     for j in jobs:
@@ -136,10 +178,13 @@ def main():
     print(f"study {args.configfile}: {len(jobs)} training jobs, {summary['model_steps']:,} model-steps,"
           f" {args.gpu_jobs} at once on GPUs {summary['visible_devices']} ({args.cores} cores)")
     print(f"wall time                    {wall:8.1f} s")
-    print(f"summed pure training time    {pure:8.1f} s" + ("  (from the --reference run)" if args.reference else ""))
+    print(f"summed pure training time    {pure:8.1f} s  ({source})")
+    if rerun_diff is not None:
+        print(f"  the retrained jobs' validation metrics differ from the workflow's by at most {rerun_diff:.1e} (relative)")
     print(f"non-training overhead        {wall - pure:8.1f} s = {(wall - pure) / wall:.0%} of the wall time")
-    print(f"  first training job started {summary['first_job_start_s']:8.1f} s after snakemake started;"
-          f" the last ended {wall - summary['last_job_end_s']:.1f} s before it finished (aggregate, fit, figures)")
+    phase = summary["last_job_end_s"] - summary["first_job_start_s"]
+    print(f"  training phase {phase:.1f} s: the first training job started {summary['first_job_start_s']:.1f} s after"
+          f" snakemake did, the last ended {wall - summary['last_job_end_s']:.1f} s before it finished (aggregate, fit, figures)")
     print("  summed over jobs (s): " + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in total.items()))
     print(f"  jobs per GPU {summary['jobs_per_gpu']}; mean GPU utilisation (nvidia-smi) "
           + ", ".join(f"GPU {g}: {u['mean_util_pct']:.0f}%" for g, u in sorted(summary["gpu_util"].items())))

@@ -5,8 +5,10 @@ batch indices, capture-safe early stopping) run eagerly on the CPU and must foll
 learning curve. benchmarks/bench_trainer.py --check does the same comparison with graphs on a GPU.
 """
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from scalinglaws.models import build_ensemble
 from scalinglaws.training import EnsembleAdam, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
+WORKFLOW = str(Path(cli.__file__).resolve().parents[1])  # what a subprocess needs on its PYTHONPATH
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +112,7 @@ def test_gpu_slots_spread_jobs_round_robin(tmp_path):
 def test_gpu_slot_of_a_killed_job_is_free(tmp_path):
     code = f"from scalinglaws.gpus import GpuSlot; s = GpuSlot(4, {str(tmp_path)!r}); print(s.slot, flush=True); input()"
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": str(cli.__file__).rsplit("/scalinglaws/", 1)[0]})  # fmt: skip
+                            env={"PYTHONPATH": WORKFLOW})  # fmt: skip
     assert proc.stdout.readline().strip() == "0"
     assert GpuSlot(4, tmp_path).slot == 1  # taken while the job lives
     proc.kill()
@@ -133,3 +136,28 @@ def test_train_command_records_where_the_time_went(tmp_path):
     assert te["steps"] == 60 and te["members"] == 1 and te["train_s"] > 0
     assert te["train_s"] + te["eval_s"] + te["setup_s"] <= te["total_s"]
     assert timing["process_start"] <= timing["end"] and timing["gpu"] is None
+
+
+def test_fused_adam_kernel_is_flat_adam(tmp_path):
+    """The Triton kernel of the GPU path, run by Triton's CPU interpreter (where Triton is installed)."""
+    pytest.importorskip("triton")
+    code = """
+import torch
+from scalinglaws.fast import FlatAdam, FusedAdam
+g = torch.Generator().manual_seed(0)
+a, b = torch.randn(3, 2500, generator=g), None
+b = a.clone()
+lrs = torch.tensor([0.1, 0.01, 0.001])
+ref, fused = FlatAdam(a, lrs, weight_decay=0.1), FusedAdam(b, lrs, weight_decay=0.1)
+for t in range(50):
+    active = torch.tensor([1.0, 0.0 if t >= 2 else 1.0, 1.0])
+    grad = torch.randn(3, 2500, generator=g)
+    ref.step(grad, active)
+    fused.step(grad, active)
+torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+torch.testing.assert_close(fused.v, ref.v, rtol=1e-5, atol=1e-9)
+"""
+    path = os.pathsep.join(p for p in (WORKFLOW, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": path}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -51,6 +51,8 @@ def cmd_train(args) -> None:
         slot = GpuSlot(torch.cuda.device_count())
         device = f"cuda:{slot.gpu}"
         torch.cuda.set_device(slot.gpu)
+        torch.cuda.init()
+    cuda_ready = time.time()
     spec = json.loads(args.spec)
     with np.load(args.shard) as f:
         train = Split(f["x"], f["y"])
@@ -68,7 +70,8 @@ def cmd_train(args) -> None:
         "process_start": process_start,
         "python_start_s": started - process_start,  # interpreter start-up and `import scalinglaws`
         "import_s": imported - started,
-        "load_s": loaded - imported,
+        "cuda_init_s": cuda_ready - imported,
+        "load_s": loaded - cuda_ready,
         "train_ensemble": trainer_timing,
         "end": now,
         "gpu": slot.gpu if slot else None,
