@@ -9,12 +9,14 @@ Runs the real workflow (`snakemake`) on a study in a fresh copy of this checkout
                   scheduling, process start, imports, data loading, CUDA set-up and graph capture,
                   evaluation, writing, and aggregate/fit/figures at the end
 
-The summed pure training time is taken from a run with --gpu-jobs 1 (one training job on the
-GPU at a time, so nothing inflates it), given as --reference; without it, this run's own sum.
+The jobs' own step-loop times are inflated when several share a GPU, so the summed pure
+training time comes from a run with --gpu-jobs 1 (one training job on the GPU at a time), given
+as --reference, or from --measure-pure: afterwards every job is retrained alone on a GPU (one
+worker process per GPU); that also checks that the retrained metrics equal the workflow's.
 
     python benchmarks/bench_study.py --gpu-jobs 1 --out /tmp/serial            # overhead before
-    python benchmarks/bench_study.py --gpu-jobs 8 --reference /tmp/serial/summary.json --out /tmp/c8
-    CUDA_VISIBLE_DEVICES=0 python benchmarks/bench_study.py --gpu-jobs 8 ...    # one GPU of several
+    python benchmarks/bench_study.py --gpu-jobs 8 --measure-pure --out /tmp/c8  # one GPU, 8 jobs at once
+    python benchmarks/bench_study.py --gpu-jobs 8 --visible 0 ...               # one GPU of several
 """
 from __future__ import annotations
 
@@ -86,10 +88,9 @@ def job_table(store: Path) -> list[dict]:
     return jobs
 
 
-def pure_training(store: Path) -> tuple[float, float]:
-    """Retrain every job of the store in this one process, one after another on one GPU, and sum
-    the step-loop times: the pure training time, free of start-up and of other jobs' contention.
-    Also returns the largest relative difference from the workflow's own validation metrics."""
+def retrain(store: Path, metrics_files: list[str]) -> dict:
+    """Retrain the given jobs in this process, one after another, on one device; sum their
+    step-loop times, and compare their validation metrics with the workflow's own."""
     import numpy as np
     import torch
 
@@ -100,8 +101,8 @@ def pure_training(store: Path) -> tuple[float, float]:
     from scalinglaws.training import TrainSpec, train_ensemble
 
     total, worst = 0.0, 0.0
-    for path in sorted(store.glob("runs/*/metrics.json")):
-        job = json.loads(path.read_text())
+    for path in metrics_files:
+        job = json.loads(Path(path).read_text())
         spec = job["spec"]
         with np.load(st.shard_path(store, spec["shard_key"])) as f:
             train = Split(f["x"], f["y"])
@@ -114,24 +115,61 @@ def pure_training(store: Path) -> tuple[float, float]:
         for a, b in zip(runs, job["runs"]):
             if a["val_metric"] is not None and b["val_metric"] is not None:
                 worst = max(worst, abs(a["val_metric"] - b["val_metric"]) / abs(b["val_metric"]))
-    return total, worst
+    return {"train_s": total, "max_rel_diff": worst}
+
+
+def gpu_count() -> int:
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
+
+
+def pure_training(store: Path, scratch: Path) -> tuple[float, float]:
+    """The summed pure training time: every job retrained with nothing else on its GPU, by one
+    worker process per GPU (the jobs dealt out largest first), so it takes ~1/N_GPU of the sum."""
+    jobs = {f: json.loads(f.read_text()) for f in store.glob("runs/*/metrics.json")}
+    files = sorted(jobs, key=lambda f: jobs[f]["timing"]["train_ensemble"]["steps"] * jobs[f]["spec"]["size"], reverse=True)
+    gpus = gpu_count()
+    workers = max(1, gpus)
+    procs = []
+    for w in range(workers):
+        part = scratch / f"pure{w}.json"
+        part.write_text(json.dumps([str(f) for f in files[w::workers]]))
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(w)} if gpus else dict(os.environ)
+        cmd = [sys.executable, __file__, "--retrain", str(store), str(part)]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True))
+    results = []
+    for proc in procs:
+        stdout, _ = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"retraining worker failed ({proc.returncode})")
+        results.append(json.loads(stdout.strip().splitlines()[-1]))
+    return sum(r["train_s"] for r in results), max(r["max_rel_diff"] for r in results)
 
 
 def main():
+    if sys.argv[1:2] == ["--retrain"]:  # a worker of pure_training()
+        print(json.dumps(retrain(Path(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text()))))
+        return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configfile", default="studies/gpu-reference.yaml")
     p.add_argument("--gpu-jobs", type=int, required=True, help="training jobs at once (snakemake --resources gpu=N)")
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--workdir", help="where the fresh checkout goes (default: a temporary folder)")
-    p.add_argument("--reference", help="summary.json of a --gpu-jobs 1 run: its summed pure training time")
+    p.add_argument("--reference", help="summary.json of a --gpu-jobs 1 or --measure-pure run: its pure training time")
     p.add_argument("--measure-pure", action="store_true",
-                   help="afterwards, retrain every job in this process, one at a time, for the pure training time")
+                   help="afterwards, retrain every job with nothing else on its GPU, for the pure training time")
+    p.add_argument("--visible", help="CUDA_VISIBLE_DEVICES for the workflow run only (e.g. 0: one GPU of several)")
     p.add_argument("--out", required=True, help="folder for summary.json, the snakemake log, the GPU samples")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = fresh_checkout(Path(args.workdir or f"/tmp/bench-study-{os.getpid()}"))
     env = {k: v for k, v in os.environ.items() if k != "SCALINGLAWS_STORE"}
+    if args.visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = args.visible
 
     sampler = gpu_sampler(out / "gpu_samples.csv")
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--resources", f"gpu={args.gpu_jobs}",
@@ -151,16 +189,16 @@ def main():
     own_train = sum(j["train_s"] for j in jobs)
     pure, source, rerun_diff = own_train, "this run's own step loops", None
     if args.reference:
-        pure, source = json.loads(Path(args.reference).read_text())["own_train_sum_s"], "the --reference run"
+        pure, source = json.loads(Path(args.reference).read_text())["pure_train_sum_s"], "the --reference run"
     if args.measure_pure:
         t = time.time()
-        pure, rerun_diff = pure_training(work / "results/store")
-        source = f"retrained one at a time in one process, {time.time() - t:.0f} s"
+        pure, rerun_diff = pure_training(work / "results/store", out)
+        source = f"every job retrained alone on a GPU, {max(1, gpu_count())} at once, in {time.time() - t:.0f} s"
     total = {k: sum(j[k] for j in jobs) for k in
              ("life_s", "python_start_s", "import_s", "cuda_init_s", "load_s", "setup_s", "train_s", "eval_s", "final_eval_s")}  # fmt: skip
     summary = {
         "configfile": args.configfile, "gpu_jobs": args.gpu_jobs, "cores": args.cores,
-        "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "all"),
+        "visible_devices": env.get("CUDA_VISIBLE_DEVICES", "all"),
         "jobs": len(jobs), "model_steps": sum(j["steps"] * j["members"] for j in jobs),
         "wall_s": wall, "pure_train_sum_s": pure, "own_train_sum_s": own_train,
         "overhead_s": wall - pure, "overhead_fraction": (wall - pure) / wall,

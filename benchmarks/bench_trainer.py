@@ -251,6 +251,8 @@ def main():
     def scaled(n):
         return max(20, int(n * args.steps_scale))
 
+    if device.type == "cuda":  # one-time costs (Triton's compile of the fused Adam, cuBLAS) out of the figures
+        trainer(data, args.members, 16, args.depth, args.batch, 50, "tf32", device, 25)
     rows = []
     for width in args.widths:
         params = mlp_params(x.shape[1], width, args.depth)
