@@ -101,12 +101,18 @@ def test_flat_parameters_are_views_and_keep_the_model():
     assert all(float(p.detach().abs().sum()) == 0 for p in model.parameters())
 
 
-def test_gpu_slots_spread_jobs_round_robin(tmp_path):
+def test_gpu_slots_go_to_the_least_loaded_gpu(tmp_path):
     held = [GpuSlot(2, tmp_path) for _ in range(3)]
-    assert [(s.slot, s.gpu) for s in held] == [(0, 0), (1, 1), (2, 0)]
+    assert [(s.slot, s.gpu) for s in held] == [(0, 0), (1, 1), (2, 0)]  # equal costs: even counts
     held[1].release()
     again = GpuSlot(2, tmp_path)
-    assert (again.slot, again.gpu) == (1, 1)  # the freed slot, hence the GPU with fewer jobs
+    assert (again.slot, again.gpu) == (1, 1)  # the freed slot, on the GPU with fewer jobs
+    for s in held + [again]:
+        s.release()
+    big = GpuSlot(2, tmp_path, cost=100.0)
+    small = [GpuSlot(2, tmp_path, cost=40.0) for _ in range(3)]
+    assert big.gpu == 0 and [s.gpu for s in small] == [1, 1, 1]  # loads 100 vs 0, 40, 80
+    assert GpuSlot(2, tmp_path, cost=40.0).gpu == 0  # 100 vs 120: back to GPU 0
 
 
 def test_gpu_slot_of_a_killed_job_is_free(tmp_path):

@@ -46,14 +46,16 @@ def cmd_train(args) -> None:
 
     imported = time.time()
     torch.set_num_threads(args.threads)
+    spec = json.loads(args.spec)
+    train_spec = TrainSpec(**spec["train"])
     device, slot = args.device, None
     if device in ("auto", "cuda") and torch.cuda.is_available():
-        slot = GpuSlot(torch.cuda.device_count())
+        cost = train_spec.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
+        slot = GpuSlot(torch.cuda.device_count(), cost=cost)
         device = f"cuda:{slot.gpu}"
         torch.cuda.set_device(slot.gpu)
         torch.cuda.init()
     cuda_ready = time.time()
-    spec = json.loads(args.spec)
     with np.load(args.shard) as f:
         train = Split(f["x"], f["y"])
     with np.load(args.eval) as f:
@@ -62,7 +64,7 @@ def cmd_train(args) -> None:
     trainer_timing: dict = {}
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, TrainSpec(**spec["train"]), device=device, timing=trainer_timing,
+        train, val, test, train_spec, device=device, timing=trainer_timing,
     )  # fmt: skip
     now = time.time()
     process_start = now - _seconds_since_process_start()

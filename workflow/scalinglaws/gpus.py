@@ -2,9 +2,11 @@
 
 Snakemake runs local jobs side by side (as many as `--resources gpu=N` allows) but does not say
 which GPU each should use, so without help every job would land on GPU 0. A training job takes
-the lowest free slot: slot i is GPU i % n_gpus, so N concurrent jobs spread round-robin over the
-visible GPUs. A slot is an exclusive flock on a file in a host-local folder, which the kernel
-releases when the process ends, however it ends (no stale locks after SIGKILL).
+a slot on the GPU whose running jobs have the least work left to them (the sum of their cost
+hints), so that the long jobs of a study do not pile up on one GPU. A slot is an exclusive flock
+on a small file in a host-local folder, holding "<gpu> <cost>"; the kernel releases the lock when
+the process ends, however it ends (no stale slots after SIGKILL). Choosing happens under one
+more lock, so two jobs starting at once see each other.
 """
 from __future__ import annotations
 
@@ -25,25 +27,47 @@ def slot_folder() -> Path:
 
 
 class GpuSlot:
-    """The lowest free slot and its GPU; held until release() or the end of the process."""
+    """A slot on the least-loaded GPU; held until release() or the end of the process.
 
-    def __init__(self, n_gpus: int, folder: Path | str | None = None):
+    `cost` is this job's expected work in any unit shared by the jobs (the train command uses
+    steps x width^2); with equal costs the jobs are spread evenly by count.
+    """
+
+    def __init__(self, n_gpus: int, folder: Path | str | None = None, cost: float = 1.0):
         import fcntl
 
         if n_gpus < 1:
             raise ValueError(f"GPU slots need at least one GPU, got {n_gpus}")
         folder = Path(folder) if folder else slot_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        for i in range(MAX_SLOTS):
-            fh = open(folder / f"slot{i}.lock", "a")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+        with open(folder / "choose.lock", "a") as choosing:
+            fcntl.flock(choosing, fcntl.LOCK_EX)  # released when the file closes
+            load, free = [0.0] * n_gpus, None
+            for i in range(MAX_SLOTS):
+                path = folder / f"slot{i}.lock"
+                if not path.exists():
+                    free = i if free is None else free
+                    break
+                fh = open(path, "r+")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # held by a running job: count its work
+                    gpu, job_cost = (fh.read().split() + ["0", "1"])[:2]
+                    load[int(gpu) % n_gpus] += float(job_cost)
+                    fh.close()
+                    continue
+                fcntl.flock(fh, fcntl.LOCK_UN)
                 fh.close()
-                continue
-            self.slot, self.gpu, self._fh = i, i % n_gpus, fh
-            return
-        raise RuntimeError(f"all {MAX_SLOTS} GPU slots in {folder} are taken")
+                free = i if free is None else free
+            if free is None:
+                raise RuntimeError(f"all {MAX_SLOTS} GPU slots in {folder} are taken")
+            self.gpu = min(range(n_gpus), key=lambda g: (load[g], g))
+            self.slot = free
+            self._fh = open(folder / f"slot{free}.lock", "a+")
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._fh.truncate(0)
+            self._fh.write(f"{self.gpu} {float(cost)}\n")
+            self._fh.flush()
 
     def release(self) -> None:
         self._fh.close()  # closing the file drops the lock

@@ -293,6 +293,8 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
         if not bool(stop.active.any()):  # the one host sync per chunk
             break
 
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)  # the last chunk's steps still run: let them count as training
     t1 = time.perf_counter()
     stop.restore_best()
     m = min(n, spec.train_eval_size)
