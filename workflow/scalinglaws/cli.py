@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,7 +22,7 @@ def cmd_data(args) -> None:
     from .datasets import make_dataset
 
     spec = json.loads(args.dataset)
-    ds = make_dataset(spec["name"], {**spec["options"], "type": spec["type"]}, spec["seed"])
+    ds = make_dataset(spec["name"], {**spec["options"], "type": spec.get("type", spec["name"])}, spec["seed"])
     if args.n is None:
         splits = ds.eval_splits()
         store.atomic_save_npz(args.out, val_x=splits["val"].x, val_y=splits["val"].y,
@@ -31,15 +33,31 @@ def cmd_data(args) -> None:
 
 
 def cmd_train(args) -> None:
-    """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done)."""
+    """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done).
+
+    On CUDA the job takes a GPU slot first (gpus.py), so concurrent jobs spread over all GPUs.
+    The file also records where the job's time went (`timing`), for benchmarks/bench_study.py.
+    """
+    started = time.time()
     import numpy as np
     import torch
 
     from .datasets import Split
+    from .gpus import GpuSlot
     from .training import TrainSpec, train_ensemble
 
+    imported = time.time()
     torch.set_num_threads(args.threads)
     spec = json.loads(args.spec)
+    train_spec = TrainSpec(**spec["train"])
+    device, slot = args.device, None
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        cost = train_spec.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
+        slot = GpuSlot(torch.cuda.device_count(), cost=cost)
+        device = f"cuda:{slot.gpu}"
+        torch.cuda.set_device(slot.gpu)
+        torch.cuda.init()
+    cuda_ready = time.time()
     arrays = {}
     for path in (args.shard, args.eval):
         try:  # reading every array checks its CRC-32: a damaged shard is never used
@@ -50,11 +68,34 @@ def cmd_train(args) -> None:
             raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
     train = Split(arrays["x"], arrays["y"])
     val, test = Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
+    loaded = time.time()
+    trainer_timing: dict = {}
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, TrainSpec(**spec["train"]), device=args.device,
+        train, val, test, train_spec, device=device, timing=trainer_timing,
     )  # fmt: skip
-    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+    now = time.time()
+    process_start = now - _seconds_since_process_start()
+    timing = {
+        "process_start": process_start,
+        "python_start_s": started - process_start,  # interpreter start-up and `import scalinglaws`
+        "import_s": imported - started,
+        "cuda_init_s": cuda_ready - imported,
+        "load_s": loaded - cuda_ready,
+        "train_ensemble": trainer_timing,
+        "end": now,
+        "gpu": slot.gpu if slot else None,
+    }
+    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing})
+
+
+def _seconds_since_process_start() -> float:
+    """Age of this process (Linux: from /proc, 10 ms resolution); 0 where that is unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def cmd_aggregate(args) -> None:

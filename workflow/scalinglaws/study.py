@@ -20,7 +20,7 @@ from .spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 DATA_CODE = ("datasets/base.py",)
-TRAINER_CODE = ("training.py", "spec.py", "models/base.py")
+TRAINER_CODE = ("training.py", "spec.py", "fast.py", "models/base.py")
 
 
 class ConfigError(UserError):
