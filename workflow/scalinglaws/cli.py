@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from . import store
-from .errors import UserError
+from .errors import Preempted, UserError
 
 
 def cmd_data(args) -> None:
@@ -73,6 +73,7 @@ def cmd_train(args) -> None:
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
         train, val, test, train_spec, device=device, timing=trainer_timing,
+        checkpoint=Path(args.out).with_name("checkpoint.pt"), checkpoint_every_s=args.checkpoint_every,
     )  # fmt: skip
     now = time.time()
     process_start = now - _seconds_since_process_start()
@@ -207,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--device", default="auto")
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--checkpoint-every", type=float, default=600.0,
+                   help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
@@ -268,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+    except Preempted as exc:
+        print(f"scalinglaws {args.command}: {exc}", file=sys.stderr)
+        return 143  # the conventional status of a SIGTERM'd process: the job did not finish
     except (UserError, OSError) as exc:
         # Expected failures (bad input, missing files) get one clear line, not a traceback.
         print(f"scalinglaws {args.command}: error: {exc}", file=sys.stderr)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .datasets.base import Split
+from .checkpoint import Checkpointer
 from .fast import FastSteps, Stopwatch, autocast
 from .models import build_ensemble
 from .models.base import member_generator
@@ -202,18 +203,25 @@ def train_ensemble(
     fast: bool | None = None,
     history: list | None = None,
     timing: dict | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every_s: float = 600.0,
 ) -> list[dict]:
     """Train every (seed, lr) member of one job; return one metrics dict per member.
 
     `fast` picks the step loop: the CUDA-graph fast path (default on CUDA) or the reference loop
     (default on CPU). If given, `history` gets (step, validation loss per member) after every
     evaluation, and `timing` gets the seconds spent in setup, training steps and evaluation.
+    With `checkpoint` (a path), the job saves its state there on SIGTERM (then raises Preempted)
+    and every `checkpoint_every_s` seconds, and resumes from it if it exists (checkpoint.py).
     """
     start = time.perf_counter()
     dev = pick_device(device)
     fast = dev.type == "cuda" if fast is None else fast
     with matmul_precision(dev, spec.precision):
-        runs = _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing)
+        with Checkpointer(checkpoint, checkpoint_every_s) as ckpt:
+            runs = _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history,
+                          timing, ckpt)  # fmt: skip
+            ckpt.discard()
     wall = time.perf_counter() - start
     for r in runs:
         r["wall_time_s"] = wall
@@ -222,7 +230,7 @@ def train_ensemble(
     return runs
 
 
-def _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing):
+def _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing, ckpt):
     t0 = time.perf_counter()
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
@@ -254,9 +262,12 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
     train_clock, eval_clock = Stopwatch(dev), Stopwatch(dev)
     setup_s = time.perf_counter() - t0
 
-    step, k = 0, min(spec.eval_every, steps)
-    idx = draw_indices(batch_gens, n, k, batch)
-    while True:
+    step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
+    while step < steps:
+        k = min(spec.eval_every, steps - step)
+        idx = draw_indices(batch_gens, n, k, batch)  # host work while the device finishes the chunk
+        if step and not bool(stop.active.any()):  # the one host sync per chunk
+            break
         with train_clock:
             trainer.train(idx, stop.active)
         step += k
@@ -265,12 +276,7 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
             end_of_chunk()
         if history is not None:
             history.append((step, stop.last_val.cpu().numpy().copy()))
-        if step >= steps:
-            break
-        k = min(spec.eval_every, steps - step)
-        idx = draw_indices(batch_gens, n, k, batch)  # host work while the device finishes the chunk
-        if not bool(stop.active.any()):  # the one host sync per chunk
-            break
+        ckpt.maybe_save(trainer, stop, step, batch_gens)  # on SIGTERM: save, then raise Preempted
 
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)  # the last chunk's steps still run: let them count as training
@@ -289,7 +295,7 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
     }  # fmt: skip
     cols = {k: v.cpu().numpy() for k, v in cols.items()}
     if timing is not None:
-        timing.update(setup_s=setup_s, train_s=train_clock.total(), eval_s=eval_clock.total(),
+        timing.update(resumed_from_step=resumed, setup_s=setup_s, train_s=train_clock.total(), eval_s=eval_clock.total(),
                       final_eval_s=time.perf_counter() - t1, steps=step, members=E)  # fmt: skip
     runs = []
     for e in range(E):
