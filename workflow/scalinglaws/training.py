@@ -108,13 +108,20 @@ def train_ensemble(
     test: Split,
     spec: TrainSpec,
     device: str = "auto",
+    setup=None,
+    on_eval=None,
 ) -> list[dict]:
-    """Train every (seed, lr) member of one job; return one metrics dict per member."""
+    """Train every (seed, lr) member of one job; return one metrics dict per member.
+
+    Hooks for pruning (imp.py): `setup(model)` runs once the model is built, before the optimiser
+    sees its parameters; `on_eval(step, model)` runs at step 0 and after every evaluation chunk."""
     start = time.perf_counter()
     dev = pick_device(device)
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
     model = build_ensemble(family, members.seed_of, size, train.x.shape[1:], num_outputs, model_options).to(dev)
+    if setup is not None:
+        setup(model)
     params = model.param_count()
 
     def to_dev(split: Split):
@@ -134,6 +141,8 @@ def train_ensemble(
     best_step = torch.zeros(E, dtype=torch.long, device=dev)
     since_best = torch.zeros(E, dtype=torch.long, device=dev)
     chunk, step = spec.eval_every, 0
+    if on_eval is not None:
+        on_eval(step, model)
 
     while step < steps and bool(active.any()):
         k = min(chunk, steps - step)
@@ -146,6 +155,8 @@ def train_ensemble(
             loss.sum().backward()
             opt.step(active)
         step += k
+        if on_eval is not None:
+            on_eval(step, model)
 
         val_loss, _ = evaluate(model, xva, yva, task, spec.eval_batch)
         bad = ~torch.isfinite(val_loss) | (val_loss > BLOWUP * initial_val) | ~torch.isfinite(loss.detach())
