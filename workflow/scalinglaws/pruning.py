@@ -50,7 +50,9 @@ def pruning_jobs(study) -> dict[str, PruneJob]:
         return {}
     every = study.train_spec.eval_every
     if cfg["rewind_step"] % every:
-        raise ConfigError(f"pruning.rewind_step: {cfg['rewind_step']} is not a multiple of training.eval_every ({every})")
+        raise ConfigError(
+            f"pruning.rewind_step: {cfg['rewind_step']} is not a multiple of training.eval_every ({every})"
+        )
     settings = {k: cfg[k] for k in ("fraction", "rewind_step", "iterations")}
     settings["fraction"] = float(settings["fraction"])
     trained = {(j.dataset, j.family, j.size, j.n): j for j in study.jobs.values()}
@@ -65,7 +67,16 @@ def pruning_jobs(study) -> dict[str, PruneJob]:
             job = trained[where]
             spec = {**job.spec, "prune": settings, "prune_code": code}
             key = store.digest(spec)
-            jobs[key] = PruneJob(key, job.dataset, job.family, job.size, job.n, job.shard_key, job.eval_key, spec)
+            jobs[key] = PruneJob(
+                key,
+                job.dataset,
+                job.family,
+                job.size,
+                job.n,
+                job.shard_key,
+                job.eval_key,
+                spec,
+            )
     return jobs
 
 
@@ -87,9 +98,18 @@ def load_pruning_runs(paths) -> pd.DataFrame:
 def select_lineages(runs: pd.DataFrame) -> pd.DataFrame:
     """Per point, the rows of the learning rate with the best dense (round 0) mean validation
     metric; diverged members are left out."""
-    runs = runs[~runs["diverged"].astype(bool) & runs["val_metric"].notna() & runs["test_metric"].notna()]
+    runs = runs[
+        ~runs["diverged"].astype(bool)
+        & runs["val_metric"].notna()
+        & runs["test_metric"].notna()
+    ]
     point = ["dataset", "family", "size", "n"]
-    dense = runs[runs["iteration"] == 0].groupby(point + ["lr"])["val_metric"].mean().reset_index()
+    dense = (
+        runs[runs["iteration"] == 0]
+        .groupby(point + ["lr"])["val_metric"]
+        .mean()
+        .reset_index()
+    )
     best = dense.loc[dense.groupby(point)["val_metric"].idxmin(), point + ["lr"]]
     return runs.merge(best, on=point + ["lr"])
 
@@ -98,19 +118,28 @@ def curve_table(selected: pd.DataFrame, target: str) -> pd.DataFrame:
     """Per point and density: mean and std over seeds of the target metric."""
     keys = ["dataset", "family", "size", "depth", "n", "lr", "iteration", "density"]
     g = selected.groupby(keys)[f"{target}_metric"]
-    return g.agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "seeds"})
+    return (
+        g.agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "seeds"})
+    )
 
 
 # -- fits -----------------------------------------------------------------------------------------
 def invariant_inputs(selected: pd.DataFrame, target: str) -> np.ndarray:
     """Rows (d, w, l, eps_np) for every run: eps_np is the mean dense error of its (family, size)."""
     col = f"{target}_metric"
-    dense = selected[selected["iteration"] == 0].groupby(["family", "size"])[col].mean().rename("eps_np")
+    dense = (
+        selected[selected["iteration"] == 0]
+        .groupby(["family", "size"])[col]
+        .mean()
+        .rename("eps_np")
+    )
     rows = selected.join(dense, on=["family", "size"])
     return rows[["density", "size", "depth", "eps_np"]].to_numpy(float)
 
 
-def fit_pruning(runs: pd.DataFrame, target: str = "test", replicates: int = 200, seed: int = 0) -> dict:
+def fit_pruning(
+    runs: pd.DataFrame, target: str = "test", replicates: int = 200, seed: int = 0
+) -> dict:
     """Per (dataset, n): the density law for every (family, size), and the invariant law across
     all of them, each with bootstrap CIs (seeds resampled within each density) and a backtest
     (the invariant law: fit on the small widths, predict the large ones)."""
@@ -121,16 +150,26 @@ def fit_pruning(runs: pd.DataFrame, target: str = "test", replicates: int = 200,
     selected = select_lineages(runs)
     out = {}
     for (dataset, n), grp in selected.groupby(["dataset", "n"], sort=True):
-        entry = {"dataset": dataset, "n": int(n), "target": f"{target}_metric", "curves": {}}
+        entry = {
+            "dataset": dataset,
+            "n": int(n),
+            "target": f"{target}_metric",
+            "curves": {},
+        }
         y_all = grp[f"{target}_metric"].to_numpy(float)
         for (family, size), cur in grp.groupby(["family", "size"], sort=True):
-            x, y = cur["density"].to_numpy(float), cur[f"{target}_metric"].to_numpy(float)
+            x, y = (
+                cur["density"].to_numpy(float),
+                cur[f"{target}_metric"].to_numpy(float),
+            )
             what, reps = resample_runs(x, y, replicates, seed)
             entry["curves"][f"{family}/{size}"] = {"family": family, "size": int(size), "depth": int(cur["depth"].iloc[0]),
                                                    **fit_entry(make_law("pruning"), *_means(x, y), reps, what, seed)}  # fmt: skip
         x = invariant_inputs(grp, target)
         what, reps = resample_runs(x, y_all, replicates, seed)
-        entry["invariant"] = fit_entry(make_law("pruning-invariant"), *_means(x, y_all), reps, what, seed)
+        entry["invariant"] = fit_entry(
+            make_law("pruning-invariant"), *_means(x, y_all), reps, what, seed
+        )
         out[f"{dataset}/n={n}"] = entry
     return out
 

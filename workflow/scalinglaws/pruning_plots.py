@@ -14,18 +14,42 @@ from .plots import METRIC_LABEL, plt, save
 
 def density_figure(curves: pd.DataFrame, entry: dict, title: str):
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    keys = sorted(entry["curves"], key=lambda k: (entry["curves"][k]["depth"], entry["curves"][k]["size"]))
+    keys = sorted(
+        entry["curves"],
+        key=lambda k: (entry["curves"][k]["depth"], entry["curves"][k]["size"]),
+    )
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(keys), 1)))
     for color, key in zip(colors, keys):
         e = entry["curves"][key]
-        c = curves[(curves["family"] == e["family"]) & (curves["size"] == e["size"])].sort_values("density")
+        c = curves[
+            (curves["family"] == e["family"]) & (curves["size"] == e["size"])
+        ].sort_values("density")
         label = f"w={e['size']}, l={e['depth']}"
-        ax.errorbar(c["density"], c["mean"], yerr=c["std"].fillna(0), fmt="o", ms=3, capsize=2, color=color)
+        ax.errorbar(
+            c["density"],
+            c["mean"],
+            yerr=c["std"].fillna(0),
+            fmt="o",
+            ms=3,
+            capsize=2,
+            color=color,
+        )
         if "band" in e:
             gamma = e["params"]["gamma"]["value"]
-            ax.plot(e["band"]["x"], e["band"]["fit"], color=color, label=f"{label}: gamma={gamma:.2f}")
+            ax.plot(
+                e["band"]["x"],
+                e["band"]["fit"],
+                color=color,
+                label=f"{label}: gamma={gamma:.2f}",
+            )
             if e["band"]["lo"] is not None:
-                ax.fill_between(e["band"]["x"], e["band"]["lo"], e["band"]["hi"], color=color, alpha=0.2)
+                ax.fill_between(
+                    e["band"]["x"],
+                    e["band"]["lo"],
+                    e["band"]["hi"],
+                    color=color,
+                    alpha=0.2,
+                )
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
     ax.set(xscale="log", yscale="log", xlabel="density d (fraction of weights kept)",
            ylabel=METRIC_LABEL.get(metric, metric).replace("test", entry["target"].split("_")[0]), title=title)  # fmt: skip
@@ -49,11 +73,20 @@ def collapse_figure(curves: pd.DataFrame, entry: dict, title: str):
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(groups), 1)))
     for color, ((depth, size), c) in zip(colors, groups):
         eps_np = float(c.loc[c["iteration"] == 0, "mean"].iloc[0])
-        x = np.column_stack([c["density"], np.full(len(c), size), np.full(len(c), depth), np.full(len(c), eps_np)])
+        x = np.column_stack(
+            [
+                c["density"],
+                np.full(len(c), size),
+                np.full(len(c), depth),
+                np.full(len(c), eps_np),
+            ]
+        )
         m = law.invariant(x.astype(float), p)
         ax.plot(m, c["mean"], "o", ms=3, color=color, label=f"w={size}, l={depth}")
         grid = np.geomspace(m.min(), m.max(), 60)
-        gx = np.column_stack([grid, np.ones_like(grid), np.ones_like(grid), np.full_like(grid, eps_np)])
+        gx = np.column_stack(
+            [grid, np.ones_like(grid), np.ones_like(grid), np.full_like(grid, eps_np)]
+        )
         ax.plot(grid, law._f(gx, {**p, "phi": 0.0, "psi": 0.0}), color=color, lw=1)
     phi = "" if inv["params"]["phi"]["fixed"] else f"l^{p['phi']:.2f} "
     ax.set(xscale="log", yscale="log", xlabel=f"invariant m* = {phi}w^{p['psi']:.2f} d", ylabel="error",
@@ -68,7 +101,9 @@ def draw_pruning(curves: pd.DataFrame, fits: dict, out_dir) -> list[Path]:
     """<dataset>.n<n>.pruning_density and .pruning_collapse, PNG and PDF, for every fit entry."""
     out_dir, paths = Path(out_dir), []
     for key, entry in fits.items():
-        c = curves[(curves["dataset"] == entry["dataset"]) & (curves["n"] == entry["n"])]
+        c = curves[
+            (curves["dataset"] == entry["dataset"]) & (curves["n"] == entry["n"])
+        ]
         stem = out_dir / f"{entry['dataset']}.n{entry['n']}"
         paths += save(density_figure(c, entry, key), f"{stem}.pruning_density")
         paths += save(collapse_figure(c, entry, key), f"{stem}.pruning_collapse")

@@ -40,13 +40,21 @@ class DensityLaw(Law):
     """One network pruned to many densities: eps(d) with eps_np, eps_up, p, gamma."""
 
     name = "pruning"
-    formula = "eps(d) = eps_np * |(d - j p (eps_up/eps_np)^(1/gamma)) / (d - j p)|^gamma"
+    formula = (
+        "eps(d) = eps_np * |(d - j p (eps_up/eps_np)^(1/gamma)) / (d - j p)|^gamma"
+    )
     param_names = ("eps_np", "eps_up", "p", "gamma")
     x_names = ("d",)
     log_params = frozenset({"eps_np", "eps_up", "p"})
     bound_notes = {
-        ("p", "lower"): "no power-law region resolved: the densities do not reach where the error rises",
-        ("eps_up", "upper"): "no high-error plateau resolved: prune further to pin eps_up down",
+        (
+            "p",
+            "lower",
+        ): "no power-law region resolved: the densities do not reach where the error rises",
+        (
+            "eps_up",
+            "upper",
+        ): "no high-error plateau resolved: prune further to pin eps_up down",
         ("gamma", "upper"): "the rise is steeper than the bound allows",
     }
 
@@ -55,7 +63,12 @@ class DensityLaw(Law):
 
     def _bounds(self, x, y):
         lo, hi = float(y.min()), float(y.max())
-        return {"eps_np": (lo / 10, hi), "eps_up": (lo, 1e3 * hi), "p": (1e-6, 1e2), "gamma": (0.05, 10.0)}
+        return {
+            "eps_np": (lo / 10, hi),
+            "eps_up": (lo, 1e3 * hi),
+            "p": (1e-6, 1e2),
+            "gamma": (0.05, 10.0),
+        }
 
     def _starts(self, x, y):
         dense = float(y[np.argmax(x[:, 0])])
@@ -76,7 +89,10 @@ class InvariantPruningLaw(Law):
     log_params = frozenset({"eps_up", "p"})
     axis = 1  # backtests: fit on the small widths, predict the large ones
     bound_notes = {
-        ("eps_up", "upper"): "no high-error plateau resolved: prune further to pin eps_up down",
+        (
+            "eps_up",
+            "upper",
+        ): "no high-error plateau resolved: prune further to pin eps_up down",
         ("p", "lower"): "no power-law region resolved",
     }
 
@@ -90,12 +106,16 @@ class InvariantPruningLaw(Law):
 
     def fit(self, x, y, init=None):
         depths = as_inputs(x, len(self.x_names))[:, 2]
-        self.fixed = {"phi": 0.0} if len(np.unique(depths[np.isfinite(depths)])) < 2 else {}
+        self.fixed = (
+            {"phi": 0.0} if len(np.unique(depths[np.isfinite(depths)])) < 2 else {}
+        )
         return super().fit(x, y, init)
 
     def clone(self):
         law = super().clone()
-        law.fixed = dict(self.fixed)  # a bootstrap refit keeps phi fixed where the fit did
+        law.fixed = dict(
+            self.fixed
+        )  # a bootstrap refit keeps phi fixed where the fit did
         return law
 
     def _bounds(self, x, y):
@@ -108,5 +128,7 @@ class InvariantPruningLaw(Law):
 
     def _summary_extras(self):
         if "phi" in self.fixed:
-            return ["phi fixed at 0: one depth only, so depth's exponent is not identifiable"]
+            return [
+                "phi fixed at 0: one depth only, so depth's exponent is not identifiable"
+            ]
         return []
