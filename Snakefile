@@ -64,9 +64,14 @@ else:
     include: "workflow/rules/fit.smk"
     include: "workflow/rules/figures.smk"
 
+    if config.get("pruning"):
+
+        include: "workflow/rules/prune.smk"
+
     rule all:
         input:
             rules.figures.output,
             rules.fit.output,
             rules.aggregate.output,
+            rules.pruning_report.output if config.get("pruning") else [],
         default_target: True

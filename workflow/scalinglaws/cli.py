@@ -32,6 +32,24 @@ def cmd_data(args) -> None:
         store.atomic_save_npz(args.out, x=shard.x, y=shard.y)
 
 
+def _load_splits(shard: str, evals: str):
+    """(train, val, test) Splits from a stored shard and eval file; a damaged file is moved aside."""
+    import numpy as np
+
+    from .datasets import Split
+
+    arrays = {}
+    for path in (shard, evals):
+        try:  # reading every array checks its CRC-32: a damaged shard is never used
+            with np.load(path) as f:
+                arrays.update({k: f[k] for k in f.files})
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            moved = store.quarantine(path)
+            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
+    train = Split(arrays["x"], arrays["y"])
+    return train, Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
+
+
 def cmd_train(args) -> None:
     """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done).
 
@@ -39,10 +57,8 @@ def cmd_train(args) -> None:
     The file also records where the job's time went (`timing`), for benchmarks/bench_study.py.
     """
     started = time.time()
-    import numpy as np
     import torch
 
-    from .datasets import Split
     from .gpus import GpuSlot
     from .training import TrainSpec, train_ensemble
 
@@ -58,16 +74,7 @@ def cmd_train(args) -> None:
         torch.cuda.set_device(slot.gpu)
         torch.cuda.init()
     cuda_ready = time.time()
-    arrays = {}
-    for path in (args.shard, args.eval):
-        try:  # reading every array checks its CRC-32: a damaged shard is never used
-            with np.load(path) as f:
-                arrays.update({k: f[k] for k in f.files})
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            moved = store.quarantine(path)
-            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
-    train = Split(arrays["x"], arrays["y"])
-    val, test = Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
+    train, val, test = _load_splits(args.shard, args.eval)
     loaded = time.time()
     trainer_timing: dict = {}
     runs = train_ensemble(
@@ -97,6 +104,39 @@ def _seconds_since_process_start() -> float:
         return time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return 0.0
+
+
+def cmd_prune(args) -> None:
+    """Prune one point (every seed x lr) by IMP with rewinding; write its metrics.json atomically."""
+    import torch
+
+    from .imp import iterative_magnitude_pruning
+    from .spec import TrainSpec
+
+    torch.set_num_threads(args.threads)
+    spec = json.loads(args.spec)
+    train, val, test = _load_splits(args.shard, args.eval)
+    runs = iterative_magnitude_pruning(
+        spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
+        train, val, test, TrainSpec(**spec["train"]), device=args.device, **spec["prune"],
+    )  # fmt: skip
+    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+
+
+def cmd_prune_report(args) -> None:
+    """The pruning tables, fits (density and invariant laws, CIs, backtests) and figures."""
+    from .pruning import curve_table, fit_pruning, fit_summary, load_pruning_runs, select_lineages
+    from .pruning_plots import draw_pruning
+
+    out = Path(args.out_dir)
+    runs = load_pruning_runs(args.metrics)
+    store.atomic_write_text(out / "pruning_runs.csv", runs.to_csv(index=False))
+    curves = curve_table(select_lineages(runs), args.target)
+    store.atomic_write_text(out / "pruning_curves.csv", curves.to_csv(index=False))
+    fits = fit_pruning(runs, args.target, args.bootstrap, args.seed)
+    store.atomic_write_json(out / "pruning_fits.json", fits)
+    draw_pruning(curves, fits, out / "figures")
+    print("\n".join(fit_summary(fits)))
 
 
 def cmd_aggregate(args) -> None:
@@ -211,6 +251,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint-every", type=float, default=600.0,
                    help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("prune", help="prune one trained point by IMP with rewinding (all seeds x lrs)")
+    s.add_argument("--spec", required=True, help="JSON pruning job spec (see pruning.py)")
+    s.add_argument("--shard", required=True)
+    s.add_argument("--eval", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=1)
+    s.set_defaults(func=cmd_prune)
+
+    s = sub.add_parser("prune-report", help="pruning tables, fits and figures from pruning metrics files")
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--target", choices=["val", "test"], default="test")
+    s.add_argument("--bootstrap", type=int, default=200)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("metrics", nargs="+")
+    s.set_defaults(func=cmd_prune_report)
 
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
     s.add_argument("--out-dir", required=True)

@@ -48,6 +48,8 @@ def _plot_points(law: Law, x: np.ndarray) -> tuple[np.ndarray, dict]:
     grid = np.geomspace(x[:, ax].min(), x[:, ax].max(), 50)
     if x.shape[1] == 1:
         return grid[:, None], {"kind": "curve", "x": grid.tolist()}
+    if x.shape[1] > 2:
+        return x, {"kind": "parity"}
     other = 1 - ax
     values = np.unique(x[:, other])
     if len(values) > MAX_LINES:

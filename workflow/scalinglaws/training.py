@@ -205,6 +205,8 @@ def train_ensemble(
     timing: dict | None = None,
     checkpoint: str | None = None,
     checkpoint_every_s: float = 600.0,
+    setup=None,
+    on_eval=None,
 ) -> list[dict]:
     """Train every (seed, lr) member of one job; return one metrics dict per member.
 
@@ -213,6 +215,8 @@ def train_ensemble(
     evaluation, and `timing` gets the seconds spent in setup, training steps and evaluation.
     With `checkpoint` (a path), the job saves its state there on SIGTERM (then raises Preempted)
     and every `checkpoint_every_s` seconds, and resumes from it if it exists (checkpoint.py).
+    Hooks for pruning (imp.py): `setup(model)` runs once the model is built, before the optimiser
+    sees its parameters; `on_eval(step, model)` runs at step 0 and after every evaluation chunk.
     """
     start = time.perf_counter()
     dev = pick_device(device)
@@ -220,7 +224,7 @@ def train_ensemble(
     with matmul_precision(dev, spec.precision):
         with Checkpointer(checkpoint, checkpoint_every_s) as ckpt:
             runs = _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history,
-                          timing, ckpt)  # fmt: skip
+                          timing, ckpt, setup, on_eval)  # fmt: skip
             ckpt.discard()
     wall = time.perf_counter() - start
     for r in runs:
@@ -230,11 +234,14 @@ def train_ensemble(
     return runs
 
 
-def _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing, ckpt):
+def _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing, ckpt,
+           setup, on_eval):  # fmt: skip
     t0 = time.perf_counter()
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
     model = build_ensemble(family, members.seed_of, size, train.x.shape[1:], num_outputs, model_options).to(dev)
+    if setup is not None:
+        setup(model)
     params = model.param_count()
 
     def to_dev(split: Split):
@@ -263,6 +270,8 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
     setup_s = time.perf_counter() - t0
 
     step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
+    if on_eval is not None and step == 0:
+        on_eval(step, model)
     while step < steps:
         k = min(spec.eval_every, steps - step)
         idx = draw_indices(batch_gens, n, k, batch)  # host work while the device finishes the chunk
@@ -276,6 +285,8 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
             end_of_chunk()
         if history is not None:
             history.append((step, stop.last_val.cpu().numpy().copy()))
+        if on_eval is not None:
+            on_eval(step, model)
         ckpt.maybe_save(trainer, stop, step, batch_gens)  # on SIGTERM: save, then raise Preempted
 
     if dev.type == "cuda":
