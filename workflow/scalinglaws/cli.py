@@ -220,6 +220,10 @@ def cmd_store_gc(args) -> None:
     for path in args.configfile:
         study = Study.from_file(path)
         keep |= set(study.shards) | set(study.evals) | set(study.jobs)
+        if study.config.get("pruning"):
+            from .pruning import pruning_jobs
+
+            keep |= set(pruning_jobs(study))
         roots.add(study.store)
     root = store.store_root(args.store) if args.store else roots.pop()
     doomed = store.unreferenced(root, keep)

@@ -180,7 +180,7 @@ def quarantine_corrupt(paths) -> list[Path]:
 
 
 # -- maintenance: list the store, remove what no config refers to ------------------------------
-KINDS = ("shards", "eval", "runs")
+KINDS = ("shards", "eval", "runs", "prune")
 
 
 def list_entries(root: Path | str) -> list[dict]:
@@ -195,13 +195,13 @@ def list_entries(root: Path | str) -> list[dict]:
             size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
             info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
             record = entry / "metrics.json"
-            if kind == "runs" and record.exists():
+            if kind in ("runs", "prune") and record.exists():
                 try:
                     spec = read_record(record)["spec"]
                     info["what"] = f"{spec['dataset']}/{spec['family']} size={spec['size']} n={spec['n']}"
                 except (CorruptRecord, KeyError):
                     info["what"] = "corrupted record"
-            elif kind == "runs":
+            elif kind in ("runs", "prune"):
                 info["what"] = "unfinished"
             entries.append(info)
     return entries
