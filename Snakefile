@@ -49,7 +49,8 @@ else:
     # when needed. For a run record the study's tables go too: Snakemake does not rebuild a
     # missing input of outputs that are up to date.
     stored = [STUDY.job_file(k) for k in STUDY.jobs] + [STUDY.shard_file(k) for k in STUDY.shards]
-    for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals]):
+    checked = f".snakemake/scalinglaws/{STUDY.name}.verified.json"  # unchanged files are not re-read
+    for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals], checked):
         print(f"scalinglaws: {damaged} is damaged; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
         if damaged.name == "metrics.json":
             (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)

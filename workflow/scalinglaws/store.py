@@ -161,21 +161,36 @@ def quarantine(path: Path | str) -> Path:
     return target
 
 
-def quarantine_corrupt(paths) -> list[Path]:
+def quarantine_corrupt(paths, verified_cache: Path | str | None = None) -> list[Path]:
     """Move aside every existing stored file that fails verify(); return the moved paths.
 
     Called when the workflow is parsed: a damaged output is then simply missing, and
-    Snakemake schedules its job again.
+    Snakemake schedules its job again. With `verified_cache`, files that passed before and
+    have the same size and mtime since are not read again (any write changes the mtime).
     """
-    moved = []
-    for path in map(Path, paths):
-        if not path.exists():
-            continue
+    seen = {}
+    if verified_cache and os.path.exists(verified_cache):
         try:
-            verify(path)
-        except CorruptRecord:
-            quarantine(path)
-            moved.append(path)
+            seen = json.loads(Path(verified_cache).read_text())
+        except ValueError:
+            seen = {}
+    passed, moved = {}, []
+    for path in map(str, paths):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        stamp = [st.st_size, st.st_mtime_ns]
+        if seen.get(path) != stamp:
+            try:
+                verify(path)
+            except CorruptRecord:
+                quarantine(path)
+                moved.append(Path(path))
+                continue
+        passed[path] = stamp
+    if verified_cache and passed != seen:
+        atomic_write_text(verified_cache, json.dumps(passed))
     return moved
 
 
