@@ -1,0 +1,191 @@
+"""The SLURM profile against a real single-node SLURM (tests/slurm_cluster.py), end to end.
+
+One tiny study goes through `snakemake --profile profiles/slurm`: the first run has a training
+job cancelled with `scancel` while it trains, the second completes the study and must submit
+only what is missing, and a third must submit nothing. The finished tables and fits must equal
+those of a local run.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY_CONFIG, job_counts, make_checkout
+from slurm_cluster import SlurmCluster, install
+
+pytestmark = pytest.mark.e2e
+N_TRAIN, N_DATA = 10, 6  # the tiny study: 5 shards x 2 sizes; 5 shards + 1 eval split
+TIMING_COLUMNS = ["wall_time_s"]  # how long a run took: the one column that may differ
+
+
+def slurm_profile(work, **train_resources) -> None:
+    """Fit the checkout's copy of profiles/slurm to the 2-CPU test node; the rest stays as shipped.
+
+    Status checks start after 1 s rather than 20 s (jobs here take seconds), memory requests fit
+    the node, and batches are sized so that the node's 2 CPUs share the work evenly (2 data
+    groups, 2 training groups of 5). `train_resources` replace the training job's (None removes).
+    """
+    path = work / "profiles/slurm/config.yaml"
+    profile = yaml.safe_load(path.read_text())
+    profile["slurm-init-seconds-before-status-checks"] = 1
+    profile["seconds-between-status-checks"] = 1
+    profile["default-resources"]["mem_mb"] = 1000
+    profile["group-components"].update(data=3, train_batch=5)
+    train = profile["set-resources"]["train"]
+    train["mem_mb"] = 1000
+    for key, value in train_resources.items():
+        if value is None:
+            train.pop(key, None)
+        else:
+            train[key] = value
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+
+
+def start_snakemake(work, cluster: SlurmCluster) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm"]
+    return subprocess.Popen(cmd, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run_snakemake(work, cluster: SlurmCluster) -> tuple[int, str, list[str]]:
+    """Run the profile to the end; return exit code, output and the SLURM job ids submitted meanwhile."""
+    before = set(cluster.submissions())
+    proc = start_snakemake(work, cluster)
+    out, _ = proc.communicate(timeout=300)
+    return proc.returncode, out, [j for j in cluster.submissions() if j not in before]
+
+
+def training_processes(work) -> list[tuple[int, str, str]]:
+    """(pid, SLURM job id, output path) of every `scalinglaws train` process of this checkout."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0")
+            if "scalinglaws" not in argv or "train" not in argv or os.readlink(f"/proc/{pid}/cwd") != str(work):
+                continue
+            env = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ", "rb").read().decode().split("\0") if "=" in v)
+        except OSError:  # the process ended meanwhile
+            continue
+        found.append((int(pid), env.get("SLURM_JOB_ID", ""), argv[argv.index("--out") + 1]))
+    return found
+
+
+def job_records(cluster: SlurmCluster) -> dict[str, dict[str, str]]:
+    """`scontrol show job` of every job slurmctld still remembers (MinJobAge=300 s), by id."""
+    out = cluster.run("scontrol", "show", "job", "-o").stdout
+    records = [dict(re.findall(r"(\S+?)=(\S*)", line)) for line in out.splitlines() if line.strip()]
+    return {r["JobId"]: r for r in records}
+
+
+def store_state(work) -> dict:
+    runs = work / "results/store/runs"
+    return {
+        "metrics": sorted(p.parent.name for p in runs.glob("*/metrics.json")),
+        "temporary": sorted(str(p) for p in (work / "results/store").rglob("*.tmp")),
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = install()
+    if reason:
+        pytest.skip(reason)
+    with SlurmCluster(tmp_path_factory.mktemp("slurm"), gpus=os.cpu_count() or 1) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def slurm_study(cluster, tmp_path_factory):
+    """The tiny study through SLURM: a cancelled first run, a completing rerun, an idle third run."""
+    work = make_checkout(tmp_path_factory.mktemp("slurm-checkout"), TINY_CONFIG)
+    slurm_profile(work)  # train asks for gpu: 1, as shipped
+
+    # 1. Cancel the SLURM job of the first training process once it has trained a while.
+    proc = start_snakemake(work, cluster)
+    deadline, victim = time.monotonic() + 240, None
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        running = training_processes(work)
+        if running:
+            time.sleep(0.5)  # well inside the process (importing torch alone takes longer)
+            victim = next((t for t in running if t[0] in {p for p, _, _ in training_processes(work)}), None)
+        time.sleep(0.1)
+    assert victim is not None, "no training process appeared"
+    cluster.run("scancel", victim[1])
+    out1, _ = proc.communicate(timeout=300)
+    first = {"returncode": proc.returncode, "output": out1, "victim": victim, "store": store_state(work),
+             "jobs": job_records(cluster)}  # fmt: skip
+
+    # 2. Rerun to completion, asking for the GPU as --gres this time.
+    slurm_profile(work, gpu=None, gres="gpu:1")
+    rc2, out2, submitted2 = run_snakemake(work, cluster)
+    assert rc2 == 0, out2[-5000:]
+    second = {"output": out2, "submitted": submitted2, "jobs": job_records(cluster)}
+
+    # 3. Everything is done: nothing to submit.
+    rc3, out3, submitted3 = run_snakemake(work, cluster)
+    assert rc3 == 0, out3[-5000:]
+    third = {"output": out3, "submitted": submitted3}
+    return work, first, second, third
+
+
+def test_cancelled_job_leaves_no_partial_output(slurm_study):
+    work, first, _, _ = slurm_study
+    _, victim_job, out_path = first["victim"]
+    assert first["returncode"] != 0
+    assert first["jobs"][victim_job]["JobState"] == "CANCELLED"
+    cancelled_key = os.path.basename(os.path.dirname(out_path))
+    assert cancelled_key not in first["store"]["metrics"]
+    assert first["store"]["temporary"] == []
+    for key in first["store"]["metrics"]:  # whatever is there is whole
+        metrics = json.loads((work / f"results/store/runs/{key}/metrics.json").read_text())
+        assert len(metrics["runs"]) == TINY_CONFIG["training"]["seeds"] * len(TINY_CONFIG["training"]["learning_rates"])
+
+
+def test_rerun_submits_only_missing_work(slurm_study):
+    _, first, second, _ = slurm_study
+    counts = job_counts(second["output"])
+    missing = N_TRAIN - len(first["store"]["metrics"])
+    assert counts.get("train") == missing and missing > 0
+    assert "shard" not in counts and "eval_splits" not in counts  # the data were done: not submitted
+    assert counts["aggregate"] == counts["fit"] == counts["figures"] == 1
+    # grouped: the missing training jobs fit one batch of 5; aggregate, fit and figures are another
+    assert len(second["submitted"]) == 2
+
+
+def test_finished_study_submits_nothing(slurm_study):
+    _, _, _, third = slurm_study
+    assert third["submitted"] == []
+    assert "Nothing to be done" in third["output"], third["output"][-2000:]
+
+
+@pytest.mark.parametrize("run, field", [("first", "TresPerJob"), ("second", "TresPerNode")])
+def test_only_training_asks_for_a_gpu(slurm_study, run, field):
+    """As shipped (first run) training asks `--gpus=1`; switched to `gres: gpu:1` (second), `--gres`."""
+    _, first, second, _ = slurm_study
+    jobs = {"first": first, "second": second}[run]["jobs"]
+    trains = [r for r in jobs.values() if r["Comment"].startswith("rule_train")]
+    others = [r for r in jobs.values() if not r["Comment"].startswith("rule_train")]
+    if run == "second":  # slurmctld still remembers the first run's jobs too
+        trains = [r for r in trains if r["JobId"] in second["submitted"]]
+        others = [r for r in others if r["JobId"] in second["submitted"]]
+    assert trains and others
+    assert all(r.get(field) == "gres:gpu:1" for r in trains), trains
+    assert not any("gpu" in r.get("TresPerJob", "") + r.get("TresPerNode", "") for r in others), others
+
+
+def test_results_equal_a_local_run(slurm_study, tiny_run):
+    work, _, _, _ = slurm_study
+    local, _ = tiny_run
+    for table in ("runs", "learning_curve", "sizes"):
+        a = pd.read_csv(local / f"results/tiny/tables/{table}.csv")
+        b = pd.read_csv(work / f"results/tiny/tables/{table}.csv")
+        drop = [c for c in TIMING_COLUMNS if c in a.columns]
+        pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop))
+    fits_local = json.loads((local / "results/tiny/fits/fits.json").read_text())
+    fits_slurm = json.loads((work / "results/tiny/fits/fits.json").read_text())
+    assert fits_slurm == fits_local
