@@ -3,8 +3,8 @@
 Everything it writes lives in a temporary folder (daemons take `-f`, clients read $SLURM_CONF),
 except one file: `srun` inside a job cannot see $SLURM_CONF (the SLURM executor's job step strips
 SLURM_* variables), so it reads /etc/slurm/slurm.conf. That file is written only where none
-exists, marked as ours, and removed on stop. The node has one fake GPU (a gres whose device file
-is /dev/null), so jobs that ask for `--gpus=1` are scheduled as on a GPU cluster.
+exists, marked as ours, and removed on stop. The node has fake GPUs (a gres whose device file
+is an empty file), so jobs that ask for `--gpus=1` are scheduled as on a GPU cluster.
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import yaml
+
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 TOOLS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "srun", "sinfo"]
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
@@ -30,7 +32,7 @@ def _sudo() -> list[str] | None:
     """[] as root, ["sudo", "-n"] with passwordless sudo, None where neither works."""
     if os.geteuid() == 0:
         return []
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0:
         return ["sudo", "-n"]
     return None
 
@@ -46,7 +48,7 @@ def install() -> str | None:
         return "SLURM is not installed and installing it needs root or passwordless sudo"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
-        proc = subprocess.run(sudo + cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(sudo + cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             return f"could not install SLURM ({' '.join(cmd[:2])} failed): {proc.stderr.strip()[-300:]}"
     missing = [t for t in TOOLS if not shutil.which(t)]
@@ -69,16 +71,17 @@ def _node_memory_mb() -> int:
 class SlurmCluster:
     """Start with `start()` (or as a context manager); clients need `env` (it sets SLURM_CONF)."""
 
-    def __init__(self, root: Path, cpus: int | None = None, gpus: int = 1):
+    def __init__(self, root: Path, cpus: int | None = None, gpus: int | None = None):
         self.root = Path(root)
         self.cpus = cpus or os.cpu_count() or 1
-        self.gpus = gpus
+        self.gpus = gpus or self.cpus  # as many fake GPUs as CPUs: GPU jobs can run side by side
         self.host = socket.gethostname().split(".")[0]
         self.conf = self.root / "slurm.conf"
         self.jobcomp = self.root / "jobcomp.txt"  # one line per finished job (no accounting database)
         self.ctld_log = self.root / "slurmctld.log"
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
         self.procs: dict[str, subprocess.Popen] = {}
+        self._logs: list = []
         self._lock = None
         self._wrote_system_conf = False
 
@@ -144,11 +147,12 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str]) -> None:
-        log = open(self.root / f"{name}.out", "wb")
+        log = open(self.root / f"{name}.out", "wb")  # noqa: SIM115 (open while the daemon runs)
+        self._logs.append(log)
         self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                             start_new_session=True)  # fmt: skip
 
-    def start(self, timeout: float = 60) -> "SlurmCluster":
+    def start(self, timeout: float = 60) -> SlurmCluster:
         self._lock = open(LOCK_FILE, "w")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
@@ -201,11 +205,14 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
         if self._wrote_system_conf and SYSTEM_CONF.exists() and SYSTEM_CONF.read_text().startswith(MARKER):
             subprocess.run((_sudo() or []) + ["rm", "-f", str(SYSTEM_CONF)], check=False)
             self._wrote_system_conf = False
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
         if self._lock is not None:
             self._lock.close()
             self._lock = None
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -226,3 +233,31 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
             return []
         marker = "_slurm_rpc_submit_batch_job: JobId="
         return [line.split(marker, 1)[1].split()[0] for line in self.ctld_log.read_text().splitlines() if marker in line]
+
+
+def fit_profile(path: Path, train: dict | None = None, batching: str = "groups") -> None:
+    """Fit a copy of profiles/slurm/config.yaml to this 2-CPU test node; the rest stays as shipped.
+
+    Status checks start after 1 s rather than 20 s (jobs here take seconds), memory requests fit
+    the node, and batches are sized so that 2 CPUs share the tiny study evenly (2 data groups,
+    2 training groups of 5). `train` replaces training resources (a None value removes one).
+    `batching`: "groups" as shipped, "none" submits every job on its own, "array" submits the
+    ensemble jobs as one SLURM job array instead of groups.
+    """
+    profile = yaml.safe_load(Path(path).read_text())
+    profile["slurm-init-seconds-before-status-checks"] = 1
+    profile["seconds-between-status-checks"] = 1
+    profile["default-resources"]["mem_mb"] = 1000
+    profile["set-resources"]["train"]["mem_mb"] = 1000
+    profile["group-components"].update(data=3, train_batch=5)
+    for key, value in (train or {}).items():
+        profile["set-resources"]["train"].pop(key, None)
+        if value is not None:
+            profile["set-resources"]["train"][key] = value
+    if batching == "none":
+        for key in ("groups", "group-components", "resources", "set-resource-scopes"):
+            profile.pop(key)
+    elif batching == "array":
+        del profile["groups"]["train"]
+        profile["slurm-array-jobs"] = "train"
+    Path(path).write_text(yaml.safe_dump(profile, sort_keys=False))

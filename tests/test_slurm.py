@@ -11,40 +11,19 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import TINY_CONFIG, job_counts, make_checkout
-from slurm_cluster import SlurmCluster, install
+from scalinglaws import store
+from slurm_cluster import SlurmCluster, fit_profile, install
 
 pytestmark = pytest.mark.e2e
-N_TRAIN, N_DATA = 10, 6  # the tiny study: 5 shards x 2 sizes; 5 shards + 1 eval split
+N_TRAIN = 10  # ensemble jobs of the tiny study: 5 shards x 2 sizes
+PROFILE = "profiles/slurm/config.yaml"
 TIMING_COLUMNS = ["wall_time_s"]  # how long a run took: the one column that may differ
-
-
-def slurm_profile(work, **train_resources) -> None:
-    """Fit the checkout's copy of profiles/slurm to the 2-CPU test node; the rest stays as shipped.
-
-    Status checks start after 1 s rather than 20 s (jobs here take seconds), memory requests fit
-    the node, and batches are sized so that the node's 2 CPUs share the work evenly (2 data
-    groups, 2 training groups of 5). `train_resources` replace the training job's (None removes).
-    """
-    path = work / "profiles/slurm/config.yaml"
-    profile = yaml.safe_load(path.read_text())
-    profile["slurm-init-seconds-before-status-checks"] = 1
-    profile["seconds-between-status-checks"] = 1
-    profile["default-resources"]["mem_mb"] = 1000
-    profile["group-components"].update(data=3, train_batch=5)
-    train = profile["set-resources"]["train"]
-    train["mem_mb"] = 1000
-    for key, value in train_resources.items():
-        if value is None:
-            train.pop(key, None)
-        else:
-            train[key] = value
-    path.write_text(yaml.safe_dump(profile, sort_keys=False))
 
 
 def start_snakemake(work, cluster: SlurmCluster) -> subprocess.Popen:
@@ -52,11 +31,21 @@ def start_snakemake(work, cluster: SlurmCluster) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=work, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def finish(proc: subprocess.Popen) -> str:
+    """Wait for Snakemake to exit (killing it after 5 minutes); return its output."""
+    try:
+        return proc.communicate(timeout=300)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def run_snakemake(work, cluster: SlurmCluster) -> tuple[int, str, list[str]]:
     """Run the profile to the end; return exit code, output and the SLURM job ids submitted meanwhile."""
     before = set(cluster.submissions())
     proc = start_snakemake(work, cluster)
-    out, _ = proc.communicate(timeout=300)
+    out = finish(proc)
     return proc.returncode, out, [j for j in cluster.submissions() if j not in before]
 
 
@@ -65,10 +54,11 @@ def training_processes(work) -> list[tuple[int, str, str]]:
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            argv = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0")
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
             if "scalinglaws" not in argv or "train" not in argv or os.readlink(f"/proc/{pid}/cwd") != str(work):
                 continue
-            env = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ", "rb").read().decode().split("\0") if "=" in v)
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+            env = dict(v.split("=", 1) for v in environ if "=" in v)
         except OSError:  # the process ended meanwhile
             continue
         found.append((int(pid), env.get("SLURM_JOB_ID", ""), argv[argv.index("--out") + 1]))
@@ -92,10 +82,11 @@ def store_state(work) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install -e .[slurm] provides the executor")
     reason = install()
     if reason:
         pytest.skip(reason)
-    with SlurmCluster(tmp_path_factory.mktemp("slurm"), gpus=os.cpu_count() or 1) as c:
+    with SlurmCluster(tmp_path_factory.mktemp("slurm")) as c:
         yield c
 
 
@@ -103,25 +94,28 @@ def cluster(tmp_path_factory):
 def slurm_study(cluster, tmp_path_factory):
     """The tiny study through SLURM: a cancelled first run, a completing rerun, an idle third run."""
     work = make_checkout(tmp_path_factory.mktemp("slurm-checkout"), TINY_CONFIG)
-    slurm_profile(work)  # train asks for gpu: 1, as shipped
+    fit_profile(work / PROFILE)  # train asks for gpu: 1, as shipped
 
-    # 1. Cancel the SLURM job of the first training process once it has trained a while.
+    # 1. `scancel` the SLURM job of the first training process while that process runs.
     proc = start_snakemake(work, cluster)
     deadline, victim = time.monotonic() + 240, None
     while victim is None and time.monotonic() < deadline and proc.poll() is None:
-        running = training_processes(work)
-        if running:
-            time.sleep(0.5)  # well inside the process (importing torch alone takes longer)
-            victim = next((t for t in running if t[0] in {p for p, _, _ in training_processes(work)}), None)
+        started = training_processes(work)
+        if started:
+            time.sleep(0.5)  # then take one still running (a training process lives for seconds)
+            alive = {pid for pid, _, _ in training_processes(work)}
+            victim = next((t for t in started if t[0] in alive), None)
         time.sleep(0.1)
-    assert victim is not None, "no training process appeared"
+    if victim is None:
+        finish(proc)
+        pytest.fail("no training process was seen running")
     cluster.run("scancel", victim[1])
-    out1, _ = proc.communicate(timeout=300)
+    out1 = finish(proc)
     first = {"returncode": proc.returncode, "output": out1, "victim": victim, "store": store_state(work),
              "jobs": job_records(cluster)}  # fmt: skip
 
     # 2. Rerun to completion, asking for the GPU as --gres this time.
-    slurm_profile(work, gpu=None, gres="gpu:1")
+    fit_profile(work / PROFILE, train={"gpu": None, "gres": "gpu:1"})
     rc2, out2, submitted2 = run_snakemake(work, cluster)
     assert rc2 == 0, out2[-5000:]
     second = {"output": out2, "submitted": submitted2, "jobs": job_records(cluster)}
@@ -141,8 +135,8 @@ def test_cancelled_job_leaves_no_partial_output(slurm_study):
     cancelled_key = os.path.basename(os.path.dirname(out_path))
     assert cancelled_key not in first["store"]["metrics"]
     assert first["store"]["temporary"] == []
-    for key in first["store"]["metrics"]:  # whatever is there is whole
-        metrics = json.loads((work / f"results/store/runs/{key}/metrics.json").read_text())
+    for key in first["store"]["metrics"]:  # whatever is there is whole (its checksum holds)
+        metrics = store.read_record(work / f"results/store/runs/{key}/metrics.json")
         assert len(metrics["runs"]) == TINY_CONFIG["training"]["seeds"] * len(TINY_CONFIG["training"]["learning_rates"])
 
 
