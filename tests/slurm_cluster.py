@@ -84,10 +84,11 @@ class SlurmCluster:
         self._logs: list = []
         self._lock = None
         self._wrote_system_conf = False
+        self.sudo = _sudo()  # the daemons run as root: [] as root, else passwordless sudo
 
     # -- configuration ------------------------------------------------------------------------
     def _write_config(self) -> None:
-        r, user = self.root, getpass.getuser()
+        r = self.root
         for d in ("munge", "state", "spool"):
             (r / d).mkdir(parents=True, exist_ok=True)
         os.chmod(r / "munge", 0o755)  # clients of every user reach munged's socket
@@ -100,8 +101,8 @@ ClusterName=scalinglaws-test
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={_free_port()}
 SlurmdPort={_free_port()}
-SlurmUser={user}
-SlurmdUser={user}
+SlurmUser=root
+SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={r}/munge/munge.socket.2
@@ -138,22 +139,21 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
     def _write_system_conf(self) -> None:
         if SYSTEM_CONF.exists() and not SYSTEM_CONF.read_text().startswith(MARKER):
             raise RuntimeError(f"{SYSTEM_CONF} exists and is not ours (a real cluster?); not touching it")
-        sudo = _sudo()
-        if sudo is None:
-            raise RuntimeError(f"writing {SYSTEM_CONF} (read by srun inside jobs) needs root or passwordless sudo")
-        subprocess.run(sudo + ["mkdir", "-p", str(SYSTEM_CONF.parent)], check=True)
-        subprocess.run(sudo + ["cp", str(self.conf), str(SYSTEM_CONF)], check=True)
+        subprocess.run(self.sudo + ["mkdir", "-p", str(SYSTEM_CONF.parent)], check=True)
+        subprocess.run(self.sudo + ["cp", str(self.conf), str(SYSTEM_CONF)], check=True)
         self._wrote_system_conf = True
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / f"{name}.out", "wb")  # noqa: SIM115 (open while the daemon runs)
         self._logs.append(log)
-        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+        self.procs[name] = subprocess.Popen(self.sudo + cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                             start_new_session=True)  # fmt: skip
 
     def start(self, timeout: float = 60) -> SlurmCluster:
-        self._lock = open(LOCK_FILE, "w")
+        if self.sudo is None:
+            raise RuntimeError("starting SLURM's daemons needs root or passwordless sudo")
+        self._lock = open(LOCK_FILE, "w")  # noqa: SIM115 (held while the cluster runs)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
             self._write_config()
@@ -196,14 +196,14 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
             if proc is None:
                 continue
             if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
+                self._signal(proc, signal.SIGTERM)
                 try:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
+                    self._signal(proc, signal.SIGKILL)
                     proc.wait()
         if self._wrote_system_conf and SYSTEM_CONF.exists() and SYSTEM_CONF.read_text().startswith(MARKER):
-            subprocess.run((_sudo() or []) + ["rm", "-f", str(SYSTEM_CONF)], check=False)
+            subprocess.run(self.sudo + ["rm", "-f", str(SYSTEM_CONF)], check=False)
             self._wrote_system_conf = False
         for log in self._logs:
             log.close()
@@ -211,6 +211,13 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+    def _signal(self, proc: subprocess.Popen, sig: signal.Signals) -> None:
+        """Signal a daemon we started, by its PID (under sudo: sudo's PID; sudo relays the signal)."""
+        if self.sudo:
+            subprocess.run(self.sudo + ["kill", f"-{sig.value}", str(proc.pid)], check=False)
+        else:
+            os.kill(proc.pid, sig)
 
     def __enter__(self) -> SlurmCluster:
         return self.start()

@@ -96,7 +96,7 @@ def slurm_study(cluster, tmp_path_factory):
     work = make_checkout(tmp_path_factory.mktemp("slurm-checkout"), TINY_CONFIG)
     fit_profile(work / PROFILE)  # train asks for gpu: 1, as shipped
 
-    # 1. `scancel` the SLURM job of the first training process while that process runs.
+    # 1. `scancel` the SLURM job (a batch of 5 ensemble jobs) of the first training process seen.
     proc = start_snakemake(work, cluster)
     deadline, victim = time.monotonic() + 240, None
     while victim is None and time.monotonic() < deadline and proc.poll() is None:
@@ -144,10 +144,11 @@ def test_rerun_submits_only_missing_work(slurm_study):
     _, first, second, _ = slurm_study
     counts = job_counts(second["output"])
     missing = N_TRAIN - len(first["store"]["metrics"])
-    assert counts.get("train") == missing and missing > 0
+    # at most the cancelled batch (Snakemake may also remove what its finished members wrote)
+    assert counts.get("train") == missing and 1 <= missing <= 5
     assert "shard" not in counts and "eval_splits" not in counts  # the data were done: not submitted
     assert counts["aggregate"] == counts["fit"] == counts["figures"] == 1
-    # grouped: the missing training jobs fit one batch of 5; aggregate, fit and figures are another
+    # grouped: the missing training jobs are one batch; aggregate, fit and figures are another
     assert len(second["submitted"]) == 2
 
 
