@@ -131,7 +131,8 @@ NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={_node_memor
 PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 """
         )
-        # Fake GPUs: empty files named like device nodes (slurm takes the index from the name).
+        # Fake GPUs: empty files named like device nodes (slurm takes the index from the name);
+        # slurmd logs that they are not devices, then schedules them like GPUs all the same.
         for i in range(self.gpus):
             (r / f"nvidia{i}").touch()
         (r / "gres.conf").write_text(f"NodeName={self.host} Name=gpu File={r}/nvidia[0-{self.gpus - 1}]\n")
