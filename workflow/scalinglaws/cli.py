@@ -44,7 +44,7 @@ def cmd_train(args) -> None:
         val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, TrainSpec(**spec["train"]), device=args.device,
+        train, val, test, TrainSpec(**spec["train"]), device=args.device, metric=spec["metric"],
     )  # fmt: skip
     store.atomic_write_json(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
 

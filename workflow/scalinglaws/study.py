@@ -14,11 +14,11 @@ import yaml
 
 from . import store
 from .datasets import DataError, make_dataset
+from .datasets import code_version as data_code_version
 from .models import MODULES, ModelError, family_class
 from .training import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-DATA_CODE = ("datasets/base.py",)
 TRAINER_CODE = ("training.py", "models/base.py")
 
 
@@ -137,7 +137,7 @@ class Study:
     def _expand(self) -> None:
         train_spec = asdict(self.train_spec)
         for dname, ds in self.datasets.items():
-            data_code = store.code_version(*DATA_CODE, "datasets/" + type(ds).__module__.rsplit(".", 1)[-1] + ".py")
+            data_code = data_code_version(ds)  # the source of every class the dataset is built from
             eval_key = store.digest({"eval": ds.eval_identity(), "code": data_code})
             self.evals[eval_key] = dname
             for n in self.shard_sizes_for(dname):
@@ -147,7 +147,7 @@ class Study:
                     given = {k: v for k, v in self.config["models"][fname].items() if k not in ("sizes", "type")}
                     model_opts = {**getattr(fam, "defaults", {}), **given}
                     kind = self.config["models"][fname].get("type", fname)
-                    trainer_code = store.code_version(*TRAINER_CODE, MODULES[kind])
+                    trainer_code = store.code_version(*TRAINER_CODE, *MODULES[kind])
                     for size in self.config["models"][fname]["sizes"]:
                         spec = {
                             "dataset": dname,

@@ -89,15 +89,32 @@ class EnsembleAdam:
 
 
 def _loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Per-member mean loss: out (E, B, K), y (E, B, 1) or (E, B) -> (E,)."""
+    """Per-member mean loss: out (E, B, K), y (E, B, 1) or (E, B) -> (E,).
+
+    Language models ("lm") predict every position: out (E, B, T, V), y (E, B, T) of token ids.
+    """
     if task == "classification":
         return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
+    if task == "lm":
+        return F.cross_entropy(out.flatten(1, 2).transpose(1, 2), y.flatten(1).long(), reduction="none").mean(1)
     return (out - y).pow(2).mean((1, 2))
 
 
+# The metric a learning curve reports, from a split's mean loss and error rate.
+METRICS = {
+    "mse": lambda loss, err: loss,
+    "rmse": lambda loss, err: loss.sqrt(),
+    "error": lambda loss, err: err,  # 1 - accuracy
+    "bpb": lambda loss, err: loss / math.log(2),  # bits per byte: nats per byte token -> bits
+}
+DEFAULT_METRIC = {"regression": "mse", "classification": "error", "lm": "bpb"}
+
+
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, metric) per member over a whole split; metric is MSE or the error rate."""
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int,
+             metric: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(loss, metric) per member over a whole split; the metric is named in METRICS."""
+    batch = model.eval_rows(batch)
     loss_sum = torch.zeros(model.members, device=x.device)
     wrong = torch.zeros(model.members, device=x.device)
     for i in range(0, len(x), batch):
@@ -108,7 +125,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int) -> 
         if task == "classification":
             wrong += (out.argmax(-1) != yy).float().sum(1)
     loss = loss_sum / len(x)
-    return loss, (wrong / len(x) if task == "classification" else loss)
+    return loss, METRICS[metric or DEFAULT_METRIC[task]](loss, wrong / len(x))
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -128,6 +145,7 @@ def train_ensemble(
     test: Split,
     spec: TrainSpec,
     device: str = "auto",
+    metric: str | None = None,
 ) -> list[dict]:
     """Train every (seed, lr) member of one job; return one metrics dict per member."""
     start = time.perf_counter()
@@ -184,9 +202,9 @@ def train_ensemble(
         for saved, p in zip(best_state, model.parameters()):
             p.copy_(saved)
     m = min(n, spec.train_eval_size)
-    tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch)
-    va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch)
-    te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch)
+    tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch, metric)
+    va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch, metric)
+    te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch, metric)
     wall = time.perf_counter() - start
 
     cols = {
@@ -206,7 +224,7 @@ def train_ensemble(
                 "steps": step,
                 "step_budget": steps,
                 "batch_size": batch,
-                "flops": 6.0 * params * batch * step,
+                "flops": model.flops_per_example() * batch * step,
                 "wall_time_s": wall,
                 "members": E,
                 "device": dev.type,

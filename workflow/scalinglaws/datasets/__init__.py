@@ -1,14 +1,42 @@
-"""Dataset registry: a config names a dataset by `type` (default: its key in `datasets`)."""
+"""Dataset registry: a config names a dataset by `type` (default: its key in `datasets`).
+
+`type` is a registered name, or "file.py:Class" / "module:Class" for a user's own Dataset
+subclass (see user.py), or `npz` for a file of arrays.
+"""
 from __future__ import annotations
 
+import hashlib
+import inspect
+from pathlib import Path
+
 from .base import Dataset, DataError, Split
+from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
+from .functions import FunctionsDataset
 from .teacher import TeacherDataset
+from .text import TextDataset
+from .user import NpzDataset, load_class
 
 REGISTRY: dict[str, type[Dataset]] = {
     "teacher": TeacherDataset,
     "fashion-mnist": FashionMNIST,
+    "text": TextDataset,
+    "functions": FunctionsDataset,
+    "calibration": CalibrationDataset,
+    "npz": NpzDataset,
 }
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def dataset_class(name: str, kind: str) -> type[Dataset]:
+    if ":" in kind:
+        return load_class(kind, f"datasets.{name}.type")
+    if kind not in REGISTRY:
+        raise DataError(
+            f"datasets.{name}.type: unknown dataset '{kind}' (known: {', '.join(sorted(REGISTRY))}, "
+            "or 'file.py:Class' for your own)"
+        )
+    return REGISTRY[kind]
 
 
 def make_dataset(name: str, options: dict, seed: int) -> Dataset:
@@ -16,9 +44,25 @@ def make_dataset(name: str, options: dict, seed: int) -> Dataset:
     options = dict(options)
     kind = options.pop("type", name)
     options.pop("shards", None)  # a per-dataset shard schedule is the study's business
-    if kind not in REGISTRY:
-        raise DataError(f"datasets.{name}.type: unknown dataset '{kind}' (known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[kind](name, options, seed)
+    return dataset_class(name, kind)(name, options, seed)
 
 
-__all__ = ["Dataset", "DataError", "Split", "make_dataset", "REGISTRY"]
+def code_version(ds: Dataset) -> str:
+    """Hash of the source of every class the dataset is made of, in the package or a user's file.
+
+    Package files are named by their path in the package and users' files by their name only,
+    so the identity does not depend on where either is installed.
+    """
+    named = {}
+    for cls in type(ds).__mro__:
+        if issubclass(cls, Dataset):
+            path = Path(inspect.getsourcefile(cls)).resolve()
+            named[str(path.relative_to(PACKAGE_DIR)) if path.is_relative_to(PACKAGE_DIR) else path.name] = path
+    h = hashlib.sha256()
+    for name in sorted(named):
+        h.update(name.encode())
+        h.update(named[name].read_bytes())
+    return h.hexdigest()[:12]
+
+
+__all__ = ["Dataset", "DataError", "Split", "make_dataset", "code_version", "REGISTRY"]
