@@ -63,7 +63,7 @@ class TransformerEnsemble(Ensemble):
         self.layers = int(depth) if depth else max(1, round(dim / aspect))
         heads = max(1, dim // head_dim)
         if dim % heads:
-            raise ValueError(f"models: transformer width {dim} is not a multiple of head_dim {head_dim}")
+            raise ValueError(f"models: transformer width {dim} does not split into {heads} heads of about head_dim {head_dim}")
         self.token = torch.nn.Parameter(member_normal(layer_seeds(seeds, 0), (self.vocab, dim), 1.0 / math.sqrt(dim)))
         self.position = torch.nn.Parameter(member_normal(layer_seeds(seeds, 1), (self.context, dim), 1.0 / math.sqrt(dim)))
         self.blocks = torch.nn.ModuleList(Block(seeds, dim, heads, self.layers, i + 1) for i in range(self.layers))
