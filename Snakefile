@@ -18,12 +18,24 @@ PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
 
+from scalinglaws.store import quarantine_corrupt
 from scalinglaws.study import ConfigError, Study
 
 try:
-    STUDY = Study(config, source="config")
+    STUDY = Study(config, source=", ".join(map(str, workflow.configfiles)) or "config")
 except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    # One clear line naming the file, key and value; no traceback, and no job has run.
+    print(f"scalinglaws: {exc}", file=sys.stderr)
+    sys.exit(1)
+
+# A damaged stored file (checksum or zip check) is moved aside here, so its job runs again when
+# needed. For a run record the study's tables go too: Snakemake does not rebuild a missing
+# input of outputs that are up to date.
+stored = [STUDY.job_file(k) for k in STUDY.jobs] + [STUDY.shard_file(k) for k in STUDY.shards]
+for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals]):
+    print(f"scalinglaws: {damaged} is damaged; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
+    if damaged.name == "metrics.json":
+        (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)
 
 RESULTS = str(STUDY.results)
 STORE = str(STUDY.store)

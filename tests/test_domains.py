@@ -139,9 +139,8 @@ def test_user_dataset_class_from_a_file_runs_through_the_cli(tmp_path, monkeypat
     study = Study(_user_config("mydata.py:Parity"))
     assert study.datasets["mine"].num_outputs == 2 and len(study.jobs) == 3
     job = next(j for j in study.jobs.values() if j.n == 200)
-    dataset = json.dumps({"name": "mine", "options": study.config["datasets"]["mine"], "seed": 0})
-    assert cli.main(["data", "--dataset", dataset, "--n", "200", "--out", "shard.npz"]) == 0
-    assert cli.main(["data", "--dataset", dataset, "--out", "eval.npz"]) == 0
+    assert cli.main(["data", "--dataset", study.data_spec(job.shard_key), "--n", "200", "--out", "shard.npz"]) == 0
+    assert cli.main(["data", "--dataset", study.data_spec(job.eval_key), "--out", "eval.npz"]) == 0
     assert cli.main(["train", "--spec", json.dumps(job.spec), "--shard", "shard.npz", "--eval", "eval.npz",
                      "--out", "metrics.json", "--device", "cpu"]) == 0  # fmt: skip
     runs = json.loads(Path("metrics.json").read_text())["runs"]
@@ -158,21 +157,3 @@ def test_user_dataset_errors_name_the_field(tmp_path, monkeypatch):
     Path("mydata.py").write_text("class Parity: pass\n")
     with pytest.raises(ConfigError, match=r"'Parity' in mydata.py is not a subclass of scalinglaws.datasets.Dataset"):
         Study(_user_config("mydata.py:Parity"))
-
-
-def test_npz_dataset(tmp_path):
-    rng = np.random.default_rng(0)
-    arrays = {k: rng.standard_normal((n, 2, 3)).astype(np.float32) for k, n in (("x", 500), ("val_x", 50), ("test_x", 60))}
-    arrays.update(y=np.arange(500) % 4, val_y=np.arange(50) % 4, test_y=np.arange(60) % 4)
-    np.savez(tmp_path / "d.npz", **arrays)
-    ds = make_dataset("d", {"type": "npz", "path": str(tmp_path / "d.npz")}, seed=0)
-    assert (ds.task, ds.metric, ds.input_shape, ds.num_outputs, ds.pool_size) == ("classification", "error", (2, 3), 4, 500)
-    a, b = ds.shard(300), ds.shard(100)
-    np.testing.assert_array_equal(a.x[:100], b.x)
-    assert not np.array_equal(a.y[:20], arrays["y"][:20])  # shuffled once, with the config's seed
-    kept = make_dataset("d", {"type": "npz", "path": str(tmp_path / "d.npz"), "shuffle": False}, seed=0).shard(20)
-    np.testing.assert_array_equal(kept.y, arrays["y"][:20])
-    assert len(ds.eval_splits()["test"]) == 60
-    np.savez(tmp_path / "bad.npz", x=arrays["x"], y=arrays["y"])
-    with pytest.raises(DataError, match="bad.npz lacks the arrays val_x, val_y, test_x, test_y"):
-        make_dataset("d", {"type": "npz", "path": str(tmp_path / "bad.npz")}, seed=0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from scalinglaws.datasets import Split, make_dataset
-from scalinglaws.models import ModelError, build_ensemble, family_class
+from scalinglaws.models import ModelError, build_ensemble, family
 from scalinglaws.models.kan import KANLayer, uniform_knots
 from scalinglaws.training import TrainSpec, evaluate, train_ensemble
 
@@ -150,4 +150,4 @@ def test_cnn_rejects_flat_inputs_and_unknown_options_are_named():
     with pytest.raises(ValueError, match="cnn family needs image inputs"):
         build_ensemble("cnn", [0], 4, (8,), 2, {})
     with pytest.raises(ModelError, match=r"models.k.grd: not an option of the kan family \(known: sizes, depth, grid"):
-        family_class("k", {"type": "kan", "grd": 5, "sizes": [3]})
+        family("k", {"type": "kan", "grd": 5, "sizes": [3]})

@@ -1,16 +1,13 @@
 # Materialise shards and eval splits into the content-addressed store (one job per identity).
-import json
-
-
-def dataset_spec(name):
-    return json.dumps({"name": name, "options": STUDY.config["datasets"][name], "seed": STUDY.config["seed"]})
+# The params are exactly what rebuilds the data (Study.data_spec), so Snakemake's params
+# trigger cannot rerun a job whose content, and hence key, is unchanged.
 
 
 rule shard:
     output:
         f"{STORE}/shards/{{key}}/data.npz",
     params:
-        dataset=lambda wc: dataset_spec(STUDY.shards[wc.key].dataset),
+        dataset=lambda wc: STUDY.data_spec(wc.key),
         n=lambda wc: STUDY.shards[wc.key].n,
     log:
         f"{STORE}/shards/{{key}}/log.txt",
@@ -24,7 +21,7 @@ rule eval_splits:
     output:
         f"{STORE}/eval/{{key}}/data.npz",
     params:
-        dataset=lambda wc: dataset_spec(STUDY.evals[wc.key]),
+        dataset=lambda wc: STUDY.data_spec(wc.key),
     log:
         f"{STORE}/eval/{{key}}/log.txt",
     conda:

@@ -8,8 +8,10 @@ DEVICE = STUDY.config["device"]
 
 rule train:
     input:
-        shard=lambda wc: STUDY.shard_file(STUDY.jobs[wc.key].shard_key),
-        evals=lambda wc: STUDY.eval_file(STUDY.jobs[wc.key].eval_key),
+        # ancient(): a store path is named by its content, so its timestamp means nothing
+        # (a copied or touched store must not retrain anything).
+        shard=lambda wc: ancient(STUDY.shard_file(STUDY.jobs[wc.key].shard_key)),
+        evals=lambda wc: ancient(STUDY.eval_file(STUDY.jobs[wc.key].eval_key)),
     output:
         f"{STORE}/runs/{{key}}/metrics.json",
     params:

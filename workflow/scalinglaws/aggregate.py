@@ -7,13 +7,14 @@ tolerance of that winner. Diverged runs are excluded and counted.
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .store import read_record
 
 RUN_COLUMNS = [
     "dataset", "family", "size", "params", "n", "seed", "lr",
@@ -29,7 +30,7 @@ def load_runs(paths: list[str | Path]) -> pd.DataFrame:
     """One row per run from the jobs' metrics.json files."""
     rows = []
     for path in paths:
-        job = json.loads(Path(path).read_text())
+        job = read_record(path)
         spec = job["spec"]
         for run in job["runs"]:
             rows.append({

@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from . import store
+from .errors import UserError
 
 
 def cmd_data(args) -> None:
@@ -18,7 +20,7 @@ def cmd_data(args) -> None:
     from .datasets import make_dataset
 
     spec = json.loads(args.dataset)
-    ds = make_dataset(spec["name"], spec["options"], spec["seed"])
+    ds = make_dataset(spec["name"], {**spec["options"], "type": spec["type"]}, spec["seed"])
     if args.n is None:
         splits = ds.eval_splits()
         store.atomic_save_npz(args.out, val_x=splits["val"].x, val_y=splits["val"].y,
@@ -38,15 +40,21 @@ def cmd_train(args) -> None:
 
     torch.set_num_threads(args.threads)
     spec = json.loads(args.spec)
-    with np.load(args.shard) as f:
-        train = Split(f["x"], f["y"])
-    with np.load(args.eval) as f:
-        val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
+    arrays = {}
+    for path in (args.shard, args.eval):
+        try:  # reading every array checks its CRC-32: a damaged shard is never used
+            with np.load(path) as f:
+                arrays.update({k: f[k] for k in f.files})
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            moved = store.quarantine(path)
+            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
+    train = Split(arrays["x"], arrays["y"])
+    val, test = Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
         train, val, test, TrainSpec(**spec["train"]), device=args.device, metric=spec["metric"],
     )  # fmt: skip
-    store.atomic_write_json(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
 
 
 def cmd_aggregate(args) -> None:
@@ -79,12 +87,42 @@ def cmd_plot(args) -> None:
     draw_all(pd.read_csv(tables / "learning_curve.csv"), pd.read_csv(tables / "sizes.csv"), fits, args.out_dir)
 
 
+def cmd_store_ls(args) -> None:
+    entries = store.list_entries(store.store_root(args.store))
+    for e in entries:
+        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}")
+    total = sum(e["bytes"] for e in entries)
+    print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.store_root(args.store)}")
+
+
+def cmd_store_gc(args) -> None:
+    """Remove store entries that none of the given study configs refers to."""
+    import shutil
+
+    from .study import Study
+
+    keep: set[str] = set()
+    roots = set()
+    for path in args.configfile:
+        study = Study.from_file(path)
+        keep |= set(study.shards) | set(study.evals) | set(study.jobs)
+        roots.add(study.store)
+    root = store.store_root(args.store) if args.store else roots.pop()
+    doomed = store.unreferenced(root, keep)
+    for e in doomed:
+        print(f"{'remove' if args.yes else 'would remove'} {e['kind']}/{e['key']} ({e['bytes'] / 1e6:.3f} MB) {e.get('what', '')}")
+        if args.yes:
+            shutil.rmtree(e["path"])
+    freed = sum(e["bytes"] for e in doomed) / 1e6
+    print(f"{len(doomed)} unreferenced entries, {freed:.1f} MB" + ("" if args.yes else " (dry run: add --yes to remove)"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scalinglaws", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
-    s.add_argument("--dataset", required=True, help="JSON: {name, options, seed}")
+    s.add_argument("--dataset", required=True, help="JSON: {name, type, options, seed} (see Study.data_spec)")
     s.add_argument("--n", type=int, help="shard size; omit for the validation and test splits")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_data)
@@ -118,6 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fits", required=True)
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_plot)
+
+    st = sub.add_parser("store", help="inspect or clean the content-addressed store").add_subparsers(
+        dest="store_command", required=True
+    )
+    s = st.add_parser("ls", help="list stored shards, eval splits and runs")
+    s.add_argument("--store", help="store folder (default: $SCALINGLAWS_STORE or results/store)")
+    s.set_defaults(func=cmd_store_ls)
+    s = st.add_parser("gc", help="remove entries that none of the given configs refers to")
+    s.add_argument("--configfile", action="append", required=True, help="a study config to keep (repeatable)")
+    s.add_argument("--store", help="store folder (default: the configs' store)")
+    s.add_argument("--yes", action="store_true", help="really remove (default: only list)")
+    s.set_defaults(func=cmd_store_gc)
     return p
 
 
@@ -125,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, OSError) as exc:
+    except (UserError, OSError) as exc:
         # Expected failures (bad input, missing files) get one clear line, not a traceback.
         print(f"scalinglaws {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,10 @@ import warnings
 import numpy as np
 from scipy.optimize import least_squares
 
+from .errors import UserError
 
-class FitError(ValueError):
+
+class FitError(UserError):
     """The data cannot support the fit (too few points, non-positive values, ...)."""
 
 

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STORE = "results/store"
 STORE_ENV = "SCALINGLAWS_STORE"
@@ -101,3 +103,110 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+# -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----
+class CorruptRecord(UserError):
+    """A stored record whose content does not match its checksum (or is not even JSON)."""
+
+
+def write_record(path: Path | str, record: dict) -> None:
+    """Write a JSON record with a checksum of its canonical content, atomically."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    atomic_write_json(path, {**body, "checksum": digest(body, length=64)})
+
+
+def read_record(path: Path | str) -> dict:
+    """Read a record written by write_record; raise CorruptRecord if it was damaged."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+        body = {k: v for k, v in record.items() if k != "checksum"}
+        ok = record.get("checksum") == digest(body, length=64)
+    except (ValueError, AttributeError, TypeError):
+        ok = False
+    if not ok:
+        raise CorruptRecord(f"{path}: stored record is corrupted or truncated (checksum mismatch)")
+    return record
+
+
+def verify(path: Path | str, full: bool = False) -> None:
+    """Raise CorruptRecord if a stored file is damaged.
+
+    Records are checked against their checksum. Arrays (.npz, a zip) are checked for a sound
+    zip directory (cheap: catches truncation); with `full`, every member's CRC-32 is read too.
+    """
+    path = Path(path)
+    if path.suffix == ".json":
+        read_record(path)
+        return
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip() if full else None
+            if not zf.namelist():
+                bad = "(empty archive)"
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        bad = str(exc)
+    if bad:
+        raise CorruptRecord(f"{path}: stored array file is corrupted or truncated ({bad})")
+
+
+def quarantine(path: Path | str) -> Path:
+    """Move a damaged stored file aside (kept for inspection); its job will run again."""
+    path = Path(path)
+    target = path.with_name(path.name + ".corrupt")
+    os.replace(path, target)
+    return target
+
+
+def quarantine_corrupt(paths) -> list[Path]:
+    """Move aside every existing stored file that fails verify(); return the moved paths.
+
+    Called when the workflow is parsed: a damaged output is then simply missing, and
+    Snakemake schedules its job again.
+    """
+    moved = []
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        try:
+            verify(path)
+        except CorruptRecord:
+            quarantine(path)
+            moved.append(path)
+    return moved
+
+
+# -- maintenance: list the store, remove what no config refers to ------------------------------
+KINDS = ("shards", "eval", "runs")
+
+
+def list_entries(root: Path | str) -> list[dict]:
+    """Every stored entry: kind, key, bytes, and for runs what they are (from the record)."""
+    entries = []
+    root = Path(root)
+    for kind in KINDS:
+        folder = root / kind
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
+            size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+            info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
+            record = entry / "metrics.json"
+            if kind == "runs" and record.exists():
+                try:
+                    spec = read_record(record)["spec"]
+                    info["what"] = f"{spec['dataset']}/{spec['family']} size={spec['size']} n={spec['n']}"
+                except (CorruptRecord, KeyError):
+                    info["what"] = "corrupted record"
+            elif kind == "runs":
+                info["what"] = "unfinished"
+            entries.append(info)
+    return entries
+
+
+def unreferenced(root: Path | str, keep: set[str]) -> list[dict]:
+    """Entries whose key no given study refers to."""
+    return [e for e in list_entries(root) if e["key"] not in keep]

@@ -13,16 +13,17 @@ import jsonschema
 import yaml
 
 from . import store
+from .errors import UserError
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
-from .models import MODULES, ModelError, family_class
-from .training import TrainSpec
+from .models import ModelError, family
+from .spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-TRAINER_CODE = ("training.py", "models/base.py")
+TRAINER_CODE = ("training.py", "spec.py", "models/base.py")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """The config is invalid; the message names the key and the offending value."""
 
 
@@ -95,7 +96,7 @@ class Study:
         self.results = Path("results") / self.name
         try:
             self.datasets = {name: make_dataset(name, opts, c["seed"]) for name, opts in c["datasets"].items()}
-            self.families = {name: family_class(name, opts) for name, opts in c["models"].items()}
+            self.families = {name: family(name, opts) for name, opts in c["models"].items()}
         except (DataError, ModelError) as exc:
             raise ConfigError(f"{source}: {exc}") from None
         self.train_spec = self._train_spec()
@@ -134,8 +135,20 @@ class Study:
                 raise ConfigError(str(exc)) from None
         return sizes
 
+    def _families(self) -> list[tuple[str, str, dict, str]]:
+        """(name, type, options with defaults, trainer code version) for every model family."""
+        out = []
+        for fname, fam in self.families.items():
+            given = self.config["models"][fname]
+            kind = given.get("type", fname)
+            options = {**fam.defaults, **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
+            out.append((fname, kind, options, store.code_version(*TRAINER_CODE, fam.source)))
+        return out
+
     def _expand(self) -> None:
+        """Fill shards, evals and jobs; each key is a digest of everything its numbers depend on."""
         train_spec = asdict(self.train_spec)
+        families = self._families()
         for dname, ds in self.datasets.items():
             data_code = data_code_version(ds)  # the source of every class the dataset is built from
             eval_key = store.digest({"eval": ds.eval_identity(), "code": data_code})
@@ -143,11 +156,7 @@ class Study:
             for n in self.shard_sizes_for(dname):
                 shard_key = store.digest({"shard": ds.shard_identity(n), "code": data_code})
                 self.shards[shard_key] = ShardSpec(shard_key, dname, n)
-                for fname, fam in self.families.items():
-                    given = {k: v for k, v in self.config["models"][fname].items() if k not in ("sizes", "type")}
-                    model_opts = {**getattr(fam, "defaults", {}), **given}
-                    kind = self.config["models"][fname].get("type", fname)
-                    trainer_code = store.code_version(*TRAINER_CODE, *MODULES[kind])
+                for fname, kind, model_opts, trainer_code in families:
                     for size in self.config["models"][fname]["sizes"]:
                         spec = {
                             "dataset": dname,
@@ -166,6 +175,16 @@ class Study:
                         }
                         key = store.digest(spec)
                         self.jobs[key] = JobSpec(key, dname, fname, int(size), n, shard_key, eval_key, spec)
+
+    def data_spec(self, key: str) -> str:
+        """JSON that the `data` command needs to rebuild shard `key` or eval splits `key`."""
+        if key in self.shards:
+            name, n = self.shards[key].dataset, self.shards[key].n
+        else:
+            name, n = self.evals[key], None
+        ds = self.datasets[name]
+        return store.canonical_json({"name": name, "type": self.config["datasets"][name].get("type", name),
+                                     "options": ds.rebuild_options(n), "seed": ds.seed})  # fmt: skip
 
     # -- paths ------------------------------------------------------------------------------
     def shard_file(self, key: str) -> Path:

@@ -1,7 +1,7 @@
 """Dataset registry: a config names a dataset by `type` (default: its key in `datasets`).
 
-`type` is a registered name, or "file.py:Class" / "module:Class" for a user's own Dataset
-subclass (see user.py), or `npz` for a file of arrays.
+`type` is a registered name (`files` reads a user's own arrays or CSV files), or
+"file.py:Class" / "module:Class" for a user's own Dataset subclass (see user.py).
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pathlib import Path
 from .base import Dataset, DataError, Split
 from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
+from .files import FileDataset
 from .functions import FunctionsDataset
 from .teacher import TeacherDataset
 from .text import TextDataset
-from .user import NpzDataset, load_class
+from .user import load_class
 
 REGISTRY: dict[str, type[Dataset]] = {
     "teacher": TeacherDataset,
@@ -23,7 +24,7 @@ REGISTRY: dict[str, type[Dataset]] = {
     "text": TextDataset,
     "functions": FunctionsDataset,
     "calibration": CalibrationDataset,
-    "npz": NpzDataset,
+    "files": FileDataset,
 }
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 

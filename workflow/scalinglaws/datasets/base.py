@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError):
     """Bad dataset configuration or missing data; the message names the field or file."""
 
 
@@ -50,6 +52,15 @@ class Dataset:
 
     def eval_identity(self) -> dict:
         return {"dataset": self.identity(), "eval": True}
+
+    def rebuild_options(self, n: int | None) -> dict:
+        """Options that rebuild shard n (or, for None, the eval splits) and nothing more.
+
+        They become the data job's params, which Snakemake compares between runs: anything
+        here that can change while the content stays the same (a growing pool's size, say)
+        would rerun a job whose output, named by its content, is already right.
+        """
+        return self.options
 
     # -- data -------------------------------------------------------------------------------
     @property

@@ -46,3 +46,6 @@ class SyntheticDataset(Dataset):
     def content_options(self) -> dict:
         # The pool size does not change any example: growing the pool keeps every identity.
         return {k: v for k, v in self.options.items() if k != "pool_size"}
+
+    def rebuild_options(self, n: int | None) -> dict:
+        return {**self.content_options(), "pool_size": n or 1}

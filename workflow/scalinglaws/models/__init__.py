@@ -1,42 +1,56 @@
-"""Model-family registry: a config's `models` key names families; `type` defaults to that key."""
+"""Model-family registry: a config's `models` key names families; `type` defaults to that key.
+
+The registry itself imports no torch (building a study's DAG must stay fast); a family's
+module is imported only when an ensemble is built.
+"""
 from __future__ import annotations
 
-from .base import Ensemble
-from .cnn import CNNEnsemble
-from .kan import KANEnsemble
-from .linear import LinearEnsemble
-from .mlp import MLPEnsemble
-from .transformer import TransformerEnsemble
+import importlib
+from dataclasses import dataclass, field
 
-REGISTRY: dict[str, type[Ensemble]] = {
-    "mlp": MLPEnsemble,
-    "cnn": CNNEnsemble,
-    "transformer": TransformerEnsemble,
-    "kan": KANEnsemble,
-    "linear": LinearEnsemble,
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class Family:
+    module: str  # module under scalinglaws.models; its source enters every run's identity
+    cls: str
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return f"models/{self.module}.py"
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp": Family("mlp", "MLPEnsemble", {"depth": 2}),
+    "cnn": Family("cnn", "CNNEnsemble", {"depth": 2}),
+    "transformer": Family("transformer", "TransformerEnsemble", {"depth": None, "aspect": 32, "head_dim": 16}),
+    "kan": Family("kan", "KANEnsemble",
+                  {"depth": 1, "grid": 5, "grid_range": [-1.0, 1.0], "size_is": "width", "width": 5}),  # fmt: skip
+    "linear": Family("linear", "LinearEnsemble"),
 }
-# source files that define each family, for identities
-MODULES = {name: (f"models/{cls.__module__.rsplit('.', 1)[-1]}.py",) for name, cls in REGISTRY.items()}
 
 
-class ModelError(ValueError):
+class ModelError(UserError):
     """Bad model configuration; the message names the key."""
 
 
-def family_class(name: str, options: dict) -> type[Ensemble]:
+def family(name: str, options: dict) -> Family:
     kind = options.get("type", name)
-    if kind not in REGISTRY:
-        raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(REGISTRY))})")
-    cls = REGISTRY[kind]
+    if kind not in FAMILIES:
+        raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(FAMILIES))})")
+    fam = FAMILIES[kind]
     for key in options:
-        if key not in ("type", "sizes") and key not in cls.defaults:
-            known = ", ".join(["sizes", *cls.defaults])
+        if key not in ("type", "sizes") and key not in fam.defaults:
+            known = ", ".join(["sizes", *fam.defaults])
             raise ModelError(f"models.{name}.{key}: not an option of the {kind} family (known: {known})")
-    return cls
+    return fam
 
 
-def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict) -> Ensemble:
-    """Instantiate `kind` with its options (minus the study-level keys)."""
-    cls = REGISTRY[kind]
-    kwargs = {**cls.defaults, **{k: v for k, v in options.items() if k not in ("type", "sizes")}}
+def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict):
+    """Instantiate family `kind` for these member seeds, with its defaults under `options`."""
+    fam = FAMILIES[kind]
+    cls = getattr(importlib.import_module(f".{fam.module}", __name__), fam.cls)
+    kwargs = {**fam.defaults, **{k: v for k, v in options.items() if k not in ("type", "sizes")}}
     return cls(seeds, size, tuple(input_shape), num_outputs, **kwargs)

@@ -38,8 +38,6 @@ class StackedLinear(nn.Module):
 class Ensemble(nn.Module):
     """Base for a family's ensemble. forward: (E, B, *input_shape) -> (E, B, num_outputs)."""
 
-    defaults: dict = {}  # the family's options and their defaults (the config may set these)
-
     def __init__(self, seeds: list[int]):
         super().__init__()
         self.members = len(seeds)

@@ -31,9 +31,7 @@ class StackedConv2d(torch.nn.Module):
 
 
 class CNNEnsemble(Ensemble):
-    defaults = {"depth": 2}
-
-    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int = 2):
+    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int):
         super().__init__(seeds)
         if len(input_shape) != 3:
             raise ValueError(f"models: the cnn family needs image inputs (channels, height, width), got shape {input_shape}")

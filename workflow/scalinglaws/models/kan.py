@@ -62,10 +62,8 @@ class KANLayer(torch.nn.Module):
 
 
 class KANEnsemble(Ensemble):
-    defaults = {"depth": 1, "grid": 5, "grid_range": [-1.0, 1.0], "size_is": "width", "width": 5}
-
-    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int = 1,
-                 grid: int = 5, grid_range=(-1.0, 1.0), size_is: str = "width", width: int = 5):  # fmt: skip
+    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int,
+                 grid: int, grid_range, size_is: str, width: int):  # fmt: skip
         super().__init__(seeds)
         if size_is not in ("width", "grid"):
             raise ValueError(f"models: kan size_is must be 'width' or 'grid', got '{size_is}'")

@@ -14,8 +14,6 @@ from .base import Ensemble, StackedLinear
 
 
 class LinearEnsemble(Ensemble):
-    defaults = {}
-
     def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int):
         super().__init__(seeds)
         self.features = min(int(size), math.prod(input_shape))

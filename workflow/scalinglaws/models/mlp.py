@@ -9,9 +9,7 @@ from .base import Ensemble, StackedLinear
 
 
 class MLPEnsemble(Ensemble):
-    defaults = {"depth": 2}
-
-    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int = 2):
+    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int):
         super().__init__(seeds)
         dims = [math.prod(input_shape)] + [int(size)] * int(depth) + [num_outputs]
         # distinct seeds per layer so that layers of equal shape are not identical

@@ -52,10 +52,8 @@ class Block(torch.nn.Module):
 
 
 class TransformerEnsemble(Ensemble):
-    defaults = {"depth": None, "aspect": 32, "head_dim": 16}
-
     def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int,
-                 depth: int | None = None, aspect: int = 32, head_dim: int = 16):  # fmt: skip
+                 depth: int | None, aspect: int, head_dim: int):  # fmt: skip
         super().__init__(seeds)
         if len(input_shape) != 1:
             raise ValueError(f"models: the transformer family needs token windows (context,), got shape {input_shape}")

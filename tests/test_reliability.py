@@ -1,0 +1,166 @@
+"""Faults with real processes and signals: nothing partial is taken as done, reruns complete
+with the same numbers, damaged stored files are recomputed, bad input gets one clear line."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import TINY_CONFIG, job_counts, make_checkout, snakemake
+
+pytestmark = pytest.mark.e2e
+
+SLOW = copy.deepcopy(TINY_CONFIG)
+SLOW.update(study="slow")
+SLOW["shards"] = {"sizes": [512, 1024]}
+SLOW["models"]["mlp"]["sizes"] = [32]
+SLOW["training"].update(min_steps=1500, max_steps=1500, patience=1000)  # a few seconds per job
+
+
+def runs_table(work: Path, study: str) -> pd.DataFrame:
+    return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s"])
+
+
+def train_pids() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"-m scalinglaws train" in cmd and b"/bin/sh" not in cmd and b"bash" not in cmd:
+                pids.append(int(proc.name))
+    return pids
+
+
+def start(work: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=work, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def wait_for_training(seconds_in: float = 2.0, timeout: float = 120) -> int:
+    """PID of a training process that has been running for `seconds_in` (i.e. mid-training)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        pids = train_pids()
+        if pids:
+            time.sleep(seconds_in)
+            if pids[0] in train_pids():
+                return pids[0]
+        time.sleep(0.1)
+    raise AssertionError("no training process appeared")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The slow study run without interruption: the numbers every faulty run must reproduce."""
+    work = make_checkout(tmp_path_factory.mktemp("reference"), SLOW)
+    snakemake(work)
+    return runs_table(work, "slow")
+
+
+def test_sigkill_of_a_training_job(reference, tmp_path):
+    work = make_checkout(tmp_path, SLOW)
+    proc = start(work)
+    os.kill(wait_for_training(), signal.SIGKILL)
+    proc.wait(timeout=300)
+    assert proc.returncode != 0  # the killed job failed the run
+    records = list((work / "results/store/runs").glob("*/metrics.json"))
+    assert len(records) < 2  # the killed job left no record behind
+    assert not list((work / "results/store/runs").glob("*/.metrics.json*"))  # nor a temporary one
+    snakemake(work)
+    pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)  # same numbers, bit for bit
+
+
+def test_sigkill_of_snakemake_itself(reference, tmp_path):
+    work = make_checkout(tmp_path, SLOW)
+    proc = start(work)
+    wait_for_training()
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and the jobs it started
+    proc.wait(timeout=60)
+    assert not (work / "results/slow/tables/runs.csv").exists()
+    snakemake(work, "--unlock")  # Snakemake's own lock survives a SIGKILL
+    snakemake(work)
+    pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)
+
+
+def test_damaged_stored_files_are_recomputed_not_reused(tiny_run, tmp_path):
+    work, _ = tiny_run
+    before = runs_table(work, "tiny")
+    records = sorted((work / "results/store/runs").glob("*/metrics.json"))
+    text = records[0].read_text()
+    records[0].write_text(text[: len(text) // 2])  # truncated
+    records[1].write_bytes(b"\x00" + records[1].read_bytes()[1:])  # a flipped byte
+    data = json.loads(records[2].read_text())
+    data["runs"][0]["test_metric"] *= 0.5  # silently altered numbers
+    records[2].write_text(json.dumps(data))
+    counts = job_counts(snakemake(work).stdout)
+    assert counts["train"] == 3
+    assert len(list((work / "results/store/runs").glob("*/metrics.json.corrupt"))) == 3
+    pd.testing.assert_frame_equal(runs_table(work, "tiny"), before)
+    # a damaged shard is detected too (zip check at start-up), and rebuilt when a job needs it
+    shard = next((work / "results/store/shards").glob("*/data.npz"))
+    shard.write_bytes(shard.read_bytes()[:100])
+    assert snakemake(work, "-n").returncode == 0
+    assert shard.with_name("data.npz.corrupt").exists() and not shard.exists()
+
+
+def test_diverging_members_are_flagged_and_excluded(tmp_path):
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(study="diverge")
+    config["shards"] = {"sizes": [128, 256, 512]}
+    config["training"]["learning_rates"] = [0.01, 1e4]  # the second one blows up
+    work = make_checkout(tmp_path, config)
+    snakemake(work)
+    runs = pd.read_csv(work / "results/diverge/tables/runs.csv")
+    assert runs.loc[runs["lr"] == 1e4, "diverged"].all() and not runs.loc[runs["lr"] == 0.01, "diverged"].any()
+    curve = pd.read_csv(work / "results/diverge/tables/learning_curve.csv")
+    assert (curve["lr"] == 0.01).all()
+    fit = json.loads((work / "results/diverge/fits/fits.json").read_text())["teacher/mlp"]
+    assert fit["excluded_diverged"] == int(runs["diverged"].sum()) == 3 * 2 * 2
+
+
+def test_missing_data_package_is_one_clear_line(tmp_path):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["datasets"] = {"fashion-mnist": {"root": str(tmp_path / "nowhere")}}
+    work = make_checkout(tmp_path / "w", config)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "apt-get install dataset-fashion-mnist" in proc.stdout
+    assert "Traceback" not in proc.stdout and 'File "' not in proc.stdout
+
+
+def test_concurrent_invocations_do_not_corrupt(tiny_run, tmp_path):
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(study="twice")
+    store = tmp_path / "shared-store"
+    a, b = make_checkout(tmp_path / "a", config), make_checkout(tmp_path / "b", config)
+    env = {**os.environ, "SCALINGLAWS_STORE": str(store)}
+    procs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=w, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for w in (a, b)]  # fmt: skip
+    # and a second invocation in the same folder as the first: Snakemake's lock refuses it
+    deadline = time.time() + 120
+    while not list((a / ".snakemake/locks").glob("*")) and time.time() < deadline:
+        time.sleep(0.05)
+    same = snakemake(a, check=False)
+    for p in procs:
+        p.communicate(timeout=600)
+        assert p.returncode == 0
+    assert same.returncode != 0 and "lock" in same.stdout.lower()
+    from scalinglaws.store import read_record
+
+    for record in store.glob("runs/*/metrics.json"):
+        read_record(record)  # every record intact
+    assert not list(store.rglob("*.tmp"))
+    pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(b, "twice"))
+    # and the same numbers as the tiny study run alone (same config, other store)
+    pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(tiny_run[0], "tiny"))

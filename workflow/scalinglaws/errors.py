@@ -1,0 +1,9 @@
+"""The one base class of every error a user can cause (bad config, data, table, stored file).
+
+The CLI prints these as one line naming the key, file or value, without a traceback; any other
+exception is a bug and keeps its traceback.
+"""
+
+
+class UserError(ValueError):
+    """Bad input: the message names the key, file, column or value."""
