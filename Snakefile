@@ -21,36 +21,58 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.
 from scalinglaws.store import quarantine_corrupt
 from scalinglaws.study import ConfigError, Study
 
-try:
-    STUDY = Study(config, source=", ".join(map(str, workflow.configfiles)) or "config")
-except ConfigError as exc:
-    # One clear line naming the file, key and value; no traceback, and no job has run.
+SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
+
+
+def fail(exc):
+    """One clear line naming the file, key and value; no traceback, and no job has run."""
     print(f"scalinglaws: {exc}", file=sys.stderr)
     sys.exit(1)
 
-# A damaged stored file (checksum or zip check) is moved aside here, so its job runs again when
-# needed. For a run record the study's tables go too: Snakemake does not rebuild a missing
-# input of outputs that are up to date.
-stored = [STUDY.job_file(k) for k in STUDY.jobs] + [STUDY.shard_file(k) for k in STUDY.shards]
-for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals]):
-    print(f"scalinglaws: {damaged} is damaged; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
-    if damaged.name == "metrics.json":
-        (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)
 
-RESULTS = str(STUDY.results)
-STORE = str(STUDY.store)
-PY = f'"{sys.executable}" -m scalinglaws'
+if config.get("external"):  # a table of measurements instead of training
 
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/fit.smk"
-include: "workflow/rules/figures.smk"
+    include: "workflow/rules/external.smk"
 
+    rule all:
+        input:
+            rules.fit_table.output,
+        default_target: True
 
-rule all:
-    input:
-        rules.figures.output,
-        rules.fit.output,
-        rules.aggregate.output,
-    default_target: True
+else:
+    try:
+        STUDY = Study(config, source=SOURCE)
+    except ConfigError as exc:
+        fail(exc)
+
+    # A damaged stored file (checksum or zip check) is moved aside here, so its job runs again
+    # when needed. For a run record the study's tables go too: Snakemake does not rebuild a
+    # missing input of outputs that are up to date.
+    stored = [STUDY.job_file(k) for k in STUDY.jobs] + [STUDY.shard_file(k) for k in STUDY.shards]
+    checked = f".snakemake/scalinglaws/{STUDY.name}.verified.json"  # unchanged files are not re-read
+    for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals], checked):
+        print(f"scalinglaws: {damaged} is damaged; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
+        if damaged.name == "metrics.json":
+            (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)
+
+    RESULTS = str(STUDY.results)
+    STORE = str(STUDY.store)
+    PY = f'"{sys.executable}" -m scalinglaws'
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/train.smk"
+    include: "workflow/rules/aggregate.smk"
+    include: "workflow/rules/fit.smk"
+    include: "workflow/rules/figures.smk"
+
+    if config.get("pruning"):
+
+        include: "workflow/rules/prune.smk"
+
+    rule all:
+        input:
+            rules.figures.output,
+            rules.fit.output,
+            rules.aggregate.output,
+            rules.pruning_report.output if config.get("pruning") else [],
+        default_target: True

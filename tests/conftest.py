@@ -24,7 +24,7 @@ TINY_CONFIG = {
     "shards": {"min": 64, "max": 1024, "factor": 2},
     "training": {"seeds": 2, "learning_rates": [0.01, 0.03], "batch_size": 64, "epochs": 50,
                  "min_steps": 100, "max_steps": 300, "eval_every": 25, "patience": 4},
-    "fit": {"bootstrap": 50},
+    "fit": {"bootstrap": 50, "laws": ["power", "size", "joint"]},
 }  # fmt: skip
 
 

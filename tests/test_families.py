@@ -76,6 +76,19 @@ def test_family_trains_and_its_loss_falls(family):
         assert run["flops"] == pytest.approx(untrained.flops_per_example() * run["batch_size"] * run["steps"])
 
 
+@pytest.mark.parametrize("family", sorted(CASES))
+def test_fast_step_loop_matches_the_reference_loop(family):
+    """The GPU fast path (flat parameters; eager on CPU) trains every family like the reference."""
+    size, options, make, batch, _, lr, _ = CASES[family]
+    ds, train, splits = make()
+    task, outputs, metric = _task(ds)
+    spec = TrainSpec(seeds=[0, 1], learning_rates=[lr], batch_size=batch, min_steps=100, max_steps=100, eval_every=50)
+    ref, fast = (train_ensemble(family, size, options, task, outputs, train, splits["val"], splits["test"], spec,
+                                device="cpu", metric=metric, fast=f) for f in (False, True))  # fmt: skip
+    for a, b in zip(ref, fast):
+        assert b["test_loss"] == pytest.approx(a["test_loss"], rel=1e-4) and b["best_step"] == a["best_step"]
+
+
 @pytest.mark.parametrize("family, shape, outputs", [("cnn", (1, 8, 8), 3), ("transformer", (12,), 256),
                                                     ("kan", (3,), 2), ("linear", (5,), 2)])  # fmt: skip
 def test_members_do_not_depend_on_their_ensemble_mates(family, shape, outputs):

@@ -1,22 +1,147 @@
+"""Every law recovers known parameters from noisy synthetic data, and says when it cannot."""
+
 import numpy as np
 import pytest
 
-from scalinglaws.laws import FitError, PowerLaw, SizeLaw
+from scalinglaws.laws import (
+    LAWS,
+    AdditiveJointLaw,
+    BrokenPowerLaw,
+    ChinchillaLaw,
+    FitError,
+    JointLaw,
+    PowerLaw,
+    SizeLaw,
+    TwoBreakPowerLaw,
+    make_law,
+)
+
+
+def noisy(y, sigma, seed=1):
+    return y * np.exp(sigma * np.random.default_rng(seed).standard_normal(len(y)))
+
+
+def grid(a, b):
+    """All (a_i, b_j) pairs as rows."""
+    aa, bb = np.meshgrid(a, b)
+    return np.column_stack([aa.ravel(), bb.ravel()])
 
 
 @pytest.mark.parametrize("alpha,beta,gamma", [(3.0, -0.5, 0.01), (0.8, -0.3, 0.0), (50.0, -1.0, 0.05)])
 def test_power_law_recovers_known_parameters_from_noisy_points(alpha, beta, gamma):
-    rng = np.random.default_rng(1)
     n = 128 * 2.0 ** np.arange(10)
-    y = (alpha * n**beta + gamma) * np.exp(0.01 * rng.standard_normal(len(n)))
+    y = noisy(alpha * n**beta + gamma, 0.01)
     law = PowerLaw().fit(n, y)
     p = law.params_
     assert p["beta"] == pytest.approx(beta, abs=0.05)
     assert p["gamma"] == pytest.approx(gamma, abs=0.003 + 0.1 * gamma)
     assert law.goodness(n, y)["r2_log"] > 0.99
     np.testing.assert_allclose(law.predict(n), alpha * n**beta + gamma, rtol=0.05)
+    assert law.extras()["regions"]["small_data_n"] == []  # a clean power law has no small-data region
 
 
+def test_power_law_finds_its_three_regions():
+    """A curve that saturates at the best-guess error (0.9) for small n and flattens at gamma."""
+    n = 2.0 ** np.arange(4, 22)
+    clean = 20.0 * n**-0.5 + 0.05
+    y = noisy(0.9 * clean / (clean**4 + 0.9**4) ** 0.25, 0.01)  # a sharp bend toward 0.9
+    law = PowerLaw().fit(n, y)
+    regions = law.extras()["regions"]
+    assert 64 <= regions["power_law_start"] <= 1024  # the saturated shards are left out
+    assert regions["small_data_n"] == [v for v in n if v < regions["power_law_start"]]
+    assert law.params_["beta"] == pytest.approx(-0.5, abs=0.05)
+    # the irreducible region starts where 20 n^-0.5 = 0.05, at n = 160,000
+    assert regions["power_law_end"] == pytest.approx(160_000, rel=0.3)
+    assert regions["irreducible_reached"]
+    assert "small-data region" in law.summary() and "irreducible region" in law.summary()
+    # without detection, the bend biases the exponent
+    assert abs(PowerLaw(regions=False).fit(n, y).params_["beta"] + 0.5) > 0.08
+
+
+def test_size_law_recovers_exponent():
+    n = 100 * 2.0 ** np.arange(8)
+    law = SizeLaw().fit(n, noisy(7.0 * n**0.7, 0.05))
+    assert law.params_["beta_p"] == pytest.approx(0.7, abs=0.03)
+    assert law.params_["k"] == pytest.approx(7.0, rel=0.3)
+
+
+def test_broken_power_law_recovers_its_break():
+    x = np.geomspace(1e2, 1e7, 25)
+    truth = {"a": 0.05, "b": 5.0, "c0": 0.2, "c1": 0.6, "d1": 1e4, "f1": 0.5}
+    law = BrokenPowerLaw()
+    y = noisy(law._f(x[:, None], truth), 0.01)
+    p = law.fit(x, y).params_
+    assert p["c0"] == pytest.approx(0.2, abs=0.05) and p["c1"] == pytest.approx(0.6, abs=0.1)
+    assert p["d1"] == pytest.approx(1e4, rel=0.5)
+    assert p["a"] == pytest.approx(0.05, abs=0.01)
+
+
+def test_two_break_power_law_recovers_both_breaks():
+    x = np.geomspace(1e1, 1e8, 36)
+    truth = {"a": 0.0, "b": 3.0, "c0": 0.1, "c1": 0.5, "d1": 1e3, "f1": 0.3, "c2": -0.4, "d2": 1e6, "f2": 0.3}
+    law = TwoBreakPowerLaw()
+    y = noisy(law._f(x[:, None], truth), 0.005)
+    p = law.fit(x, y).params_
+    assert p["c0"] == pytest.approx(0.1, abs=0.05)
+    assert p["c1"] == pytest.approx(0.5, abs=0.1) and p["c2"] == pytest.approx(-0.4, abs=0.1)
+    assert p["d1"] == pytest.approx(1e3, rel=0.5) and p["d2"] == pytest.approx(1e6, rel=0.5)
+
+
+JOINT_X = grid(np.array([1e3, 4e3, 1.6e4, 6.4e4, 2.56e5]), 2.0 ** np.arange(8, 17))  # (m, n)
+JOINT_TRUTH = {"a": 30.0, "alpha": 0.6, "b": 20.0, "beta": 0.5, "c_inf": 0.02, "eps0": 0.9}
+
+
+@pytest.mark.parametrize("eps0", [None, 0.9])
+def test_joint_law_recovers_exponents_with_the_envelope(eps0):
+    y = noisy(JointLaw()._f(JOINT_X, JOINT_TRUTH), 0.01)
+    law = JointLaw(eps0=eps0).fit(JOINT_X, y)
+    p = law.params_
+    assert p["alpha"] == pytest.approx(0.6, abs=0.03) and p["beta"] == pytest.approx(0.5, abs=0.03)
+    assert p["c_inf"] == pytest.approx(0.02, abs=0.005)
+    assert p["eps0"] == pytest.approx(0.9, rel=0.1)
+    assert ("eps0" in law.fixed) == (eps0 is not None)
+    # Rosenfeld et al. report a mean fit divergence under 1%
+    assert law.goodness(JOINT_X, y)["mean_rel_error"] < 0.015
+
+
+def test_additive_joint_law_recovers_its_parameters():
+    truth = {k: v for k, v in JOINT_TRUTH.items() if k != "eps0"}
+    y = noisy(AdditiveJointLaw()._f(JOINT_X, truth), 0.01)
+    p = AdditiveJointLaw().fit(JOINT_X, y).params_
+    for name, value in truth.items():
+        assert p[name] == pytest.approx(value, rel=0.15), name
+
+
+def test_chinchilla_law_recovers_known_parameters_and_allocation():
+    x = grid(np.geomspace(1e7, 1e10, 8), np.geomspace(1e9, 1e12, 8))  # (N, D)
+    truth = {"E": 1.7, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.28}
+    law = ChinchillaLaw(screen=100)
+    y = noisy(law._f(x, truth), 0.003)
+    p = law.fit(x, y).params_
+    assert p["E"] == pytest.approx(1.7, abs=0.03)
+    assert p["alpha"] == pytest.approx(0.34, abs=0.03) and p["beta"] == pytest.approx(0.28, abs=0.03)
+    # the compute-optimal allocation minimises the loss on the budget, and spends all of it
+    compute = 1e22
+    n_opt, d_opt = law.optimal_allocation(compute)
+    assert 6 * n_opt * d_opt == pytest.approx(compute)
+    for factor in (0.5, 2.0):
+        other = law.predict([[n_opt * factor, d_opt / factor]])[0]
+        assert other > law.predict([[n_opt, d_opt]])[0]
+    d = law.derived(p)
+    assert d["n_opt_exponent"] == pytest.approx(p["beta"] / (p["alpha"] + p["beta"]))
+
+
+def test_bootstrap_refit_is_one_warm_start_and_keeps_options():
+    n = 128 * 2.0 ** np.arange(8)
+    y = noisy(3.0 * n**-0.5 + 0.01, 0.01)
+    law = PowerLaw(tolerance=0.2).fit(n, y)
+    again = law.refit(n, y)
+    assert again.options() == law.options() and again is not law
+    for k, v in law.params_.items():
+        assert again.params_[k] == pytest.approx(v, rel=1e-4, abs=1e-8)
+
+
+# -- honest failure ------------------------------------------------------------------------------
 def test_power_law_rejects_too_few_or_non_positive_points():
     with pytest.raises(FitError, match="at least 3"):
         PowerLaw().fit([1, 2], [1.0, 0.5])
@@ -24,14 +149,43 @@ def test_power_law_rejects_too_few_or_non_positive_points():
         PowerLaw().fit([1, 2, 4], [1.0, 0.0, 0.5])
 
 
+def test_few_points_are_flagged():
+    n = np.array([100.0, 200.0, 400.0, 800.0])
+    law = PowerLaw().fit(n, 2 * n**-0.5 + 0.01)
+    assert any("only 4 points for 3 parameters" in w for w in law.warnings_)
+
+
 def test_flat_curve_is_flagged():
     law = PowerLaw().fit([100, 200, 400, 800], [0.5, 0.52, 0.49, 0.51])
     assert law.warnings_
 
 
-def test_size_law_recovers_exponent():
-    n = 100 * 2.0 ** np.arange(8)
-    s = 7.0 * n**0.7
-    law = SizeLaw().fit(n, s)
-    assert law.params_["beta_p"] == pytest.approx(0.7, abs=1e-9)
-    assert law.params_["k"] == pytest.approx(7.0, rel=1e-9)
+def test_rising_curve_is_flagged_and_beta_stuck_at_its_bound():
+    n = 100 * 2.0 ** np.arange(6)
+    law = PowerLaw().fit(n, 0.1 * n**0.2)
+    assert any("do not decrease with n" in w for w in law.warnings_)
+    assert any("beta = " in w and "upper bound" in w and "does not decrease" in w for w in law.warnings_)
+
+
+def test_break_outside_the_data_is_flagged():
+    x = np.geomspace(1e2, 1e6, 12)
+    law = BrokenPowerLaw().fit(x, noisy(2.0 * x**-0.3, 0.002))
+    assert any("d1" in w or "f1" in w or "c1" in w for w in law.warnings_), law.warnings_
+
+
+def test_wrong_number_of_inputs_is_an_error():
+    with pytest.raises(FitError, match="2 input column"):
+        JointLaw().fit(np.arange(1, 10.0), np.ones(9))
+
+
+def test_summary_is_printable_with_cis_and_registry_is_complete():
+    n = 128 * 2.0 ** np.arange(8)
+    law = PowerLaw().fit(n, noisy(3.0 * n**-0.5 + 0.01, 0.01))
+    law.ci_ = {"beta": [-0.55, -0.45]}
+    text = law.summary()
+    assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
+    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "joint", "joint-additive", "chinchilla", "pruning",
+                         "pruning-invariant"}
+    assert make_law("joint", eps0=0.5).fixed == {"eps0": 0.5}
+    with pytest.raises(ValueError, match="unknown law 'hestness'"):
+        make_law("hestness")

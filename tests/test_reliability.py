@@ -22,19 +22,22 @@ SLOW = copy.deepcopy(TINY_CONFIG)
 SLOW.update(study="slow")
 SLOW["shards"] = {"sizes": [512, 1024]}
 SLOW["models"]["mlp"]["sizes"] = [32]
-SLOW["training"].update(min_steps=1500, max_steps=1500, patience=1000)  # a few seconds per job
+SLOW["training"].update(min_steps=3000, max_steps=3000, patience=1000)  # a few seconds per job
 
 
 def runs_table(work: Path, study: str) -> pd.DataFrame:
     return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s"])
 
 
-def train_pids() -> list[int]:
+def train_pids(work: Path) -> list[int]:
+    """Training processes running in `work` (not, say, another test suite's on this machine)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                if Path(os.readlink(proc / "cwd")) != work.resolve():
+                    continue
             except OSError:
                 continue
             if b"-m scalinglaws train" in cmd and b"/bin/sh" not in cmd and b"bash" not in cmd:
@@ -47,14 +50,14 @@ def start(work: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
 
-def wait_for_training(seconds_in: float = 2.0, timeout: float = 120) -> int:
-    """PID of a training process that has been running for `seconds_in` (i.e. mid-training)."""
+def wait_for_training(work: Path, seconds_in: float = 2.0, timeout: float = 120) -> int:
+    """PID of a training process in `work` that has run for `seconds_in` (i.e. mid-training)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        pids = train_pids()
+        pids = train_pids(work)
         if pids:
             time.sleep(seconds_in)
-            if pids[0] in train_pids():
+            if pids[0] in train_pids(work):
                 return pids[0]
         time.sleep(0.1)
     raise AssertionError("no training process appeared")
@@ -71,7 +74,7 @@ def reference(tmp_path_factory):
 def test_sigkill_of_a_training_job(reference, tmp_path):
     work = make_checkout(tmp_path, SLOW)
     proc = start(work)
-    os.kill(wait_for_training(), signal.SIGKILL)
+    os.kill(wait_for_training(work), signal.SIGKILL)
     proc.wait(timeout=300)
     assert proc.returncode != 0  # the killed job failed the run
     records = list((work / "results/store/runs").glob("*/metrics.json"))
@@ -84,13 +87,32 @@ def test_sigkill_of_a_training_job(reference, tmp_path):
 def test_sigkill_of_snakemake_itself(reference, tmp_path):
     work = make_checkout(tmp_path, SLOW)
     proc = start(work)
-    wait_for_training()
+    wait_for_training(work)
     os.killpg(proc.pid, signal.SIGKILL)  # snakemake and the jobs it started
     proc.wait(timeout=60)
     assert not (work / "results/slow/tables/runs.csv").exists()
     snakemake(work, "--unlock")  # Snakemake's own lock survives a SIGKILL
     snakemake(work)
     pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)
+
+
+def test_sigterm_checkpoints_and_the_rerun_resumes(reference, tmp_path):
+    work = make_checkout(tmp_path, SLOW)
+    proc = start(work)
+    pid = wait_for_training(work, seconds_in=3.0)  # past the imports, inside the training loop
+    os.kill(pid, signal.SIGTERM)  # what SLURM sends at a time limit or on preemption
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    checkpoints = list((work / "results/store/runs").glob("*/checkpoint.pt"))
+    assert len(checkpoints) == 1  # saved by the stopped job
+    job_dir = checkpoints[0].parent
+    assert not (job_dir / "metrics.json").exists()  # and not taken as done
+    assert "stopped by SIGTERM at step" in (job_dir / "log.txt").read_text()
+    snakemake(work)
+    record = json.loads((job_dir / "metrics.json").read_text())
+    assert record["timing"]["train_ensemble"]["resumed_from_step"] > 0  # resumed, not restarted
+    assert not (job_dir / "checkpoint.pt").exists()
+    pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)  # same numbers as uninterrupted
 
 
 def test_damaged_stored_files_are_recomputed_not_reused(tiny_run, tmp_path):

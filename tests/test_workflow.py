@@ -63,11 +63,33 @@ def test_fit_json_has_values_cis_and_goodness(tiny_run):
     pred = p["alpha"] * curve["n"] ** p["beta"] + p["gamma"]
     np.testing.assert_allclose(pred, curve["test_mean"], rtol=0.35)
     assert set(fit["size"]["params"]) == {"k", "beta_p"}
+    assert power["regions"]["power_law_start"] == 64 and "mean_rel_error" in power["backtest"]
+
+
+def test_joint_law_is_fitted_across_sizes_and_tabled(tiny_run):
+    work, _ = tiny_run
+    fit = json.loads((work / "results/tiny/fits/fits.json").read_text())["teacher/mlp"]
+    assert fit["laws"] == TINY_CONFIG["fit"]["laws"]
+    joint = fit["joint"]
+    assert joint["inputs"] == ["m", "n"] and joint["goodness"]["points"] == N_SHARDS * N_SIZES
+    alpha = joint["params"]["alpha"]
+    assert alpha["value"] > 0 and alpha["ci95"][0] <= alpha["value"] <= alpha["ci95"][1]
+    assert joint["plot"]["line_values"] == [4 * 4 + 4 + 4 * 4 + 4 + 5, 4 * 16 + 16 + 16 * 16 + 16 + 17]
+    # its data are the error of every (size, shard) at that size's best learning rate
+    sizes = pd.read_csv(work / "results/tiny/tables/sizes.csv")
+    observed = dict(zip(zip(sizes["params"], sizes["n"]), sizes["test_mean"]))
+    for (m, n), y in zip(joint["data"]["x"], joint["data"]["y"]):
+        assert y == pytest.approx(observed[(m, n)])
+    assert joint["backtest"]["axis"] == "n" and joint["backtest"]["splits"]
+    table = pd.read_csv(work / "results/tiny/fits/laws.csv")
+    assert set(table["law"]) == {"power", "size", "joint"}
+    beta = table[(table["law"] == "power") & (table["param"] == "beta")].iloc[0]
+    assert beta["value"] == pytest.approx(fit["power"]["params"]["beta"]["value"])
 
 
 def test_figures_are_real_images(tiny_run):
     work, _ = tiny_run
-    for fig in ("learning_curve", "error_vs_size", "best_size"):
+    for fig in ("learning_curve", "error_vs_size", "best_size", "law_power", "law_size", "law_joint"):
         png = (work / f"results/tiny/figures/teacher.mlp.{fig}.png").read_bytes()
         pdf = (work / f"results/tiny/figures/teacher.mlp.{fig}.pdf").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
@@ -81,3 +103,4 @@ def test_rerun_has_nothing_to_do_and_report_builds(tiny_run):
     snakemake(work, "--report", "results/tiny/report.html")
     html = (work / "results/tiny/report.html").read_text(errors="replace")
     assert "teacher.mlp.learning_curve.png" in html and "learning_curve.csv" in html
+    assert "teacher.mlp.law_joint.png" in html and "laws.csv" in html

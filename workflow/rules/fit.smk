@@ -1,20 +1,23 @@
-# Scaling laws with bootstrap CIs for every learning curve.
+# Scaling laws with bootstrap CIs and backtests for every learning curve (fit.laws).
 
 
 rule fit:
     input:
         rules.aggregate.output.runs,
     output:
-        report(f"{RESULTS}/fits/fits.json", caption="../report/fits.rst", category="Fits"),
+        fits=report(f"{RESULTS}/fits/fits.json", caption="../report/fits.rst", category="Fits"),
+        table=report(f"{RESULTS}/fits/laws.csv", caption="../report/laws_table.rst", category="Fits"),
     params:
         target=STUDY.config["fit"]["target"],
         bootstrap=STUDY.config["fit"]["bootstrap"],
         seed=STUDY.config["fit"]["seed"],
         tolerance=STUDY.config["fit"]["size_tolerance"],
+        laws=",".join(STUDY.config["fit"]["laws"]),
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} fit-study --runs {input} --out {output} --target {params.target}"
-        " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance} > {log} 2>&1"
+        "{PY} fit-study --runs {input} --out {output.fits} --table {output.table} --target {params.target}"
+        " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance}"
+        " --laws {params.laws} > {log} 2>&1"

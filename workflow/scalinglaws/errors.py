@@ -7,3 +7,7 @@ exception is a bug and keeps its traceback.
 
 class UserError(ValueError):
     """Bad input: the message names the key, file, column or value."""
+
+
+class Preempted(Exception):
+    """A job stopped by SIGTERM after saving its checkpoint: not done, resumable (checkpoint.py)."""

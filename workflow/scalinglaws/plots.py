@@ -1,4 +1,5 @@
-"""Figures: learning curve with fit and CI band, error vs model size, best size vs data.
+"""Figures: learning curve with fit and CI band, error vs model size, best size vs data, and
+one figure per fitted law (fit with its 95% band, backtest, compute-optimal allocation).
 
 Each figure is written as PNG and PDF from the tables and the fit JSON alone, so figures can
 be redrawn (or drawn for an external table) without touching training.
@@ -51,6 +52,10 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str):
             ax.fill_between(band["x"], band["lo"], band["hi"], color="C1", alpha=0.25, label="95% CI (bootstrap)")
         if p["gamma"] > 0:
             ax.axhline(p["gamma"], color="grey", ls="--", lw=1, label="gamma (irreducible)")
+        small = power.get("regions", {}).get("small_data_n")
+        if small:
+            ax.axvspan(min(small), power["regions"]["power_law_start"], color="grey", alpha=0.15,
+                       label="small-data region (not fitted)")  # fmt: skip
     ax.set(xscale="log", yscale="log", xlabel="training examples n",
            ylabel=METRIC_LABEL.get(metric, metric).replace("test", target), title=title)  # fmt: skip
     ax.legend(fontsize=7)
@@ -87,6 +92,102 @@ def best_size_figure(curve: pd.DataFrame, fit: dict, title: str):
     return fig
 
 
+def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str) -> None:
+    plot, data = entry["plot"], entry["data"]
+    x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
+    held = np.asarray(data["holdout"] if data.get("holdout") is not None else np.zeros(len(y)), bool)
+    tag = f"{label}: " if label else ""
+    if plot["kind"] == "parity":
+        pred = np.asarray(plot["fit"])
+        yerr = None
+        if plot["lo"] is not None:
+            yerr = np.clip([pred - np.asarray(plot["lo"]), np.asarray(plot["hi"]) - pred], 0, None)
+        ax.errorbar(y[~held], pred[~held], yerr=None if yerr is None else yerr[:, ~held], fmt="o", ms=3, color=color,
+                    alpha=0.7, label=f"{tag}fitted points (95% CI)")  # fmt: skip
+        if held.any():
+            ax.plot(y[held], pred[held], "s", mfc="none", color=color, label=f"{tag}held out")
+        lims = [min(y.min(), pred.min()), max(y.max(), pred.max())]
+        ax.plot(lims, lims, color="grey", lw=1, ls="--")
+        scale = "log" if lims[1] > 10 * lims[0] else "linear"
+        ax.set(xscale=scale, yscale=scale, xlabel=f"observed {y_label}", ylabel=f"predicted {y_label}")
+        return
+    axis = entry["inputs"].index(plot["line_input"]) ^ 1 if plot["kind"] == "lines" else 0
+    grid = np.asarray(plot["x"])
+    lines = [(None, plot["fit"], plot["lo"], plot["hi"])] if plot["kind"] == "curve" else [
+        (v, plot["fit"][i], plot["lo"][i] if plot["lo"] else None, plot["hi"][i] if plot["hi"] else None)
+        for i, v in enumerate(plot["line_values"])]  # fmt: skip
+    shades = plt.cm.viridis(np.linspace(0, 0.9, len(lines))) if len(lines) > 1 else [color]
+    for (value, fit, lo, hi), shade in zip(lines, shades):
+        on = np.ones(len(y), bool) if value is None else x[:, axis ^ 1] == value
+        name = tag if value is None else f"{tag}{plot['line_input']}={value:.3g} "
+        ax.plot(x[on & ~held, axis], y[on & ~held], "o", color=shade, ms=4)
+        ax.plot(x[on & held, axis], y[on & held], "s", mfc="none", color=shade)
+        ax.plot(grid, fit, color=shade, label=f"{name}fit".strip())
+        if lo is not None:
+            ax.fill_between(grid, lo, hi, color=shade, alpha=0.2)
+    regions = entry.get("regions")
+    if regions:
+        if regions["small_data_n"]:
+            ax.axvspan(min(regions["small_data_n"]), regions["power_law_start"], color="grey", alpha=0.15,
+                       label="small-data region (not fitted)")  # fmt: skip
+        end = regions["power_law_end"]
+        if end is not None and end <= x[:, 0].max():
+            ax.axvline(end, color="grey", ls="--", lw=1, label="irreducible region from here")
+    ax.set(xscale="log", yscale="log", xlabel=(x_labels or entry["inputs"])[axis], ylabel=y_label)
+
+
+def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
+    """Each backtest split's predictions of the held-out points next to what was observed."""
+    bt = entry["backtest"]
+    splits = [s for s in bt["splits"] if "predicted" in s]
+    shades = plt.cm.plasma(np.linspace(0, 0.8, len(splits))) if len(splits) > 1 else [color]
+    tag = f"{label}: " if label else ""
+    for i, (split, shade) in enumerate(zip(splits, shades)):
+        held = np.asarray(split[bt["axis"]])
+        ax.plot(held, split["observed"], "x", color="black", ms=5, label="observed" if i == 0 and not label else None)
+        ax.plot(held, split["predicted"], "o", mfc="none", color=shade, ms=5,
+                label=f"{tag}fit on {bt['axis']} <= {split['train_max']:.3g}: {100 * split['mean_rel_error']:.1f}% off")  # fmt: skip
+    score = bt.get("mean_rel_error")
+    title = f"backtest: mean {100 * score:.1f}% error" if score is not None else f"backtest: {bt.get('error', '')}"
+    values = [v for s in splits for v in s["observed"] + s["predicted"]]
+    scale = "log" if values and max(values) > 10 * min(values) else "linear"
+    ax.set(xscale="log", yscale=scale, xlabel=f"{bt['axis']} (held out)", ylabel=y_label, title=title)
+
+
+def _compute_panel(ax, entry: dict, label: str, color) -> None:
+    co = entry["compute_optimal"]
+    tag = f"{label}: " if label else ""
+    ax.plot(co["compute"], co["n_opt"], color=color, label=f"{tag}N_opt (parameters)")
+    ax.plot(co["compute"], co["d_opt"], color=color, ls="--", label=f"{tag}D_opt (tokens)")
+    ax.set(xscale="log", yscale="log", xlabel="compute C = 6ND (FLOP)", ylabel="compute-optimal N, D",
+           title="compute-optimal allocation")  # fmt: skip
+
+
+def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error"):
+    """One law: its fit with the 95% bootstrap band (left), its backtest (middle or right) and,
+    for chinchilla, the compute-optimal allocation; one colour per group of `entries`."""
+    extra = any("compute_optimal" in e for _, e in entries)
+    fig, axes = plt.subplots(1, 3 if extra else 2, figsize=(16 if extra else 11, 4.2))
+    notes = []
+    for i, (label, entry) in enumerate(entries):
+        label = label if len(entries) > 1 else ""
+        if "error" in entry:
+            notes.append(f"{label + ': ' if label else ''}not fitted: {entry['error']}")
+            continue
+        _fit_panel(axes[0], entry, label, f"C{i}", x_labels, y_label)
+        _backtest_panel(axes[1], entry, label, f"C{i}", y_label)
+        if "compute_optimal" in entry:
+            _compute_panel(axes[2], entry, label, f"C{i}")
+    for i, note in enumerate(notes):
+        axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
+    axes[0].set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path | str) -> list[Path]:
     """All figures for every (dataset, family); files are named <dataset>.<family>.<figure>."""
     out_dir = Path(out_dir)
@@ -100,4 +201,10 @@ def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path
         written += save(learning_curve_figure(c, fit, title), f"{stem}.learning_curve")
         written += save(size_figure(s, title), f"{stem}.error_vs_size")
         written += save(best_size_figure(c, fit, title), f"{stem}.best_size")
+        metric = METRIC_LABEL.get(c["metric"].iloc[0], "metric") if len(c) else "metric"
+        for name in fit.get("laws", []):
+            labels = ["parameters m", "training examples n"] if name in ("joint", "joint-additive", "chinchilla") else None
+            y_label = metric if name != "size" else "parameters of the best model"
+            fig = law_figure([("", fit[name])], f"{title}: {name}", x_labels=labels, y_label=y_label)
+            written += save(fig, f"{stem}.law_{name}")
     return written

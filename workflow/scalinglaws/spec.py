@@ -21,6 +21,7 @@ class TrainSpec:
     weight_decay: float = 0.0
     eval_batch: int = 8192
     train_eval_size: int = 8192  # examples of the shard used to report the training loss
+    precision: str = "tf32"  # CUDA matmuls: fp32, tf32 (tensor cores, fp32 storage) or bf16 (autocast)
 
     def steps_for(self, n: int) -> int:
         steps = math.ceil(self.epochs * n / min(self.batch_size, n))

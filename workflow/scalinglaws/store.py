@@ -161,26 +161,41 @@ def quarantine(path: Path | str) -> Path:
     return target
 
 
-def quarantine_corrupt(paths) -> list[Path]:
+def quarantine_corrupt(paths, verified_cache: Path | str | None = None) -> list[Path]:
     """Move aside every existing stored file that fails verify(); return the moved paths.
 
     Called when the workflow is parsed: a damaged output is then simply missing, and
-    Snakemake schedules its job again.
+    Snakemake schedules its job again. With `verified_cache`, files that passed before and
+    have the same size and mtime since are not read again (any write changes the mtime).
     """
-    moved = []
-    for path in map(Path, paths):
-        if not path.exists():
-            continue
+    seen = {}
+    if verified_cache and os.path.exists(verified_cache):
         try:
-            verify(path)
-        except CorruptRecord:
-            quarantine(path)
-            moved.append(path)
+            seen = json.loads(Path(verified_cache).read_text())
+        except ValueError:
+            seen = {}
+    passed, moved = {}, []
+    for path in map(str, paths):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        stamp = [st.st_size, st.st_mtime_ns]
+        if seen.get(path) != stamp:
+            try:
+                verify(path)
+            except CorruptRecord:
+                quarantine(path)
+                moved.append(Path(path))
+                continue
+        passed[path] = stamp
+    if verified_cache and passed != seen:
+        atomic_write_text(verified_cache, json.dumps(passed))
     return moved
 
 
 # -- maintenance: list the store, remove what no config refers to ------------------------------
-KINDS = ("shards", "eval", "runs")
+KINDS = ("shards", "eval", "runs", "prune")
 
 
 def list_entries(root: Path | str) -> list[dict]:
@@ -195,13 +210,13 @@ def list_entries(root: Path | str) -> list[dict]:
             size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
             info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
             record = entry / "metrics.json"
-            if kind == "runs" and record.exists():
+            if kind in ("runs", "prune") and record.exists():
                 try:
                     spec = read_record(record)["spec"]
                     info["what"] = f"{spec['dataset']}/{spec['family']} size={spec['size']} n={spec['n']}"
                 except (CorruptRecord, KeyError):
                     info["what"] = "corrupted record"
-            elif kind == "runs":
+            elif kind in ("runs", "prune"):
                 info["what"] = "unfinished"
             entries.append(info)
     return entries

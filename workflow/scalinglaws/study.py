@@ -6,6 +6,7 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from .models import ModelError, family
 from .spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-TRAINER_CODE = ("training.py", "spec.py", "models/base.py")
+TRAINER_CODE = ("training.py", "spec.py", "fast.py", "models/base.py")
 
 
 class ConfigError(UserError):
@@ -93,6 +94,7 @@ class Study:
         c = self.config
         self.name = c["study"]
         self.store = store.store_root(c.get("store"))
+        self._store = str(self.store)
         self.results = Path("results") / self.name
         try:
             self.datasets = {name: make_dataset(name, opts, c["seed"]) for name, opts in c["datasets"].items()}
@@ -187,14 +189,15 @@ class Study:
                                      "options": ds.rebuild_options(n), "seed": ds.seed})  # fmt: skip
 
     # -- paths ------------------------------------------------------------------------------
-    def shard_file(self, key: str) -> Path:
-        return store.shard_path(self.store, key)
+    # Plain strings, not Paths: the DAG asks for thousands of these on every invocation.
+    def shard_file(self, key: str) -> str:
+        return os.path.join(self._store, "shards", key, "data.npz")
 
-    def eval_file(self, key: str) -> Path:
-        return store.eval_path(self.store, key)
+    def eval_file(self, key: str) -> str:
+        return os.path.join(self._store, "eval", key, "data.npz")
 
-    def job_file(self, key: str) -> Path:
-        return store.job_path(self.store, key)
+    def job_file(self, key: str) -> str:
+        return os.path.join(self._store, "runs", key, "metrics.json")
 
     def curves(self) -> list[tuple[str, str]]:
         """(dataset, family) pairs: one learning curve, one set of fits and figures each."""

@@ -56,7 +56,7 @@ class KANLayer(torch.nn.Module):
                                                      spline_std / math.sqrt(fan_in)))  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        basis = bspline_basis(x, self.knots)  # (E, B, fan_in, G + 3)
+        basis = bspline_basis(x.float(), self.knots)  # (E, B, fan_in, G + 3); fp32 even under bf16 autocast
         spline = torch.bmm(basis.flatten(2), self.coef.flatten(1, 2))
         return self.base(torch.nn.functional.silu(x)) + spline
 

@@ -1,0 +1,161 @@
+"""External tables: `scalinglaws fit TABLE.csv ...` and the workflow's `external` mode."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import job_counts, make_checkout, snakemake
+from scalinglaws.cli import main
+
+ALPHA, BETA, GAMMA = 3.0, -0.5, 0.02
+
+
+def runs_table(path, seeds=4, groups=("a", "b"), seed=0):
+    """A CSV of runs: 8 shards x `seeds` seeds per group, error = alpha n^beta + gamma, 3% noise;
+    group b's exponent is steeper; the largest shard is flagged as held out."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g, beta in zip(groups, (BETA, BETA - 0.2)):
+        for n in 100 * 2 ** np.arange(8):
+            for s in range(seeds):
+                err = (ALPHA * n**beta + GAMMA) * np.exp(0.03 * rng.standard_normal())
+                rows.append({"task": g, "n": n, "seed": s, "error": err, "heldout": "yes" if n == 12800 else "no"})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def fit_cli(*args, capsys=None):
+    code = main(["fit", *map(str, args)])
+    out = capsys.readouterr() if capsys else None
+    return code, out
+
+
+@pytest.mark.parametrize(
+    "edit, args, message",
+    [
+        (None, ["--x", "shards"], r"runs.csv: no column 'shards' \(the columns are: task, n, seed, error, heldout\)"),
+        (("error", 2, "n/a"), [], r"runs.csv: column 'error', row 3 \(line 4\): 'n/a' is not a number"),
+        (("error", 5, ""), [], r"runs.csv: column 'error', row 6 \(line 7\): is empty"),
+        (("n", 0, "0"), [], r"runs.csv: column 'n', row 1 \(line 2\): 0 is not positive, but the laws take its logarithm"),
+        (("error", 9, "-0.5"), [], r"runs.csv: column 'error', row 10 \(line 11\): -0.5 is not positive"),
+        (("heldout", 4, "maybe"), ["--holdout-col", "heldout"], r"column 'heldout', row 5 \(line 6\): 'maybe' is not a hold-out flag"),
+        (None, ["--law", "joint"], r"law 'joint' takes 2 x column\(s\) \(m, n\), got 1: n"),
+        (None, ["--law", "hestness"], r"unknown law 'hestness'"),
+    ],
+)  # fmt: skip
+def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, message):
+    path = runs_table(tmp_path / "runs.csv")
+    if edit:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        col, row, value = edit
+        df.loc[row, col] = value
+        df.to_csv(path, index=False)
+    base = {"--law": "power", "--x": "n", "--y": "error", "--out": tmp_path / "out"}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    code, out = fit_cli(path, *[v for kv in base.items() for v in kv], capsys=capsys)
+    assert code == 2
+    assert out.err.startswith("scalinglaws fit: error: ") and len(out.err.strip().splitlines()) == 1
+    assert re.search(message, out.err), out.err
+    assert not (tmp_path / "out" / "fits.json").exists()
+
+
+def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
+    """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
+    table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"
+    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
+                        "--derive", "D=`Training FLOP` / (6 * `Model Size`)", "--where", "loss < 3.44",
+                        "--starts", 30, "--bootstrap", 10, "--out", tmp_path, capsys=capsys)  # fmt: skip
+    assert code == 0, out.err
+    fit = json.loads((tmp_path / "fits.json").read_text())["all"]["chinchilla"]
+    assert fit["goodness"]["points"] == 240
+    assert fit["params"]["E"]["value"] == pytest.approx(1.8172, abs=0.01)
+    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
+                        "--derive", "D=`Training FLOPs` / 6", "--out", tmp_path, capsys=capsys)  # fmt: skip
+    assert code == 2 and "cannot compute column D = '`Training FLOPs` / 6'" in out.err
+
+
+def test_missing_file_is_named(tmp_path, capsys):
+    code, out = fit_cli(
+        tmp_path / "nope.csv", "--law", "power", "--x", "n", "--y", "e", "--out", tmp_path, capsys=capsys
+    )
+    assert code == 2 and "nope.csv: no such file" in out.err
+
+
+def test_fit_cli_fits_groups_holds_out_and_selects(tmp_path, capsys):
+    path = runs_table(tmp_path / "runs.csv")
+    out_dir = tmp_path / "out"
+    code, out = fit_cli(path, "--law", "power,bnsl", "--x", "n", "--y", "error", "--group", "task",
+                        "--holdout-col", "heldout", "--bootstrap", 40, "--out", out_dir, capsys=capsys)  # fmt: skip
+    assert code == 0, out.err
+    assert "power: eps(n) = alpha * n^beta + gamma" in out.out and "selected by backtest" in out.out
+    fits = json.loads((out_dir / "fits.json").read_text())
+    assert set(fits) == {"a", "b"}
+    for group, beta in (("a", BETA), ("b", BETA - 0.2)):
+        fit = fits[group]
+        assert fit["rows"] == 32 and fit["points"] == 8 and fit["held_out_points"] == 1
+        power = fit["power"]
+        assert power["params"]["beta"]["value"] == pytest.approx(beta, abs=0.1)
+        lo, hi = power["params"]["beta"]["ci95"]
+        assert lo < power["params"]["beta"]["value"] < hi
+        assert power["bootstrap"]["replicates"] == 40 and power["bootstrap"]["resample"].startswith("runs within")
+        assert power["goodness"]["points"] == 7  # the held-out shard is not fitted ...
+        (split,) = power["backtest"]["splits"]  # ... but predicted
+        assert split["n"] == [12800.0] and split["mean_rel_error"] < 0.1
+        assert fit["selection"][0]["law"] in ("power", "bnsl")
+    table = pd.read_csv(out_dir / "laws.csv")
+    assert set(table["curve"]) == {"a", "b"} and set(table["law"]) == {"power", "bnsl"}
+    for group in ("a", "b"):
+        rows = table[table["curve"] == group]
+        assert set(rows[rows["selected"]]["law"]) == {fits[group]["selection"][0]["law"]}
+    for law in ("power", "bnsl"):
+        assert (out_dir / "figures" / f"{law}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out_dir / "figures" / f"{law}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.e2e
+def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
+    work = make_checkout(tmp_path / "checkout")
+    runs_table(work / "measurements.csv", groups=("a",))
+    config = {"study": "ext", "external": {"table": "measurements.csv", "x": ["n"], "y": "error",
+                                          "laws": ["power"], "holdout_col": "heldout"},
+              "fit": {"bootstrap": 30, "seed": 3}}  # fmt: skip
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(work)
+    assert job_counts(proc.stdout) == {"all": 1, "fit_table": 1}  # no training at all
+    fits = json.loads((work / "results/ext/fits.json").read_text())
+    power = fits["all"]["power"]
+    assert power["params"]["beta"]["value"] == pytest.approx(BETA, abs=0.1)
+    assert power["bootstrap"]["replicates"] == 30 and power["bootstrap"]["seed"] == 3
+    assert power["backtest"]["splits"][0]["n"] == [12800.0]
+    assert pd.read_csv(work / "results/ext/laws.csv")["law"].tolist().count("power") == 4  # 3 params + n_end
+    assert (work / "results/ext/figures/power.png").stat().st_size > 10_000
+    assert "Nothing to be done" in snakemake(work, "-n").stdout
+    snakemake(work, "--report", "results/ext/report.html")
+    assert "power.png" in (work / "results/ext/report.html").read_text(errors="replace")
+    # a bad table stops the workflow with the table error in the job's log
+    df = pd.read_csv(work / "measurements.csv")
+    df.loc[3, "error"] = -1
+    df.to_csv(work / "measurements.csv", index=False)
+    proc = snakemake(work, check=False)
+    assert proc.returncode != 0
+    log = (work / "results/ext/logs/fit_table.txt").read_text()
+    assert "measurements.csv: column 'error', row 4 (line 5): -1 is not positive" in log
+
+
+def test_external_config_needs_no_study_keys_but_names_its_own():
+    from scalinglaws.study import ConfigError, validate_config
+
+    config = validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "error"}})
+    assert config["external"]["laws"] == ["auto"] and config["fit"]["bootstrap"] == 200
+    with pytest.raises(ConfigError, match=r"'external'.*'y' is a required property"):
+        validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"]}})
+    with pytest.raises(ConfigError, match=r"'external.laws.0'.*'hestness'"):
+        validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "e", "laws": ["hestness"]}})
+    with pytest.raises(ConfigError, match="'datasets' is a required property"):
+        validate_config({"study": "t"})

@@ -1,0 +1,52 @@
+# Pruning (config `pruning`): one IMP job per chosen (dataset, family, size, shard), all seeds x
+# learning rates at once, cached in the store under the digest of its spec; then one report.
+import json
+
+from scalinglaws.pruning import prune_path, pruning_jobs
+
+try:
+    PRUNE_JOBS = pruning_jobs(STUDY)
+except ConfigError as exc:
+    fail(exc)
+PRUNING = STUDY.config["pruning"]
+
+
+rule prune:
+    input:
+        shard=lambda wc: ancient(STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key)),
+        evals=lambda wc: ancient(STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key)),
+    output:
+        f"{STORE}/prune/{{key}}/metrics.json",
+    params:
+        spec=lambda wc: json.dumps(PRUNE_JOBS[wc.key].spec),
+    threads: STUDY.config["threads"]
+    resources:
+        gpu=1 if STUDY.config["device"] != "cpu" else 0,
+    log:
+        f"{STORE}/prune/{{key}}/log.txt",
+    shell:
+        "{PY} prune --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
+        " --out {output} --device {DEVICE} --threads {threads} > {log} 2>&1"
+
+
+rule pruning_report:
+    input:
+        [ancient(prune_path(STORE, key)) for key in PRUNE_JOBS],
+    output:
+        curves=f"{RESULTS}/pruning/pruning_curves.csv",
+        fits=f"{RESULTS}/pruning/pruning_fits.json",
+        figures=[
+            f"{RESULTS}/pruning/figures/{d}.n{n}.pruning_{fig}.{ext}"
+            for d, n in sorted({(j.dataset, j.n) for j in PRUNE_JOBS.values()})
+            for fig in ("density", "collapse")
+            for ext in ("png", "pdf")
+        ],
+    params:
+        target=PRUNING["target"],
+        bootstrap=PRUNING["bootstrap"],
+        seed=PRUNING["seed"],
+    log:
+        f"{RESULTS}/logs/pruning_report.txt",
+    shell:
+        "{PY} prune-report --out-dir {RESULTS}/pruning --target {params.target} --bootstrap {params.bootstrap}"
+        " --seed {params.seed} {input} > {log} 2>&1"

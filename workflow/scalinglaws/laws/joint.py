@@ -1,0 +1,104 @@
+"""Rosenfeld et al. 2020: the error of a model family across model size m and data size n.
+
+    eps~(m, n) = a * n^-alpha + b * m^-beta + c_inf                 (the additive form)
+    eps(m, n)  = eps0 * |eps~ / (eps~ - i*eta)| = eps0 * eps~ / sqrt(eps~^2 + eta^2)
+
+The envelope bends the curve toward eps0 (the random-guess error) at tiny scales. eps depends
+on eps~ only through eps~ / eta, so (a, b, c_inf, eta) are determined only up to a common
+factor: we fix eta = eps0, which makes eps ~= eps~ wherever eps << eps0, so a, b and c_inf are
+in units of the error and comparable with the additive form. Both forms are fitted, as in the
+paper, by least squares on the relative divergence (eps_hat - eps) / eps.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .base import Law
+
+
+class AdditiveJointLaw(Law):
+    """eps(m, n) = a * n^-alpha + b * m^-beta + c_inf, on the relative divergence."""
+
+    name = "joint-additive"
+    formula = "eps(m, n) = a*n^-alpha + b*m^-beta + c_inf"
+    param_names = ("a", "alpha", "b", "beta", "c_inf")
+    x_names = ("m", "n")
+    log_params = frozenset({"a", "b"})
+    axis = 1  # backtests extrapolate in data
+    bound_notes = {
+        ("alpha", "lower"): "the error does not fall with data",
+        ("beta", "lower"): "the error does not fall with model size",
+        ("c_inf", "lower"): "no irreducible error resolved",
+        ("c_inf", "upper"): "c_inf reached the smallest error",
+    }
+
+    def _additive(self, x, p):
+        return p["a"] * np.power(x[:, 1], -p["alpha"]) + p["b"] * np.power(x[:, 0], -p["beta"]) + p["c_inf"]
+
+    def _f(self, x, p):
+        return self._additive(x, p)
+
+    def _grad(self, x, p):
+        dn, dm = np.power(x[:, 1], -p["alpha"]), np.power(x[:, 0], -p["beta"])
+        return {"a": dn, "alpha": -p["a"] * dn * np.log(x[:, 1]), "b": dm, "beta": -p["b"] * dm * np.log(x[:, 0]),
+                "c_inf": np.ones(len(x))}  # fmt: skip
+
+    def _residuals(self, pred, y):
+        return (pred - y) / y
+
+    def _residual_scale(self, pred, y):
+        return 1.0 / y
+
+    def _bounds(self, x, y):
+        return {"a": (1e-12, 1e12), "alpha": (0.0, 4.0), "b": (1e-12, 1e12), "beta": (0.0, 4.0),
+                "c_inf": (0.0, float(y.min())), "eps0": (float(y.max()), 1e3 * float(y.max()))}  # fmt: skip
+
+    def _starts(self, x, y):
+        m0, n0, span = x[:, 0].min(), x[:, 1].min(), float(y.max() - y.min())
+        starts = []
+        for alpha, beta, frac in itertools.product((0.3, 0.7, 1.2), (0.3, 0.7, 1.2), (0.0, 0.5)):
+            starts.append({"a": span * n0**alpha, "alpha": alpha, "b": span * m0**beta, "beta": beta,
+                           "c_inf": frac * float(y.min()), "eps0": 2 * float(y.max())})  # fmt: skip
+        return starts
+
+
+class JointLaw(AdditiveJointLaw):
+    """Rosenfeld's envelope around the additive form; eps0 is fitted unless given."""
+
+    name = "joint"
+    formula = "eps(m, n) = eps0 * eps~ / sqrt(eps~^2 + eps0^2),  eps~ = a*n^-alpha + b*m^-beta + c_inf"
+    param_names = ("a", "alpha", "b", "beta", "c_inf", "eps0")
+    log_params = frozenset({"a", "b", "eps0"})
+    bound_notes = {
+        **AdditiveJointLaw.bound_notes,
+        ("eps0", "upper"): "the data show no small-data region, so the envelope is inactive (use joint-additive)",
+        ("eps0", "lower"): "eps0 reached the largest error",
+    }
+
+    def __init__(self, eps0: float | None = None):
+        """eps0: the random-guess error (1 - 1/classes, or the target variance); fitted if None."""
+        super().__init__()
+        self.eps0 = eps0
+        if eps0 is not None:
+            self.fixed = {"eps0": float(eps0)}
+
+    def options(self) -> dict:
+        return {"eps0": self.eps0}
+
+    def _f(self, x, p):
+        t = self._additive(x, p)
+        return p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
+
+    def _grad(self, x, p):
+        t, e = self._additive(x, p), p["eps0"]
+        cube = np.power(t * t + e * e, 1.5)
+        grad = {q: g * e**3 / cube for q, g in super()._grad(x, p).items()}  # d eps / d eps~ = eps0^3 / (...)^1.5
+        grad["eps0"] = t**3 / cube
+        return grad
+
+    def _starts(self, x, y):
+        starts = super()._starts(x, y)
+        return starts + [{**s, "eps0": 10 * float(y.max())} for s in starts]

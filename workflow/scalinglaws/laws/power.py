@@ -1,0 +1,143 @@
+"""Hestness et al. 2017: the learning curve eps(n) = alpha * n^beta + gamma, and its three regions.
+
+- small-data region: the smallest shards, where the error stays near the best guess, so the
+  points lie below the power law's backward extrapolation; they are found by refitting without
+  the smallest shard while it sits clearly below the rest's fit, and are left out of the fit;
+- power-law region: from the first kept shard up to `n_end`;
+- irreducible region: beyond `n_end = (gamma / alpha)^(1 / beta)`, where the reducible part
+  alpha * n^beta has fallen below gamma (the local log-log slope is less than half of beta).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .base import Law
+
+
+class PowerLaw(Law):
+    """eps(n) = alpha * n^beta + gamma, beta < 0, 0 <= gamma <= the smallest error."""
+
+    name = "power"
+    formula = "eps(n) = alpha * n^beta + gamma"
+    param_names = ("alpha", "beta", "gamma")
+    log_params = frozenset({"alpha"})
+    bound_notes = {
+        ("beta", "upper"): "the curve does not decrease",
+        ("beta", "lower"): "the curve falls faster than any power law in the search box",
+        ("gamma", "upper"): "no irreducible region resolved (gamma reached the smallest error)",
+        ("gamma", "lower"): "no irreducible error resolved: a pure power law fits",
+    }
+
+    def __init__(self, regions: bool = True, tolerance: float = 0.1):
+        """regions: detect (and leave out) the small-data region; tolerance: how far (relative,
+        at least) the smallest shard must sit below the others' fit to count as small-data."""
+        super().__init__()
+        self.regions, self.tolerance = regions, tolerance
+
+    def options(self) -> dict:
+        return {"regions": self.regions, "tolerance": self.tolerance}
+
+    def _f(self, x, p):
+        return p["alpha"] * np.power(x[:, 0], p["beta"]) + p["gamma"]
+
+    def _grad(self, x, p):
+        reducible = np.power(x[:, 0], p["beta"])
+        return {"alpha": reducible, "beta": p["alpha"] * reducible * np.log(x[:, 0]), "gamma": np.ones(len(x))}
+
+    def _bounds(self, x, y):
+        return {"alpha": (1e-30, 1e30), "beta": (-4.0, 0.0), "gamma": (0.0, float(y.min()))}
+
+    def _starts(self, x, y):
+        log_n, ymin = np.log(x[:, 0]), float(y.min())
+        starts = []
+        for beta, frac in itertools.product((-0.1, -0.3, -0.7, -1.5), (0.0, 0.5, 0.9)):
+            gamma = frac * ymin
+            log_alpha = np.mean(np.log(np.maximum(y - gamma, 1e-12 * ymin)) - beta * log_n)
+            starts.append({"alpha": float(np.exp(log_alpha)), "beta": beta, "gamma": gamma})
+        return starts
+
+    # -- regions ----------------------------------------------------------------------------
+    def _fit(self, x, y, init):
+        if init is not None:
+            n_start = init.n_start_  # a bootstrap refit keeps the region of the fit it resamples
+        elif self.regions:
+            n_start = self._power_law_start(x, y)
+        else:
+            n_start = float(x[:, 0].min())
+        keep = x[:, 0] >= n_start
+        super()._fit(x[keep], y[keep], init)
+        self.n_start_ = n_start
+        self.small_data_ = sorted(float(n) for n in np.unique(x[~keep, 0]))
+        self.n_max_ = float(x[:, 0].max())
+        self.n_points_ = int(keep.sum())
+
+    def _power_law_start(self, x, y) -> float:
+        """The smallest shard of the power-law region (see the module docstring)."""
+        shards = np.unique(x[:, 0])
+        need = len(self.free) + 2  # points left after dropping, so that a misfit is visible
+        k = 0
+        while (x[:, 0] > shards[k]).sum() >= need:
+            rest = x[:, 0] > shards[k]
+            law = PowerLaw(regions=False)
+            Law._fit(law, x[rest], y[rest], None)
+            pred = law._f(x[~rest], law.params_)
+            res = law._residuals(law._f(x[rest], law.params_), y[rest])
+            gap = float(np.mean(np.log(pred) - np.log(y[~rest])))  # > 0: below the backward extrapolation
+            if gap > max(np.log1p(self.tolerance), 3 * float(np.sqrt(np.mean(res**2)))):
+                k += 1
+                x, y = x[rest], y[rest]
+            else:
+                break
+        return float(shards[k])
+
+    def n_end(self, params: dict | None = None) -> float | None:
+        """Where the power-law region ends: alpha * n^beta = gamma (None if gamma is 0)."""
+        p = params or self.params_
+        if p["gamma"] <= 0 or p["beta"] >= 0:
+            return None
+        return float((p["gamma"] / p["alpha"]) ** (1 / p["beta"]))
+
+    def derived(self, params):
+        n_end = self.n_end(params)
+        return {"power_law_end": n_end if n_end is not None else float("inf")}
+
+    def goodness(self, x, y) -> dict:
+        """Goodness over the power-law region (the points the fit used)."""
+        x, y = self.check_data(x, y)
+        keep = x[:, 0] >= self.n_start_
+        return super().goodness(x[keep], y[keep])
+
+    def extras(self) -> dict:
+        n_end = self.n_end()
+        return {
+            "regions": {
+                "small_data_n": self.small_data_,
+                "power_law_start": self.n_start_,
+                "power_law_end": n_end,
+                "irreducible_reached": n_end is not None and n_end <= self.n_max_,
+                "definition": "small-data: smallest shards below the power law's backward extrapolation, "
+                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma",
+            }
+        }
+
+    def _summary_extras(self):
+        n_end = self.n_end()
+        end = f"{n_end:.4g}" if n_end is not None else "beyond any n (gamma = 0)"
+        lines = [f"power-law region: n from {self.n_start_:.4g} to {end}"]
+        if self.small_data_:
+            lines.append(
+                f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}"
+            )
+        if n_end is not None and n_end <= self.n_max_:
+            lines.append(f"irreducible region: n > {n_end:.4g} (reached by the data)")
+        return lines
+
+    def _fit_warnings(self, x, y):
+        lo, hi = self.predict([x[:, 0].max()])[0], self.predict([self.n_start_])[0]
+        drop = hi / lo - 1
+        if drop < 0.05:
+            return [f"the fitted curve falls only {100 * drop:.1f}% over the data: no power-law region"]
+        return []

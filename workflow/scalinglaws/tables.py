@@ -1,0 +1,164 @@
+"""External tables: fit laws to any CSV of measurements, without training anything.
+
+Rows are runs; rows that share the same x values (several seeds, say) are averaged into one
+point, and the bootstrap redraws those runs. Bad input stops with one line that names the
+file, the column and the row (row 1 is the first line after the header).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import store
+from .errors import UserError
+from .backtest import select_law
+from .bootstrap import collapse_runs, resample_runs
+from .fitting import fit_entry, law_table
+from .laws import LAWS, make_law
+
+AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
+
+
+class TableError(UserError):
+    """The table cannot be fitted as asked; the message names the file, column and row."""
+
+
+def resolve_laws(names: list[str], x_cols: list[str]) -> list[str]:
+    """Law names (or 'auto') checked against the number of x columns."""
+    if names == ["auto"]:
+        if len(x_cols) not in AUTO:
+            raise TableError(f"--law auto: no laws take {len(x_cols)} x columns")
+        return list(AUTO[len(x_cols)])
+    for name in names:
+        if name not in LAWS:
+            raise TableError(f"unknown law '{name}' (choose from: {', '.join(LAWS)}, or auto)")
+        inputs = LAWS[name].x_names
+        if len(inputs) != len(x_cols):
+            raise TableError(f"law '{name}' takes {len(inputs)} x column(s) ({', '.join(inputs)}), "
+                             f"got {len(x_cols)}: {', '.join(x_cols)}")  # fmt: skip
+    return names
+
+
+def _evaluate(path: Path, numbers: pd.DataFrame, expr: str, what: str) -> pd.Series:
+    try:
+        return numbers.eval(expr)
+    except Exception as exc:  # eval raises many kinds; all mean the same to the user
+        reason = str(exc).replace("BACKTICK_QUOTED_STRING_", "")
+        raise TableError(f"{path}: cannot compute {what} {expr!r}: {reason}") from None
+
+
+def derive_and_filter(path: Path, raw: pd.DataFrame, derive: dict[str, str], where: str | None) -> pd.DataFrame:
+    """Add computed columns, e.g. {"D": "`Training FLOP` / (6 * `Model Size`)"}, then keep the
+    rows where `where` holds (pandas expressions; backticks quote names with spaces)."""
+    numbers = raw.apply(pd.to_numeric, errors="coerce")
+    for name, expr in derive.items():
+        numbers[name] = _evaluate(path, numbers, expr, f"column {name} =")
+        raw[name] = numbers[name].map(repr)
+    if where:
+        keep = _evaluate(path, numbers, where, "--where")
+        raw = raw[keep.astype(bool).to_numpy()].reset_index(drop=True)
+    return raw
+
+
+def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, holdout_col: str | None = None,
+               derive: dict[str, str] | None = None, where: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """The needed columns as numbers; x and y must be positive (every law takes their logs)."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise TableError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
+    raw = derive_and_filter(path, raw, derive or {}, where)
+    for col in [*x_cols, y_col, group, holdout_col]:
+        if col is not None and col not in raw.columns:
+            raise TableError(f"{path}: no column '{col}' (the columns are: {', '.join(raw.columns)})")
+    if raw.empty:
+        raise TableError(f"{path}: the table has no rows")
+    table = pd.DataFrame(index=raw.index)
+    for col in [*x_cols, y_col]:
+        cells = raw[col].str.strip()
+        values = pd.to_numeric(cells, errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(float)))
+        if len(bad):
+            i = bad[0]
+            what = "is empty" if cells.iloc[i] == "" else f"{cells.iloc[i]!r} is not a number"
+            raise TableError(f"{path}: column '{col}', row {i + 1} (line {i + 2}): {what}")
+        bad = np.flatnonzero(values.to_numpy(float) <= 0)
+        if len(bad):
+            i = bad[0]
+            raise TableError(f"{path}: column '{col}', row {i + 1} (line {i + 2}): {values.iloc[i]:g} is not positive, "
+                             "but the laws take its logarithm")  # fmt: skip
+        table[col] = values.astype(float)
+    if group is not None:
+        table[group] = raw[group].str.strip()
+    if holdout_col is not None:
+        flags = raw[holdout_col].str.strip().str.lower()
+        bad = np.flatnonzero(~flags.isin(TRUE | FALSE).to_numpy())
+        if len(bad):
+            i = bad[0]
+            raise TableError(f"{path}: column '{holdout_col}', row {i + 1} (line {i + 2}): {raw[holdout_col].iloc[i]!r} "
+                             "is not a hold-out flag (1/0, true/false, yes/no)")  # fmt: skip
+        table[holdout_col] = flags.isin(TRUE)
+    return table
+
+
+def fit_group(rows: pd.DataFrame, laws: list[str], x_cols: list[str], y_col: str, holdout_col: str | None,
+              replicates: int, seed: int, options: dict) -> dict:  # fmt: skip
+    """Every law fitted to one group's rows: points = mean y per distinct x."""
+    held = rows[holdout_col].to_numpy(bool) if holdout_col else np.zeros(len(rows), bool)
+    if held.all():
+        raise TableError(f"every row is held out by '{holdout_col}': nothing to fit")
+    x_rows, y_rows = rows[x_cols].to_numpy(float), rows[y_col].to_numpy(float)
+    x_fit, y_fit, _ = collapse_runs(x_rows[~held], y_rows[~held])
+    x_out, y_out = (collapse_runs(x_rows[held], y_rows[held])[:2] if held.any()
+                    else (np.empty((0, len(x_cols))), np.empty(0)))  # fmt: skip
+    x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
+    holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
+    out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
+    for name in laws:
+        what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
+        out[name] = fit_entry(make_law(name, **options.get(name, {})), x, y, reps, resample=what, seed=seed,
+                              holdout=holdout)  # fmt: skip
+    choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
+    out["selection"] = [choice] if choice else []
+    return out
+
+
+def fit_table(path, laws: list[str], x_cols: list[str], y_col: str, group: str | None = None,
+              holdout_col: str | None = None, replicates: int = 200, seed: int = 0,
+              options: dict | None = None, derive: dict[str, str] | None = None, where: str | None = None) -> dict:  # fmt: skip
+    """Fits keyed by group value ("all" without --group), in the same shape as a study's."""
+    laws = resolve_laws(laws, x_cols)
+    table = load_table(path, x_cols, y_col, group, holdout_col, derive, where)
+    groups = table.groupby(group, sort=True) if group else [("all", table)]
+    result = {}
+    for key, rows in groups:
+        entry = {"table": str(path), "x": x_cols, "y": y_col, "group": group, "group_value": key}
+        try:
+            entry.update(fit_group(rows, laws, x_cols, y_col, holdout_col, replicates, seed, options or {}))
+        except TableError as exc:
+            raise TableError(f"{path}: group {key!r}: {exc}" if group else f"{path}: {exc}") from None
+        result[str(key)] = entry
+    return result
+
+
+def write_outputs(fits: dict, out_dir, title: str) -> list[Path]:
+    """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law)."""
+    from .plots import law_figure, save
+
+    out_dir = Path(out_dir)
+    store.atomic_write_json(out_dir / "fits.json", fits)
+    store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
+    written = [out_dir / "fits.json", out_dir / "laws.csv"]
+    first = next(iter(fits.values()))
+    for name in first["laws"]:
+        entries = [(key, fit[name]) for key, fit in fits.items()]
+        fig = law_figure(entries, f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
+        written += save(fig, out_dir / "figures" / name)
+    return written
