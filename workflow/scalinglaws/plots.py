@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 
 from .store import atomic_write_bytes  # noqa: E402
 
-METRIC_LABEL = {"mse": "test MSE", "error": "test error rate"}
+METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
 
 
 def save(fig, stem: Path | str) -> list[Path]:

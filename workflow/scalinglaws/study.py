@@ -16,11 +16,11 @@ import yaml
 from . import store
 from .errors import UserError
 from .datasets import DataError, make_dataset
+from .datasets import code_version as data_code_version
 from .models import ModelError, family
 from .spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-DATA_CODE = ("datasets/base.py",)
 TRAINER_CODE = ("training.py", "spec.py", "fast.py", "models/base.py")
 
 
@@ -152,7 +152,7 @@ class Study:
         train_spec = asdict(self.train_spec)
         families = self._families()
         for dname, ds in self.datasets.items():
-            data_code = store.code_version(*DATA_CODE, "datasets/" + type(ds).__module__.rsplit(".", 1)[-1] + ".py")
+            data_code = data_code_version(ds)  # the source of every class the dataset is built from
             eval_key = store.digest({"eval": ds.eval_identity(), "code": data_code})
             self.evals[eval_key] = dname
             for n in self.shard_sizes_for(dname):

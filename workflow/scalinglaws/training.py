@@ -77,15 +77,32 @@ class EnsembleAdam:
 
 
 def _loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Per-member mean loss: out (E, B, K), y (E, B, 1) or (E, B) -> (E,)."""
+    """Per-member mean loss: out (E, B, K), y (E, B, 1) or (E, B) -> (E,).
+
+    Language models ("lm") predict every position: out (E, B, T, V), y (E, B, T) of token ids.
+    """
     if task == "classification":
         return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
+    if task == "lm":
+        return F.cross_entropy(out.flatten(1, 2).transpose(1, 2), y.flatten(1).long(), reduction="none").mean(1)
     return (out - y).pow(2).mean((1, 2))
 
 
+# The metric a learning curve reports, from a split's mean loss and error rate.
+METRICS = {
+    "mse": lambda loss, err: loss,
+    "rmse": lambda loss, err: loss.sqrt(),
+    "error": lambda loss, err: err,  # 1 - accuracy
+    "bpb": lambda loss, err: loss / math.log(2),  # bits per byte: nats per byte token -> bits
+}
+DEFAULT_METRIC = {"regression": "mse", "classification": "error", "lm": "bpb"}
+
+
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, metric) per member over a whole split; metric is MSE or the error rate."""
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int,
+             metric: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(loss, metric) per member over a whole split; the metric is named in METRICS."""
+    batch = model.eval_rows(batch)
     loss_sum = torch.zeros(model.members, device=x.device)
     wrong = torch.zeros(model.members, device=x.device)
     for i in range(0, len(x), batch):
@@ -96,7 +113,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int) -> 
         if task == "classification":
             wrong += (out.argmax(-1) != yy).float().sum(1)
     loss = loss_sum / len(x)
-    return loss, (wrong / len(x) if task == "classification" else loss)
+    return loss, METRICS[metric or DEFAULT_METRIC[task]](loss, wrong / len(x))
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -207,6 +224,7 @@ def train_ensemble(
     checkpoint_every_s: float = 600.0,
     setup=None,
     on_eval=None,
+    metric: str | None = None,
 ) -> list[dict]:
     """Train every (seed, lr) member of one job; return one metrics dict per member.
 
@@ -217,6 +235,7 @@ def train_ensemble(
     and every `checkpoint_every_s` seconds, and resumes from it if it exists (checkpoint.py).
     Hooks for pruning (imp.py): `setup(model)` runs once the model is built, before the optimiser
     sees its parameters; `on_eval(step, model)` runs at step 0 and after every evaluation chunk.
+    `metric` names the reported metric (METRICS; default: the task's).
     """
     start = time.perf_counter()
     dev = pick_device(device)
@@ -224,7 +243,7 @@ def train_ensemble(
     with matmul_precision(dev, spec.precision):
         with Checkpointer(checkpoint, checkpoint_every_s) as ckpt:
             runs = _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history,
-                          timing, ckpt, setup, on_eval)  # fmt: skip
+                          timing, ckpt, setup, on_eval, metric)  # fmt: skip
             ckpt.discard()
     wall = time.perf_counter() - start
     for r in runs:
@@ -235,7 +254,7 @@ def train_ensemble(
 
 
 def _train(family, size, model_options, task, num_outputs, train, val, test, spec, dev, fast, history, timing, ckpt,
-           setup, on_eval):  # fmt: skip
+           setup, on_eval, metric):  # fmt: skip
     t0 = time.perf_counter()
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
@@ -294,9 +313,9 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
     t1 = time.perf_counter()
     stop.restore_best()
     m = min(n, spec.train_eval_size)
-    tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch)
-    va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch)
-    te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch)
+    tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch, metric)
+    va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch, metric)
+    te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch, metric)
 
     cols = {
         "train_loss": tr_loss, "train_metric": tr_metric,
@@ -318,7 +337,7 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
                 "steps": step,
                 "step_budget": steps,
                 "batch_size": batch,
-                "flops": 6.0 * params * batch * step,
+                "flops": model.flops_per_example() * batch * step,
                 "wall_time_s": 0.0,  # set by train_ensemble
                 "members": E,
                 "device": dev.type,

@@ -1,16 +1,43 @@
-"""Dataset registry: a config names a dataset by `type` (default: its key in `datasets`)."""
+"""Dataset registry: a config names a dataset by `type` (default: its key in `datasets`).
+
+`type` is a registered name (`files` reads a user's own arrays or CSV files), or
+"file.py:Class" / "module:Class" for a user's own Dataset subclass (see user.py).
+"""
 from __future__ import annotations
 
+import hashlib
+import inspect
+from pathlib import Path
+
 from .base import Dataset, DataError, Split
+from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
 from .files import FileDataset
+from .functions import FunctionsDataset
 from .teacher import TeacherDataset
+from .text import TextDataset
+from .user import load_class
 
 REGISTRY: dict[str, type[Dataset]] = {
     "teacher": TeacherDataset,
     "fashion-mnist": FashionMNIST,
+    "text": TextDataset,
+    "functions": FunctionsDataset,
+    "calibration": CalibrationDataset,
     "files": FileDataset,
 }
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def dataset_class(name: str, kind: str) -> type[Dataset]:
+    if ":" in kind:
+        return load_class(kind, f"datasets.{name}.type")
+    if kind not in REGISTRY:
+        raise DataError(
+            f"datasets.{name}.type: unknown dataset '{kind}' (known: {', '.join(sorted(REGISTRY))}, "
+            "or 'file.py:Class' for your own)"
+        )
+    return REGISTRY[kind]
 
 
 def make_dataset(name: str, options: dict, seed: int) -> Dataset:
@@ -18,9 +45,25 @@ def make_dataset(name: str, options: dict, seed: int) -> Dataset:
     options = dict(options)
     kind = options.pop("type", name)
     options.pop("shards", None)  # a per-dataset shard schedule is the study's business
-    if kind not in REGISTRY:
-        raise DataError(f"datasets.{name}.type: unknown dataset '{kind}' (known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[kind](name, options, seed)
+    return dataset_class(name, kind)(name, options, seed)
 
 
-__all__ = ["Dataset", "DataError", "Split", "make_dataset", "REGISTRY"]
+def code_version(ds: Dataset) -> str:
+    """Hash of the source of every class the dataset is made of, in the package or a user's file.
+
+    Package files are named by their path in the package and users' files by their name only,
+    so the identity does not depend on where either is installed.
+    """
+    named = {}
+    for cls in type(ds).__mro__:
+        if issubclass(cls, Dataset):
+            path = Path(inspect.getsourcefile(cls)).resolve()
+            named[str(path.relative_to(PACKAGE_DIR)) if path.is_relative_to(PACKAGE_DIR) else path.name] = path
+    h = hashlib.sha256()
+    for name in sorted(named):
+        h.update(name.encode())
+        h.update(named[name].read_bytes())
+    return h.hexdigest()[:12]
+
+
+__all__ = ["Dataset", "DataError", "Split", "make_dataset", "code_version", "REGISTRY"]

@@ -28,8 +28,8 @@ class Split:
 class Dataset:
     """Base class. Subclasses set `task`, `input_shape`, `num_outputs` and implement the rest."""
 
-    task: str = "regression"  # or "classification"
-    metric: str = "mse"  # the error the learning curve reports: "mse" or "error" (1 - accuracy)
+    task: str = "regression"  # or "classification", or "lm" (next-token prediction at every position)
+    metric: str = "mse"  # the learning curve's error: "mse", "rmse", "error" (1 - accuracy) or "bpb" (bits per byte)
     input_shape: tuple[int, ...] = ()
     num_outputs: int = 1
 

@@ -24,6 +24,11 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "mlp": Family("mlp", "MLPEnsemble", {"depth": 2}),
+    "cnn": Family("cnn", "CNNEnsemble", {"depth": 2}),
+    "transformer": Family("transformer", "TransformerEnsemble", {"depth": None, "aspect": 32, "head_dim": 16}),
+    "kan": Family("kan", "KANEnsemble",
+                  {"depth": 1, "grid": 5, "grid_range": [-1.0, 1.0], "size_is": "width", "width": 5}),  # fmt: skip
+    "linear": Family("linear", "LinearEnsemble"),
 }
 
 
@@ -35,7 +40,12 @@ def family(name: str, options: dict) -> Family:
     kind = options.get("type", name)
     if kind not in FAMILIES:
         raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(FAMILIES))})")
-    return FAMILIES[kind]
+    fam = FAMILIES[kind]
+    for key in options:
+        if key not in ("type", "sizes") and key not in fam.defaults:
+            known = ", ".join(["sizes", *fam.defaults])
+            raise ModelError(f"models.{name}.{key}: not an option of the {kind} family (known: {known})")
+    return fam
 
 
 def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict):

@@ -45,3 +45,21 @@ class Ensemble(nn.Module):
     def param_count(self) -> int:
         """Parameters of one member."""
         return sum(p.numel() for p in self.parameters()) // self.members
+
+    def flops_per_example(self) -> float:
+        """Training FLOPs of one member per example: 6 per parameter (forward and backward)."""
+        return 6.0 * self.param_count()
+
+    def eval_rows(self, budget: int) -> int:
+        """Examples per evaluation chunk; families with large activations per example take fewer."""
+        return budget
+
+
+def layer_seeds(seeds: list[int], index: int) -> list[int]:
+    """Per-member seeds for a model's `index`-th tensor, so tensors of equal shape differ."""
+    return [s * 1000 + index for s in seeds]
+
+
+def member_normal(seeds: list[int], shape: tuple[int, ...], std: float) -> torch.Tensor:
+    """(E, *shape) normal draws times `std`; slice e comes from member e's own seed alone."""
+    return torch.stack([torch.randn(shape, generator=member_generator(s, 0)) * std for s in seeds])
