@@ -50,16 +50,15 @@ def start(work: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
 
-def wait_for_training(work: Path, seconds_in: float = 2.0, timeout: float = 120) -> int:
-    """PID of a training process in `work` that has run for `seconds_in` (i.e. mid-training)."""
+def wait_for_training(work: Path, timeout: float = 180) -> int:
+    """PID of a training process in `work` once its log says the step loop has started."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        started = any("training" in log.read_text() for log in (work / "results/store/runs").glob("*/log.txt"))
         pids = train_pids(work)
-        if pids:
-            time.sleep(seconds_in)
-            if pids[0] in train_pids(work):
-                return pids[0]
-        time.sleep(0.1)
+        if started and pids:
+            return pids[0]
+        time.sleep(0.02)
     raise AssertionError("no training process appeared")
 
 
@@ -99,7 +98,7 @@ def test_sigkill_of_snakemake_itself(reference, tmp_path):
 def test_sigterm_checkpoints_and_the_rerun_resumes(reference, tmp_path):
     work = make_checkout(tmp_path, SLOW)
     proc = start(work)
-    pid = wait_for_training(work, seconds_in=3.0)  # past the imports, inside the training loop
+    pid = wait_for_training(work)  # past the imports, inside the training loop
     os.kill(pid, signal.SIGTERM)  # what SLURM sends at a time limit or on preemption
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode != 0

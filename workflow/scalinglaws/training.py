@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -289,6 +290,7 @@ def _train(family, size, model_options, task, num_outputs, train, val, test, spe
     setup_s = time.perf_counter() - t0
 
     step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
+    print(f"scalinglaws: training {E} members from step {step} of {steps}", file=sys.stderr, flush=True)
     if on_eval is not None and step == 0:
         on_eval(step, model)
     while step < steps:
