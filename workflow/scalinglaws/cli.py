@@ -79,7 +79,7 @@ def cmd_train(args) -> None:
     trainer_timing: dict = {}
     runs = train_ensemble(
         spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, train_spec, device=device, timing=trainer_timing, metric=spec["metric"],
+        train, val, test, train_spec, device=device, timing=trainer_timing, metric=spec.get("metric"),
         checkpoint=Path(args.out).with_name("checkpoint.pt"), checkpoint_every_s=args.checkpoint_every,
     )  # fmt: skip
     now = time.time()
