@@ -148,6 +148,8 @@ def test_diverging_members_are_flagged_and_excluded(tmp_path):
     assert (curve["lr"] == 0.01).all()
     fit = json.loads((work / "results/diverge/fits/fits.json").read_text())["teacher/mlp"]
     assert fit["excluded_diverged"] == int(runs["diverged"].sum()) == 3 * 2 * 2
+    table = pd.read_csv(work / "results/diverge/fits/laws.csv")  # the report's fitted-law table
+    assert (table["excluded_diverged"] == 12).all() and (table["runs"] == 24).all()
 
 
 def test_missing_data_package_is_one_clear_line(tmp_path):

@@ -217,7 +217,8 @@ def law_table(fits: dict) -> pd.DataFrame:
         selected = {s["law"] for s in fit.get("selection", [])}
         for name in fit.get("laws", []):
             entry = fit.get(name, {})
-            base = {"curve": key, "law": name}
+            # how many runs the curve had and how many diverged ones were left out (study fits)
+            base = {"curve": key, "law": name, "runs": fit.get("runs"), "excluded_diverged": fit.get("excluded_diverged")}
             if "error" in entry:
                 rows.append({**base, "warnings": f"not fitted: {entry['error']}"})
                 continue
@@ -233,5 +234,5 @@ def law_table(fits: dict) -> pd.DataFrame:
                 ci = v.get("ci95") or [None, None]
                 rows.append({**base, "param": p, "value": v["value"], "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
     columns = ["curve", "law", "param", "value", "ci95_lo", "ci95_hi", "r2_log", "points",
-               "backtest_mean_rel_error", "selected", "warnings"]  # fmt: skip
+               "backtest_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
