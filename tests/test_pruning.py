@@ -179,3 +179,5 @@ def test_pruning_stage_end_to_end_and_cached(tmp_path):
         ] == b"\x89PNG"
     again = snakemake(work, "-n")
     assert "Nothing to be done" in again.stdout  # pruning jobs are cached like training
+    snakemake(work, "--report", "report.html")
+    assert "pruning_collapse.png" in (work / "report.html").read_text(errors="replace")

@@ -34,12 +34,15 @@ rule pruning_report:
         [ancient(prune_path(STORE, key)) for key in PRUNE_JOBS],
     output:
         curves=f"{RESULTS}/pruning/pruning_curves.csv",
-        fits=f"{RESULTS}/pruning/pruning_fits.json",
+        fits=report(f"{RESULTS}/pruning/pruning_fits.json", caption="../report/pruning.rst", category="Pruning"),
         figures=[
-            f"{RESULTS}/pruning/figures/{d}.n{n}.pruning_{fig}.{ext}"
-            for d, n in sorted({(j.dataset, j.n) for j in PRUNE_JOBS.values()})
-            for fig in ("density", "collapse")
-            for ext in ("png", "pdf")
+            report(path, caption="../report/pruning.rst", category="Pruning") if path.endswith(".png") else path
+            for path in (
+                f"{RESULTS}/pruning/figures/{d}.n{n}.pruning_{fig}.{ext}"
+                for d, n in sorted({(j.dataset, j.n) for j in PRUNE_JOBS.values()})
+                for fig in ("density", "collapse")
+                for ext in ("png", "pdf")
+            )
         ],
     params:
         target=PRUNING["target"],
