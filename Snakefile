@@ -16,7 +16,6 @@ if not workflow.overwrite_configfiles:
 # Rules call the package of this checkout (workflow/scalinglaws), installed or not.
 PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
 
 from scalinglaws.store import quarantine_corrupt
 from scalinglaws.study import ConfigError, Study
@@ -24,10 +23,10 @@ from scalinglaws.study import ConfigError, Study
 SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 
 
-def fail(exc):
-    """One clear line naming the file, key and value; no traceback, and no job has run."""
-    print(f"scalinglaws: {exc}", file=sys.stderr)
-    sys.exit(1)
+# Every job runs this checkout's package: its folder goes first on the job's PYTHONPATH.
+PY = f'PYTHONPATH="{PACKAGE_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" "{sys.executable}" -m scalinglaws'
+
+include: "workflow/rules/common.smk"
 
 
 if config.get("external"):  # a table of measurements instead of training
@@ -57,7 +56,6 @@ else:
 
     RESULTS = str(STUDY.results)
     STORE = str(STUDY.store)
-    PY = f'"{sys.executable}" -m scalinglaws'
 
     include: "workflow/rules/data.smk"
     include: "workflow/rules/train.smk"

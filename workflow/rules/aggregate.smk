@@ -11,9 +11,10 @@ rule aggregate:
         sizes=f"{RESULTS}/tables/sizes.csv",
     params:
         tolerance=STUDY.config["fit"]["size_tolerance"],
+        out_dir=lambda wc, output: os.path.dirname(output.runs),
     log:
         f"{RESULTS}/logs/aggregate.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} aggregate --out-dir {RESULTS}/tables --size-tolerance {params.tolerance} {input} > {log} 2>&1"
+        "{PY} aggregate --out-dir {params.out_dir} --size-tolerance {params.tolerance} {input} > {log} 2>&1"

@@ -14,7 +14,6 @@ except ConfigError as exc:
 EXTERNAL = CONFIG["external"]
 RESULTS = f"results/{CONFIG['study']}"
 LAWS = list(AUTO.get(len(EXTERNAL["x"]), ())) if EXTERNAL["laws"] == ["auto"] else EXTERNAL["laws"]
-PY = f'"{sys.executable}" -m scalinglaws'
 
 
 def external_options():

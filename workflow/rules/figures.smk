@@ -2,10 +2,6 @@
 FIGURES = ["learning_curve", "error_vs_size", "best_size"]
 
 
-def figure_files(ext, names):
-    return [f"{RESULTS}/figures/{d}.{f}.{fig}.{ext}" for d, f in STUDY.curves() for fig in names]
-
-
 LAW_FIGURES = [f"law_{law}" for law in STUDY.config["fit"]["laws"]]
 
 
@@ -20,9 +16,12 @@ rule figures:
         ],
         laws=[report(path, caption="../report/law.rst", category="Laws") for path in figure_files("png", LAW_FIGURES)],
         pdf=figure_files("pdf", FIGURES + LAW_FIGURES),
+    params:
+        tables=lambda wc, input: os.path.dirname(input.tables[0]),
+        out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} plot --tables {RESULTS}/tables --fits {input.fits} --out-dir {RESULTS}/figures > {log} 2>&1"
+        "{PY} plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} > {log} 2>&1"

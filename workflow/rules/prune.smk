@@ -46,10 +46,11 @@ rule pruning_report:
         ],
     params:
         target=PRUNING["target"],
+        out_dir=lambda wc, output: os.path.dirname(output.curves),
         bootstrap=PRUNING["bootstrap"],
         seed=PRUNING["seed"],
     log:
         f"{RESULTS}/logs/pruning_report.txt",
     shell:
-        "{PY} prune-report --out-dir {RESULTS}/pruning --target {params.target} --bootstrap {params.bootstrap}"
+        "{PY} prune-report --out-dir {params.out_dir} --target {params.target} --bootstrap {params.bootstrap}"
         " --seed {params.seed} {input} > {log} 2>&1"
