@@ -19,8 +19,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from scalinglaws.bootstrap import bootstrap, collapse_runs, resample_runs  # noqa: E402
-from scalinglaws.laws import ChinchillaLaw, JointLaw  # noqa: E402
+from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs  # noqa: E402
+from scalinglaws.fit.laws import ChinchillaLaw, JointLaw  # noqa: E402
 
 CHINCHILLA = ROOT / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
 

@@ -98,7 +98,7 @@ def retrain(store: Path, metrics_files: list[str]) -> dict:
     sys.path.insert(0, str(REPO / "workflow"))
     from scalinglaws import store as st
     from scalinglaws.datasets import Split
-    from scalinglaws.training import TrainSpec, train_ensemble
+    from scalinglaws.train.trainer import EnsembleJob, TrainOptions, train_ensemble
 
     total, worst = 0.0, 0.0
     for path in metrics_files:
@@ -109,8 +109,7 @@ def retrain(store: Path, metrics_files: list[str]) -> dict:
         with np.load(st.eval_path(store, spec["eval_key"])) as f:
             val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
         timing = {}
-        runs = train_ensemble(spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-                              train, val, test, TrainSpec(**spec["train"]), timing=timing)  # fmt: skip
+        runs = train_ensemble(EnsembleJob.from_spec(spec), (train, val, test), options=TrainOptions(timing=timing))
         total += timing["train_s"]
         for a, b in zip(runs, job["runs"]):
             if a["val_metric"] is not None and b["val_metric"] is not None:

@@ -4,7 +4,7 @@ All three train depth-D MLPs of each width on the same teacher data with batch B
   naive       one model at a time: nn.Sequential, torch.optim.Adam, a shuffling DataLoader, fp32
   handwritten E members as stacked tensors, forward and backward written out, a flat-buffer Adam,
               the whole step (minibatch draw included) captured in one CUDA graph
-  trainer     scalinglaws.training.train_ensemble (E = 4 seeds x 4 learning rates): `steady`
+  trainer     scalinglaws.train.trainer.train_ensemble (E = 4 seeds x 4 learning rates): `steady`
               counts its step loop only, `call` the whole call (setup, graph capture, evaluation
               every --eval-every steps, final evaluation)
 Figures are model-steps/s (one step of one member = one model-step) and model-FLOP utilisation,
@@ -30,7 +30,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from scalinglaws.datasets import make_dataset  # noqa: E402
-from scalinglaws.training import TrainSpec, train_ensemble  # noqa: E402
+from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble  # noqa: E402
 
 # Dense peaks (FLOP/s) by the vendor's datasheets, SXM parts; H200 has the H100's arithmetic.
 PEAKS = {"H100": {"fp32": 66.9e12, "tf32": 494.7e12, "bf16": 989.4e12}}
@@ -176,8 +176,8 @@ def trainer(data, members, width, depth, batch, steps, precision, device, eval_e
     spec = TrainSpec(seeds=seeds, learning_rates=LRS[: members // len(seeds)], batch_size=batch, min_steps=steps,
                      max_steps=steps, eval_every=eval_every, patience=10**6, precision=precision)  # fmt: skip
     timing = {}
-    runs = train_ensemble("mlp", width, {"depth": depth}, "regression", 1, train, val, test, spec,
-                          device=str(device), fast=fast, timing=timing)  # fmt: skip
+    job = EnsembleJob("mlp", width, {"depth": depth}, "regression", 1, spec)
+    runs = train_ensemble(job, (train, val, test), str(device), TrainOptions(fast=fast, timing=timing))
     E = len(runs)
     assert runs[0]["steps"] == steps and not all(r["diverged"] for r in runs)
     return {"steady": E * steps / timing["train_s"], "call": E * steps / timing["total_s"], "timing": timing}
@@ -191,7 +191,7 @@ def check(data, device, steps=300) -> bool:
     then amplifies over training (it normalises tiny gradients), so they must agree closely at the
     first evaluation and stay close after.
     """
-    from scalinglaws import fast as fastpath
+    from scalinglaws.train import fast as fastpath
 
     train, val, test = data
     spec = TrainSpec(seeds=[0, 1], learning_rates=[1e-3, 1e-2], batch_size=256, min_steps=steps, max_steps=steps,
@@ -202,8 +202,8 @@ def check(data, device, steps=300) -> bool:
     for name, (use_fast, triton, graphs) in variants.items():
         fastpath.USE_TRITON, fastpath.USE_GRAPHS = triton, graphs
         history = []
-        train_ensemble("mlp", 64, {"depth": 3}, "regression", 1, train, val, test, spec, device=str(device),
-                       fast=use_fast, history=history)  # fmt: skip
+        job = EnsembleJob("mlp", 64, {"depth": 3}, "regression", 1, spec)
+        train_ensemble(job, (train, val, test), str(device), TrainOptions(fast=use_fast, history=history))
         curves[name] = np.array([v for _, v in history])
     fastpath.USE_TRITON = fastpath.USE_GRAPHS = True
 

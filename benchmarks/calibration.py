@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from scalinglaws.laws import PowerLaw  # noqa: E402
+from scalinglaws.fit.laws import PowerLaw  # noqa: E402
 from scalinglaws.study import Study  # noqa: E402
 
 

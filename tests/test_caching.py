@@ -166,7 +166,7 @@ def test_f_changes_retrain_exactly_the_affected_runs(work):
     assert dry(work)["train"] == n_all // 2
     save_config(work, config)
     assert dry(work) == {}
-    trainer = work / "workflow/scalinglaws/training.py"
+    trainer = work / "workflow/scalinglaws/train/trainer.py"
     original = trainer.read_text()
     trainer.write_text(original + "\n# a change to the trainer's code\n")
     assert dry(work)["train"] == n_all

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import make_checkout, snakemake
 from scalinglaws.datasets import make_dataset
-from scalinglaws.laws import PowerLaw
+from scalinglaws.fit.laws import PowerLaw
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scalinglaws.bootstrap import bootstrap, resample_runs
-from scalinglaws.laws import ChinchillaLaw
+from scalinglaws.fit.uncertainty import bootstrap, resample_runs
+from scalinglaws.fit.laws import ChinchillaLaw
 
 DATA = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"
 # The replication's estimates and 95% bootstrap intervals on its 240 points.

@@ -8,7 +8,8 @@ import torch
 from scalinglaws.datasets import Split, make_dataset
 from scalinglaws.models import ModelError, build_ensemble, family
 from scalinglaws.models.kan import KANLayer, uniform_knots
-from scalinglaws.training import TrainSpec, evaluate, train_ensemble
+from scalinglaws.train.metrics import evaluate
+from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
 GPL = "/usr/share/common-licenses/GPL-3"  # English text on every Debian system (base-files)
@@ -64,8 +65,8 @@ def test_family_trains_and_its_loss_falls(family):
     task, outputs, metric = _task(ds)
     spec = TrainSpec(seeds=[0, 1], learning_rates=[lr], batch_size=batch, min_steps=steps, max_steps=steps,
                      eval_every=50, patience=100)  # fmt: skip
-    runs = train_ensemble(family, size, options, task, outputs, train, splits["val"], splits["test"], spec,
-                          device="cpu", metric=metric)  # fmt: skip
+    job = EnsembleJob(family, size, options, task, outputs, spec, metric)
+    runs = train_ensemble(job, (train, splits["val"], splits["test"]), "cpu")
     untrained = build_ensemble(family, [0, 1], size, train.x.shape[1:], outputs, options)
     x, y = torch.as_tensor(splits["test"].x), torch.as_tensor(splits["test"].y)
     initial, _ = evaluate(untrained, x, y, task, 8192, metric)
@@ -83,8 +84,9 @@ def test_fast_step_loop_matches_the_reference_loop(family):
     ds, train, splits = make()
     task, outputs, metric = _task(ds)
     spec = TrainSpec(seeds=[0, 1], learning_rates=[lr], batch_size=batch, min_steps=100, max_steps=100, eval_every=50)
-    ref, fast = (train_ensemble(family, size, options, task, outputs, train, splits["val"], splits["test"], spec,
-                                device="cpu", metric=metric, fast=f) for f in (False, True))  # fmt: skip
+    job = EnsembleJob(family, size, options, task, outputs, spec, metric)
+    ref, fast = (train_ensemble(job, (train, splits["val"], splits["test"]), "cpu", TrainOptions(fast=f))
+                 for f in (False, True))  # fmt: skip
     for a, b in zip(ref, fast):
         assert b["test_loss"] == pytest.approx(a["test_loss"], rel=1e-4) and b["best_step"] == a["best_step"]
 

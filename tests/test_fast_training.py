@@ -16,10 +16,11 @@ import torch
 
 from scalinglaws import cli
 from scalinglaws.datasets import Split, make_dataset
-from scalinglaws.fast import FlatAdam, flatten_parameters
-from scalinglaws.gpus import GpuSlot
+from scalinglaws.train.fast import FlatAdam, flatten_parameters
+from scalinglaws.train.gpus import GpuSlot
 from scalinglaws.models import build_ensemble
-from scalinglaws.training import EnsembleAdam, TrainSpec, train_ensemble
+from scalinglaws.train.ensemble import EnsembleAdam
+from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
 WORKFLOW = str(Path(cli.__file__).resolve().parents[1])  # what a subprocess needs on its PYTHONPATH
@@ -46,7 +47,8 @@ def curves(data, task, outputs, precision):
     result = {}
     for fast in (False, True):
         history = []
-        runs = train_ensemble("mlp", 16, {"depth": 2}, task, outputs, *data, spec, device="cpu", fast=fast, history=history)
+        job = EnsembleJob("mlp", 16, {"depth": 2}, task, outputs, spec)
+        runs = train_ensemble(job, data, "cpu", TrainOptions(fast=fast, history=history))
         result[fast] = (runs, np.array([v for _, v in history]), [s for s, _ in history])
     return result
 
@@ -116,7 +118,7 @@ def test_gpu_slots_go_to_the_least_loaded_gpu(tmp_path):
 
 
 def test_gpu_slot_of_a_killed_job_is_free(tmp_path):
-    code = f"from scalinglaws.gpus import GpuSlot; s = GpuSlot(4, {str(tmp_path)!r}); print(s.slot, flush=True); input()"
+    code = f"from scalinglaws.train.gpus import GpuSlot; s = GpuSlot(4, {str(tmp_path)!r}); print(s.slot, flush=True); input()"
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             env={"PYTHONPATH": WORKFLOW})  # fmt: skip
     assert proc.stdout.readline().strip() == "0"
@@ -149,7 +151,7 @@ def test_fused_adam_kernel_is_flat_adam(tmp_path):
     pytest.importorskip("triton")
     code = """
 import torch
-from scalinglaws.fast import FlatAdam, FusedAdam
+from scalinglaws.train.fast import FlatAdam, FusedAdam
 g = torch.Generator().manual_seed(0)
 a, b = torch.randn(3, 2500, generator=g), None
 b = a.clone()

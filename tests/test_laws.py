@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scalinglaws.laws import (
+from scalinglaws.fit.laws import (
     LAWS,
     AdditiveJointLaw,
     BrokenPowerLaw,

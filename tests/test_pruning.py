@@ -11,21 +11,20 @@ import pytest
 import torch
 
 from conftest import TINY_CONFIG, job_counts, make_checkout, snakemake
-from scalinglaws.backtest import backtest
+from scalinglaws.fit.backtest import backtest
 from scalinglaws.datasets import make_dataset
-from scalinglaws.imp import (
+from scalinglaws.train.imp import (
     add_masks,
     density,
     iterative_magnitude_pruning,
     masks_of,
     prune,
 )
-from scalinglaws.laws import make_law
-from scalinglaws.laws.pruning import _envelope
+from scalinglaws.fit.laws import make_law
+from scalinglaws.fit.laws.pruning import _envelope
 from scalinglaws.models import build_ensemble
-from scalinglaws.spec import TrainSpec
+from scalinglaws.train.spec import EnsembleJob, TrainSpec
 from scalinglaws.study import ConfigError, Study
-from scalinglaws.pruning import pruning_jobs
 
 PRUNING = {"points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 16], "n": 256}],
            "fraction": 0.5, "rewind_step": 25, "iterations": 3, "bootstrap": 20}  # fmt: skip
@@ -57,7 +56,7 @@ def test_prune_removes_the_smallest_remaining_weights_per_member_and_layer():
 
 
 def test_masked_weights_get_no_gradient_and_the_optimiser_keeps_them_zero():
-    from scalinglaws.training import EnsembleAdam
+    from scalinglaws.train.ensemble import EnsembleAdam
 
     model = _model()
     add_masks(model)
@@ -84,8 +83,9 @@ def test_imp_records_every_density_and_rewinds():
     ev = ds.eval_splits()
     spec = TrainSpec(seeds=[0, 1], learning_rates=[0.01], batch_size=64, epochs=5, min_steps=50, max_steps=50,
                      eval_every=25, patience=3)  # fmt: skip
-    rows = iterative_magnitude_pruning("mlp", 16, {"depth": 2}, ds.task, 1, ds.shard(256), ev["val"], ev["test"], spec,
-                                       fraction=0.6, rewind_step=25, iterations=3, device="cpu")  # fmt: skip
+    job = EnsembleJob("mlp", 16, {"depth": 2}, ds.task, 1, spec)
+    settings = {"fraction": 0.6, "rewind_step": 25, "iterations": 3}
+    rows = iterative_magnitude_pruning(job, (ds.shard(256), ev["val"], ev["test"]), settings, device="cpu")
     assert len(rows) == 2 * 4
     dens = sorted({r["density"] for r in rows}, reverse=True)
     assert dens[0] == 1.0 and len(dens) == 4
@@ -135,21 +135,21 @@ def test_invariant_law_recovers_exponents_and_extrapolates_in_width():
 
 def test_pruning_points_must_be_trained_points_and_rewind_on_an_evaluation():
     config = {**copy.deepcopy(TINY_CONFIG), "pruning": copy.deepcopy(PRUNING)}
-    jobs = pruning_jobs(Study(config))
+    jobs = Study(config).pruning_jobs()
     assert len(jobs) == 2 and {j.size for j in jobs.values()} == {4, 16}
     config["pruning"]["points"][0]["sizes"] = [5]
     with pytest.raises(ConfigError, match=r"pruning.points\[0\].*size 5"):
-        pruning_jobs(Study(config))
+        Study(config).pruning_jobs()
     config["pruning"] = {**PRUNING, "rewind_step": 30}
     with pytest.raises(ConfigError, match="pruning.rewind_step: 30"):
-        pruning_jobs(Study(config))
+        Study(config).pruning_jobs()
     # the key changes with the pruning settings, not with unrelated ones
-    base = set(pruning_jobs(Study({**TINY_CONFIG, "pruning": PRUNING})))
+    base = set(Study({**TINY_CONFIG, "pruning": PRUNING}).pruning_jobs())
     assert base != set(
-        pruning_jobs(Study({**TINY_CONFIG, "pruning": {**PRUNING, "fraction": 0.4}}))
+        Study({**TINY_CONFIG, "pruning": {**PRUNING, "fraction": 0.4}}).pruning_jobs()
     )
     assert base == set(
-        pruning_jobs(Study({**TINY_CONFIG, "pruning": {**PRUNING, "bootstrap": 10}}))
+        Study({**TINY_CONFIG, "pruning": {**PRUNING, "bootstrap": 10}}).pruning_jobs()
     )
 
 

@@ -6,7 +6,7 @@ import torch
 
 from scalinglaws.datasets import make_dataset
 from scalinglaws.models import build_ensemble
-from scalinglaws.training import TrainSpec, train_ensemble
+from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
 
@@ -22,7 +22,7 @@ def run(data, seeds, lrs, **kw):
     train, val, test = data
     spec = TrainSpec(seeds=seeds, learning_rates=lrs, batch_size=64, min_steps=150, max_steps=150,
                      eval_every=25, patience=100, **kw)  # fmt: skip
-    return train_ensemble("mlp", 16, {"depth": 2}, "regression", 1, train, val, test, spec, device="cpu")
+    return train_ensemble(EnsembleJob("mlp", 16, {"depth": 2}, "regression", 1, spec), (train, val, test), "cpu")
 
 
 def test_batched_ensemble_equals_members_trained_one_by_one(teacher):
@@ -57,7 +57,7 @@ def test_early_stopping_keeps_best_validation_weights(teacher):
     train, val, test = teacher
     spec = TrainSpec(seeds=[0], learning_rates=[0.01], batch_size=64, min_steps=2000, max_steps=2000,
                      eval_every=25, patience=3)  # fmt: skip
-    r = train_ensemble("mlp", 16, {}, "regression", 1, train, val, test, spec, device="cpu")[0]
+    r = train_ensemble(EnsembleJob("mlp", 16, {}, "regression", 1, spec), (train, val, test), "cpu")[0]
     assert r["steps"] < 2000  # stopped early
     assert r["best_step"] <= r["steps"] - 3 * 25
 
@@ -70,7 +70,7 @@ def test_classification_reports_error_rate():
 
     tr, va, te = Split(x[:400], y[:400]), Split(x[400:500], y[400:500]), Split(x[500:], y[500:])
     spec = TrainSpec(seeds=[0], learning_rates=[0.01], batch_size=64, min_steps=200, max_steps=200, eval_every=50)
-    r = train_ensemble("mlp", 16, {}, "classification", 2, tr, va, te, spec, device="cpu")[0]
+    r = train_ensemble(EnsembleJob("mlp", 16, {}, "classification", 2, spec), (tr, va, te), "cpu")[0]
     assert 0.0 <= r["test_metric"] < 0.2  # a linearly separable rule is learned
     assert r["test_metric"] != r["test_loss"]
 

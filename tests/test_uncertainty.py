@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from scalinglaws.backtest import backtest, select_law
-from scalinglaws.bootstrap import bootstrap, collapse_runs, resample_runs
-from scalinglaws.fitting import fit_entry
-from scalinglaws.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
+from scalinglaws.fit.backtest import backtest
+from scalinglaws.fit.selection import select_law
+from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs
+from scalinglaws.fit.entry import fit_entry
+from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
 
 TRUTH = {"alpha": 2.0, "beta": -0.5, "gamma": 0.02}
 SHARDS = 100 * 2.0 ** np.arange(8)

@@ -4,7 +4,7 @@ import shlex
 import sys
 
 from scalinglaws.study import ConfigError, validate_config
-from scalinglaws.tables import AUTO
+from scalinglaws.fit.external import AUTO
 
 try:
     CONFIG = validate_config(config, source=SOURCE)

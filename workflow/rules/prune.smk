@@ -2,10 +2,8 @@
 # learning rates at once, cached in the store under the digest of its spec; then one report.
 import json
 
-from scalinglaws.pruning import prune_path, pruning_jobs
-
 try:
-    PRUNE_JOBS = pruning_jobs(STUDY)
+    PRUNE_JOBS = STUDY.pruning_jobs()
 except ConfigError as exc:
     fail(exc)
 PRUNING = STUDY.config["pruning"]
@@ -31,7 +29,7 @@ rule prune:
 
 rule pruning_report:
     input:
-        [ancient(prune_path(STORE, key)) for key in PRUNE_JOBS],
+        [ancient(STUDY.prune_file(key)) for key in PRUNE_JOBS],
     output:
         curves=f"{RESULTS}/pruning/pruning_curves.csv",
         fits=report(f"{RESULTS}/pruning/pruning_fits.json", caption="../report/pruning.rst", category="Pruning"),

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 from . import store
@@ -32,101 +30,26 @@ def cmd_data(args) -> None:
         store.atomic_save_npz(args.out, x=shard.x, y=shard.y)
 
 
-def _load_splits(shard: str, evals: str):
-    """(train, val, test) Splits from a stored shard and eval file; a damaged file is moved aside."""
-    import numpy as np
-
-    from .datasets import Split
-
-    arrays = {}
-    for path in (shard, evals):
-        try:  # reading every array checks its CRC-32: a damaged shard is never used
-            with np.load(path) as f:
-                arrays.update({k: f[k] for k in f.files})
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            moved = store.quarantine(path)
-            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
-    train = Split(arrays["x"], arrays["y"])
-    return train, Split(arrays["val_x"], arrays["val_y"]), Split(arrays["test_x"], arrays["test_y"])
-
-
 def cmd_train(args) -> None:
-    """Train one ensemble job and write its metrics.json (atomically: no partial file is ever done).
+    """Train one ensemble job and write its record (train/job.py)."""
+    args.started = time.time()
+    from .train.job import run_train_job
 
-    On CUDA the job takes a GPU slot first (gpus.py), so concurrent jobs spread over all GPUs.
-    The file also records where the job's time went (`timing`), for benchmarks/bench_study.py.
-    """
-    started = time.time()
-    import torch
-
-    from .gpus import GpuSlot
-    from .training import TrainSpec, train_ensemble
-
-    imported = time.time()
-    torch.set_num_threads(args.threads)
-    spec = json.loads(args.spec)
-    train_spec = TrainSpec(**spec["train"])
-    device, slot = args.device, None
-    if device in ("auto", "cuda") and torch.cuda.is_available():
-        cost = train_spec.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
-        slot = GpuSlot(torch.cuda.device_count(), cost=cost)
-        device = f"cuda:{slot.gpu}"
-        torch.cuda.set_device(slot.gpu)
-        torch.cuda.init()
-    cuda_ready = time.time()
-    train, val, test = _load_splits(args.shard, args.eval)
-    loaded = time.time()
-    trainer_timing: dict = {}
-    runs = train_ensemble(
-        spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, train_spec, device=device, timing=trainer_timing, metric=spec.get("metric"),
-        checkpoint=Path(args.out).with_name("checkpoint.pt"), checkpoint_every_s=args.checkpoint_every,
-    )  # fmt: skip
-    now = time.time()
-    process_start = now - _seconds_since_process_start()
-    timing = {
-        "process_start": process_start,
-        "python_start_s": started - process_start,  # interpreter start-up and `import scalinglaws`
-        "import_s": imported - started,
-        "cuda_init_s": cuda_ready - imported,
-        "load_s": loaded - cuda_ready,
-        "train_ensemble": trainer_timing,
-        "end": now,
-        "gpu": slot.gpu if slot else None,
-    }
-    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing})
-
-
-def _seconds_since_process_start() -> float:
-    """Age of this process (Linux: from /proc, 10 ms resolution); 0 where that is unknown."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
+    run_train_job(json.loads(args.spec), args.shard, args.eval, args.out, args)
 
 
 def cmd_prune(args) -> None:
-    """Prune one point (every seed x lr) by IMP with rewinding; write its metrics.json atomically."""
-    import torch
+    """Prune one trained point (every seed x lr) by IMP with rewinding (train/imp.py)."""
+    from .train.job import run_prune_job
 
-    from .imp import iterative_magnitude_pruning
-    from .spec import TrainSpec
-
-    torch.set_num_threads(args.threads)
-    spec = json.loads(args.spec)
-    train, val, test = _load_splits(args.shard, args.eval)
-    runs = iterative_magnitude_pruning(
-        spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-        train, val, test, TrainSpec(**spec["train"]), device=args.device, **spec["prune"],
-    )  # fmt: skip
-    store.write_record(args.out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+    run_prune_job(json.loads(args.spec), args.shard, args.eval, args.out, args)
 
 
 def cmd_prune_report(args) -> None:
     """The pruning tables, fits (density and invariant laws, CIs, backtests) and figures."""
-    from .pruning import curve_table, fit_pruning, fit_summary, load_pruning_runs, select_lineages
-    from .pruning_plots import draw_pruning
+    from .aggregate.pruning import curve_table, load_pruning_runs, select_lineages
+    from .fit.pruning import fit_pruning, fit_summary
+    from .report.pruning_figures import draw_pruning
 
     out = Path(args.out_dir)
     runs = load_pruning_runs(args.metrics)
@@ -140,7 +63,8 @@ def cmd_prune_report(args) -> None:
 
 
 def cmd_aggregate(args) -> None:
-    from .aggregate import learning_curve, load_runs, size_table
+    from .aggregate.curves import learning_curve, size_table
+    from .aggregate.runs import load_runs
 
     runs = load_runs(args.metrics)
     out = Path(args.out_dir)
@@ -153,7 +77,8 @@ def cmd_aggregate(args) -> None:
 def cmd_fit_study(args) -> None:
     import pandas as pd
 
-    from .fitting import fit_study, law_table
+    from .fit.study import fit_study
+    from .report.tables import law_table
 
     runs = pd.read_csv(args.runs)
     laws = args.laws.split(",")
@@ -165,7 +90,8 @@ def cmd_fit_study(args) -> None:
 
 def cmd_fit(args) -> None:
     """Fit laws to an external CSV table and write fits.json, laws.csv and one figure per law."""
-    from .tables import fit_table, write_outputs
+    from .fit.external import TableSpec, fit_table
+    from .report.tables import write_outputs
 
     options = {"joint": {"eps0": args.eps0}, "chinchilla": {"screen": args.starts}}
     derive = {}
@@ -175,8 +101,8 @@ def cmd_fit(args) -> None:
             raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
         derive[name.strip()] = expr.strip()
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
-    fits = fit_table(args.table, laws, x_cols, args.y, args.group, args.holdout_col, args.bootstrap, args.seed,
-                     options, derive, args.where)  # fmt: skip
+    spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options)
+    fits = fit_table(spec, args.bootstrap, args.seed)
     write_outputs(fits, args.out, Path(args.table).stem)
     for key, fit in fits.items():
         print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
@@ -194,7 +120,7 @@ def cmd_fit(args) -> None:
 def cmd_plot(args) -> None:
     import pandas as pd
 
-    from .plots import draw_all
+    from .report.figures import draw_all
 
     tables = Path(args.tables)
     fits = json.loads(Path(args.fits).read_text())
@@ -219,11 +145,7 @@ def cmd_store_gc(args) -> None:
     roots = set()
     for path in args.configfile:
         study = Study.from_file(path)
-        keep |= set(study.shards) | set(study.evals) | set(study.jobs)
-        if study.config.get("pruning"):
-            from .pruning import pruning_jobs
-
-            keep |= set(pruning_jobs(study))
+        keep |= set(study.shards) | set(study.evals) | set(study.jobs) | set(study.pruning_jobs())
         roots.add(study.store)
     root = store.store_root(args.store) if args.store else roots.pop()
     doomed = store.unreferenced(root, keep)
@@ -233,6 +155,18 @@ def cmd_store_gc(args) -> None:
             shutil.rmtree(e["path"])
     freed = sum(e["bytes"] for e in doomed) / 1e6
     print(f"{len(doomed)} unreferenced entries, {freed:.1f} MB" + ("" if args.yes else " (dry run: add --yes to remove)"))
+
+
+def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentParser:
+    """A subcommand that runs one stored job: its spec, inputs, output and where it runs."""
+    s = sub.add_parser(name, help=help)
+    s.add_argument("--spec", required=True, help=spec_help)
+    s.add_argument("--shard", required=True, help="the stored shard (data.npz)")
+    s.add_argument("--eval", required=True, help="the stored validation and test splits (data.npz)")
+    s.add_argument("--out", required=True, help="the job's record (metrics.json), written atomically")
+    s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    s.add_argument("--threads", type=int, default=1, help="CPU threads")
+    return s
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,24 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_data)
 
-    s = sub.add_parser("train", help="train one ensemble job")
-    s.add_argument("--spec", required=True, help="JSON job spec (see study.py)")
-    s.add_argument("--shard", required=True)
-    s.add_argument("--eval", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="auto")
-    s.add_argument("--threads", type=int, default=1)
+    s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")
     s.add_argument("--checkpoint-every", type=float, default=600.0,
                    help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("prune", help="prune one trained point by IMP with rewinding (all seeds x lrs)")
-    s.add_argument("--spec", required=True, help="JSON pruning job spec (see pruning.py)")
-    s.add_argument("--shard", required=True)
-    s.add_argument("--eval", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="auto")
-    s.add_argument("--threads", type=int, default=1)
+    s = _job_parser(sub, "prune", "prune one trained point by IMP with rewinding (all seeds x lrs)",
+                    "JSON pruning job spec (see Study.pruning_jobs)")  # fmt: skip
     s.set_defaults(func=cmd_prune)
 
     s = sub.add_parser("prune-report", help="pruning tables, fits and figures from pruning metrics files")

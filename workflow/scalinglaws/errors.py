@@ -9,5 +9,9 @@ class UserError(ValueError):
     """Bad input: the message names the key, file, column or value."""
 
 
+class ConfigError(UserError):
+    """The config is invalid; the message names the key and the offending value."""
+
+
 class Preempted(Exception):
     """A job stopped by SIGTERM after saving its checkpoint: not done, resumable (checkpoint.py)."""

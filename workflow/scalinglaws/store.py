@@ -37,7 +37,7 @@ def digest(obj: Any, length: int = 20) -> str:
 
 
 def code_version(*modules: str) -> str:
-    """Hash of package modules' source (paths like "training.py", "models/mlp.py").
+    """Hash of package modules' source (paths like "train/trainer.py", "models/mlp.py").
 
     It enters every identity those modules compute, so editing the code reruns exactly the work
     the code determines.

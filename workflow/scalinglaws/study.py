@@ -14,18 +14,18 @@ import jsonschema
 import yaml
 
 from . import store
-from .errors import UserError
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
+from .datasets.shards import shard_sizes
+from .errors import ConfigError
 from .models import ModelError, family
-from .spec import TrainSpec
+from .train.spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-TRAINER_CODE = ("training.py", "spec.py", "fast.py", "models/base.py")
-
-
-class ConfigError(UserError):
-    """The config is invalid; the message names the key and the offending value."""
+# The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not).
+TRAINER_CODE = ("train/trainer.py", "train/ensemble.py", "train/metrics.py", "train/spec.py", "train/fast.py",
+                "models/base.py")  # fmt: skip
+PRUNE_CODE = ("train/imp.py",)
 
 
 def _fill_defaults(config: dict, schema: dict) -> None:
@@ -49,24 +49,6 @@ def validate_config(config: dict, source: str = "config") -> dict:
     return config
 
 
-def shard_sizes(spec: dict, field: str) -> list[int]:
-    """Explicit sizes, or min * factor^k up to max (max itself always included)."""
-    if "sizes" in spec:
-        sizes = [int(s) for s in spec["sizes"]]
-    else:
-        lo, hi, factor = int(spec["min"]), int(spec["max"]), float(spec.get("factor", 2))
-        if hi < lo:
-            raise ConfigError(f"{field}: max ({hi}) is smaller than min ({lo})")
-        sizes, s = [], float(lo)
-        while round(s) < hi:
-            sizes.append(int(round(s)))
-            s *= factor
-        sizes.append(hi)
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise ConfigError(f"{field}: shard sizes must be strictly increasing, got {sizes}")
-    return sizes
-
-
 @dataclass(frozen=True)
 class ShardSpec:
     key: str
@@ -76,7 +58,8 @@ class ShardSpec:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One ensemble job: all (seed, lr) runs of one (dataset, family, size, shard)."""
+    """One ensemble job: all (seed, lr) runs of one (dataset, family, size, shard); or one
+    pruning job of such a point (its spec then has a `prune` section)."""
 
     key: str
     dataset: str
@@ -178,6 +161,34 @@ class Study:
                         key = store.digest(spec)
                         self.jobs[key] = JobSpec(key, dname, fname, int(size), n, shard_key, eval_key, spec)
 
+    def pruning_jobs(self) -> dict[str, JobSpec]:
+        """The pruning jobs of the config's `pruning` section ({} without one); every point must be
+        a trained point of the study (its dataset, family, size and shard size)."""
+        cfg = self.config.get("pruning")
+        if not cfg:
+            return {}
+        every = self.train_spec.eval_every
+        if cfg["rewind_step"] % every:
+            raise ConfigError(
+                f"pruning.rewind_step: {cfg['rewind_step']} is not a multiple of training.eval_every ({every})"
+            )
+        settings = {k: cfg[k] for k in ("fraction", "rewind_step", "iterations")}
+        settings["fraction"] = float(settings["fraction"])
+        trained = {(j.dataset, j.family, j.size, j.n): j for j in self.jobs.values()}
+        code = store.code_version(*PRUNE_CODE)
+        jobs = {}
+        for i, point in enumerate(cfg["points"]):
+            for size in point["sizes"]:
+                where = (point["dataset"], point["family"], int(size), int(point["n"]))
+                if where not in trained:
+                    raise ConfigError(f"pruning.points[{i}]: (dataset {where[0]}, family {where[1]}, size {where[2]}, "
+                                      f"n {where[3]}) is not a trained point of the study")  # fmt: skip
+                job = trained[where]
+                spec = {**job.spec, "prune": settings, "prune_code": code}
+                key = store.digest(spec)
+                jobs[key] = JobSpec(key, job.dataset, job.family, job.size, job.n, job.shard_key, job.eval_key, spec)
+        return jobs
+
     def data_spec(self, key: str) -> str:
         """JSON that the `data` command needs to rebuild shard `key` or eval splits `key`."""
         if key in self.shards:
@@ -198,6 +209,9 @@ class Study:
 
     def job_file(self, key: str) -> str:
         return os.path.join(self._store, "runs", key, "metrics.json")
+
+    def prune_file(self, key: str) -> str:
+        return os.path.join(self._store, "prune", key, "metrics.json")
 
     def curves(self) -> list[tuple[str, str]]:
         """(dataset, family) pairs: one learning curve, one set of fits and figures each."""

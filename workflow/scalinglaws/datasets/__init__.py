@@ -1,4 +1,8 @@
-"""Dataset registry: a config names a dataset by `type` (default: its key in `datasets`).
+"""Stage 1, data: each dataset's pool in a fixed order, its validation and test sets, and shards.
+
+Takes a dataset's config; gives shard n (the first n examples of the pool, shards.py gives the
+schedule) and the eval splits, stored by content (study.py names them). The registry below maps
+a config's `type` (default: its key in `datasets`) to a class; add a dataset here.
 
 `type` is a registered name (`files` reads a user's own arrays or CSV files), or
 "file.py:Class" / "module:Class" for a user's own Dataset subclass (see user.py).
@@ -9,7 +13,7 @@ import hashlib
 import inspect
 from pathlib import Path
 
-from .base import Dataset, DataError, Split
+from .base import Dataset, DataError, Split, Splits
 from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
 from .files import FileDataset
@@ -66,4 +70,4 @@ def code_version(ds: Dataset) -> str:
     return h.hexdigest()[:12]
 
 
-__all__ = ["Dataset", "DataError", "Split", "make_dataset", "code_version", "REGISTRY"]
+__all__ = ["Dataset", "DataError", "Split", "Splits", "make_dataset", "code_version", "REGISTRY"]

@@ -63,11 +63,14 @@ class KANLayer(torch.nn.Module):
 
 class KANEnsemble(Ensemble):
     def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int,
-                 grid: int, grid_range, size_is: str, width: int):  # fmt: skip
+                 grid_range, **knobs):  # fmt: skip
+        """`knobs`: `size_is` ("width": `size` is the hidden width and `grid` the grid;
+        "grid": `size` is the grid and `width` the hidden width)."""
         super().__init__(seeds)
+        size_is = knobs["size_is"]
         if size_is not in ("width", "grid"):
             raise ValueError(f"models: kan size_is must be 'width' or 'grid', got '{size_is}'")
-        width, grid = (int(size), int(grid)) if size_is == "width" else (int(width), int(size))
+        width, grid = (int(size), int(knobs["grid"])) if size_is == "width" else (int(knobs["width"]), int(size))
         dims = [math.prod(input_shape)] + [width] * int(depth) + [num_outputs]
         self.layers = torch.nn.ModuleList(
             KANLayer(layer_seeds(seeds, i), a, b, grid, tuple(grid_range))

@@ -6,7 +6,7 @@ model parameter a view of it, so Adam is a few whole-buffer kernels instead of a
 (2) stages a chunk's minibatch indices on the device, a step reading its row through a device
 counter, so no host work sits between steps; (3) captures one training step, and the end-of-chunk
 evaluation, as CUDA graphs and replays them. Without CUDA the same code runs eagerly, which is
-how the CPU tests check it against the reference loop in training.py.
+how the CPU tests check it against the reference loop in ensemble.py.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ USE_TRITON = True
 
 
 class FlatAdam:
-    """training.EnsembleAdam over one (E, P) buffer, with the step count on the device.
+    """ensemble.EnsembleAdam over one (E, P) buffer, with the step count on the device.
 
     Same update, same order of operations; member e's learning rate is lrs[e] (0 once stopped).
     The bias corrections are device tensors, so a captured step stays correct on every replay.
@@ -175,15 +175,18 @@ class FastSteps:
     the host; it returns without waiting for the device.
     """
 
-    def __init__(self, model, xtr, ytr, loss_fn, lrs, weight_decay, batch, max_chunk, precision, graphs=True):
+    def __init__(self, model, xtr, ytr, loss_fn, lrs, spec, batch, graphs=True):
+        """`spec` (a TrainSpec) gives the weight decay, the precision and the chunk length
+        (`eval_every` steps: the most that one train() call runs)."""
         self.model, self.xtr, self.ytr, self.loss_fn = model, xtr, ytr, loss_fn
-        self.device, self.precision = xtr.device, precision
+        self.device, self.precision = xtr.device, spec.precision
+        max_chunk = spec.eval_every
         self.params = list(model.parameters())
         E = model.members
         self.flat = flatten_parameters(self.params, E)
         self.state = [self.flat]  # what early stopping saves and restores
         self.grad = torch.zeros_like(self.flat)
-        self.opt = make_adam(self.flat, lrs, weight_decay)
+        self.opt = make_adam(self.flat, lrs, spec.weight_decay)
         self.idx = torch.zeros(max_chunk, E, batch, dtype=torch.long, device=self.device)
         self.row = torch.zeros(1, dtype=torch.long, device=self.device)
         self.loss = torch.zeros(E, device=self.device)  # the last step's loss per member

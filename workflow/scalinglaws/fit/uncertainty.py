@@ -1,5 +1,8 @@
 """Bootstrap uncertainty for a fitted law: percentile CIs, parameter correlations, bands.
 
+How replicates are drawn: resample_runs (runs within each point, for tables) and
+resample_seeds (seeds within each shard, model selection redone, for studies).
+
 Replicates resample runs, not only points: where a point is the mean of several runs (seeds),
 the runs are drawn with replacement within it; only when every point is a single run are the
 points themselves resampled. Each replicate is refitted from the original estimate (one warm
@@ -17,6 +20,20 @@ import numpy as np
 from .laws import FitError, Law
 
 CI_LEVEL = 0.95
+
+
+def finite_or_none(v: float) -> float | None:
+    """JSON has no infinity: an infinite bound or value is written as null."""
+    return float(v) if np.isfinite(v) else None
+
+
+def derived_interval(values: np.ndarray) -> list[float | None] | None:
+    """Like a percentile interval, but an infinite end (e.g. no irreducible region) stays open."""
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return None
+    lo, hi = np.percentile(np.clip(values, -1e300, 1e300), [(1 - CI_LEVEL) / 2 * 100, (1 + CI_LEVEL) / 2 * 100])
+    return [finite_or_none(lo) if abs(lo) < 1e300 else None, finite_or_none(hi) if abs(hi) < 1e300 else None]
 
 
 @dataclass
@@ -123,3 +140,14 @@ def resample_runs(x, y, replicates: int, seed: int) -> tuple[str, Iterator[tuple
             yield draw(rng)
 
     return what, generate()
+
+
+def resample_seeds(val: np.ndarray, target: np.ndarray, replicates: int, seed: int):
+    """Yield (val, target) cubes [shard, config, seed] with every shard's seeds redrawn (the
+    same draw for every config of a shard, so that a replicate is a set of whole runs)."""
+    rng = np.random.default_rng(seed)
+    n_seeds = val.shape[2]
+    for _ in range(replicates):
+        pick = rng.integers(0, n_seeds, size=(val.shape[0], n_seeds))
+        index = pick[:, None, :].repeat(val.shape[1], 1)
+        yield np.take_along_axis(val, index, 2), np.take_along_axis(target, index, 2)

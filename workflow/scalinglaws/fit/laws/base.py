@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
-from ..errors import UserError
+from ...errors import UserError
 
 _BLAS = None
 EXPLORE_NFEV = 50  # evaluations each start of a multi-start fit gets before the best is polished

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import Preempted
-from .store import atomic_write_bytes
+from ..errors import Preempted
+from ..store import atomic_write_bytes
 
 
 def _tensors(obj) -> list[torch.Tensor]:

@@ -54,14 +54,14 @@ class AdditiveJointLaw(Law):
 
     def _bounds(self, x, y):
         return {"a": (1e-12, 1e12), "alpha": (0.0, 4.0), "b": (1e-12, 1e12), "beta": (0.0, 4.0),
-                "c_inf": (0.0, float(y.min())), "eps0": (float(y.max()), 1e3 * float(y.max()))}  # fmt: skip
+                "c_inf": (0.0, float(y.min()))}  # fmt: skip
 
     def _starts(self, x, y):
         m0, n0, span = x[:, 0].min(), x[:, 1].min(), float(y.max() - y.min())
         starts = []
         for alpha, beta, frac in itertools.product((0.3, 0.7, 1.2), (0.3, 0.7, 1.2), (0.0, 0.5)):
             starts.append({"a": span * n0**alpha, "alpha": alpha, "b": span * m0**beta, "beta": beta,
-                           "c_inf": frac * float(y.min()), "eps0": 2 * float(y.max())})  # fmt: skip
+                           "c_inf": frac * float(y.min())})  # fmt: skip
         return starts
 
 
@@ -99,6 +99,9 @@ class JointLaw(AdditiveJointLaw):
         grad["eps0"] = t**3 / cube
         return grad
 
+    def _bounds(self, x, y):
+        return {**super()._bounds(x, y), "eps0": (float(y.max()), 1e3 * float(y.max()))}
+
     def _starts(self, x, y):
         starts = super()._starts(x, y)
-        return starts + [{**s, "eps0": 10 * float(y.max())} for s in starts]
+        return [{**s, "eps0": k * float(y.max())} for k in (2, 10) for s in starts]

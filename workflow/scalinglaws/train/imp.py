@@ -20,8 +20,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .models.base import StackedLinear
-from .training import train_ensemble
+from ..models.base import StackedLinear
+from .spec import EnsembleJob, TrainOptions
+from .trainer import train_ensemble
 
 
 class Mask(nn.Module):
@@ -80,13 +81,14 @@ def prune(model: nn.Module, fraction: float) -> list[torch.Tensor]:
     return out
 
 
-def iterative_magnitude_pruning(family, size, model_options, task, num_outputs, train, val, test, spec,
-                                fraction: float, rewind_step: int, iterations: int, device="auto") -> list[dict]:  # fmt: skip
-    """Train, prune, rewind, retrain, `iterations` times; one metrics row per member per round,
-    with its `iteration` and `density`. The rewind point is the last evaluation at or before
+def iterative_magnitude_pruning(job: EnsembleJob, data, settings: dict, device: str = "auto") -> list[dict]:
+    """Train `job` on `data` (train, val, test), prune, rewind, retrain, `iterations` times;
+    one metrics row per member per round, with its `iteration` and `density`. `settings` holds
+    `fraction`, `rewind_step` and `iterations` (the config's `pruning` keys). The rewind point is the last evaluation at or before
     `rewind_step` of the dense training (a multiple of eval_every is hit exactly)."""
+    fraction, rewind_step = settings["fraction"], settings["rewind_step"]
     masks, rewind, rows = None, None, []
-    for it in range(iterations + 1):
+    for it in range(settings["iterations"] + 1):
         held: dict = {}
 
         def setup(model):
@@ -101,11 +103,8 @@ def iterative_magnitude_pruning(family, size, model_options, task, num_outputs, 
             if it == 0 and step <= rewind_step:
                 held["rewind"] = [p.detach().clone() for p in model.parameters()]
 
-        runs = train_ensemble(family, size, model_options, task, num_outputs, train, val, test, spec, device,
-                              setup=setup, on_eval=on_eval)  # fmt: skip
-        model = held[
-            "model"
-        ]  # holds each member's best-validation weights once training returns
+        runs = train_ensemble(job, data, device, TrainOptions(setup=setup, on_eval=on_eval))
+        model = held["model"]  # holds each member's best-validation weights once training returns
         if it == 0:
             rewind = held["rewind"]
         d = density(masks_of(model))

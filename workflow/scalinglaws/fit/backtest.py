@@ -2,8 +2,7 @@
 
 A backtest refits a fresh copy of the law on the points up to a cutoff along one input (the
 first k shards, the smaller models, ...) and scores its prediction of every point beyond it by
-the relative error |predicted - observed| / observed. `select_law` picks, among laws fitted to
-the same data, the one whose extrapolations were best.
+the relative error |predicted - observed| / observed (selection.py ranks laws by it).
 """
 
 from __future__ import annotations
@@ -65,13 +64,3 @@ def backtest(law: Law, x, y, axis: int | None = None, holdout=None, max_cutoffs:
     else:
         out["error"] = "no split could be fitted" if splits else f"too few distinct {x_name} values for a backtest"
     return out
-
-
-def select_law(entries: dict[str, dict], among: str) -> dict | None:
-    """The law with the lowest backtest score among fitted `entries` ({name: fit entry})."""
-    scores = {name: e["backtest"]["mean_rel_error"] for name, e in entries.items()
-              if "mean_rel_error" in e.get("backtest", {})}  # fmt: skip
-    if len(scores) < 2:
-        return None
-    best = min(scores, key=scores.get)
-    return {"among": among, "law": best, "by": "mean relative extrapolation error in backtests", "scores": scores}

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .laws import make_law
-from .plots import METRIC_LABEL, plt, save
+from ..fit.laws import make_law
+from .figures import METRIC_LABEL, plt, save
 
 
 def density_figure(curves: pd.DataFrame, entry: dict, title: str):

@@ -7,17 +7,17 @@ file, the column and the row (row 1 is the first line after the header).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import store
-from .errors import UserError
-from .backtest import select_law
-from .bootstrap import collapse_runs, resample_runs
-from .fitting import fit_entry, law_table
+from ..errors import UserError
+from .entry import fit_entry
 from .laws import LAWS, make_law
+from .selection import select_law
+from .uncertainty import collapse_runs, resample_runs
 
 AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
@@ -25,6 +25,23 @@ TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 class TableError(UserError):
     """The table cannot be fitted as asked; the message names the file, column and row."""
+
+
+@dataclass
+class TableSpec:
+    """What to fit in a table: `laws` of y against the x columns, per value of `group`; rows
+    flagged in `holdout_col` are only predicted. `derive` adds computed columns and `where`
+    keeps rows (pandas expressions); `options` are per-law constructor options."""
+
+    path: Path | str
+    laws: list[str]
+    x_cols: list[str]
+    y_col: str
+    group: str | None = None
+    holdout_col: str | None = None
+    derive: dict[str, str] = field(default_factory=dict)
+    where: str | None = None
+    options: dict = field(default_factory=dict)
 
 
 def resolve_laws(names: list[str], x_cols: list[str]) -> list[str]:
@@ -64,17 +81,16 @@ def derive_and_filter(path: Path, raw: pd.DataFrame, derive: dict[str, str], whe
     return raw
 
 
-def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, holdout_col: str | None = None,
-               derive: dict[str, str] | None = None, where: str | None = None) -> pd.DataFrame:  # fmt: skip
+def load_table(spec: TableSpec) -> pd.DataFrame:
     """The needed columns as numbers; x and y must be positive (every law takes their logs)."""
-    path = Path(path)
+    path, x_cols, y_col, group, holdout_col = Path(spec.path), spec.x_cols, spec.y_col, spec.group, spec.holdout_col
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise TableError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
-    raw = derive_and_filter(path, raw, derive or {}, where)
+    raw = derive_and_filter(path, raw, spec.derive, spec.where)
     for col in [*x_cols, y_col, group, holdout_col]:
         if col is not None and col not in raw.columns:
             raise TableError(f"{path}: no column '{col}' (the columns are: {', '.join(raw.columns)})")
@@ -108,9 +124,9 @@ def load_table(path, x_cols: list[str], y_col: str, group: str | None = None, ho
     return table
 
 
-def fit_group(rows: pd.DataFrame, laws: list[str], x_cols: list[str], y_col: str, holdout_col: str | None,
-              replicates: int, seed: int, options: dict) -> dict:  # fmt: skip
+def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
     """Every law fitted to one group's rows: points = mean y per distinct x."""
+    laws, x_cols, y_col, holdout_col = spec.laws, spec.x_cols, spec.y_col, spec.holdout_col
     held = rows[holdout_col].to_numpy(bool) if holdout_col else np.zeros(len(rows), bool)
     if held.all():
         raise TableError(f"every row is held out by '{holdout_col}': nothing to fit")
@@ -123,42 +139,24 @@ def fit_group(rows: pd.DataFrame, laws: list[str], x_cols: list[str], y_col: str
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
     for name in laws:
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
-        out[name] = fit_entry(make_law(name, **options.get(name, {})), x, y, reps, resample=what, seed=seed,
+        out[name] = fit_entry(make_law(name, **spec.options.get(name, {})), x, y, reps, resample=what, seed=seed,
                               holdout=holdout)  # fmt: skip
     choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
     out["selection"] = [choice] if choice else []
     return out
 
 
-def fit_table(path, laws: list[str], x_cols: list[str], y_col: str, group: str | None = None,
-              holdout_col: str | None = None, replicates: int = 200, seed: int = 0,
-              options: dict | None = None, derive: dict[str, str] | None = None, where: str | None = None) -> dict:  # fmt: skip
-    """Fits keyed by group value ("all" without --group), in the same shape as a study's."""
-    laws = resolve_laws(laws, x_cols)
-    table = load_table(path, x_cols, y_col, group, holdout_col, derive, where)
-    groups = table.groupby(group, sort=True) if group else [("all", table)]
+def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0) -> dict:
+    """Fits keyed by group value ("all" without a group), in the same shape as a study's."""
+    spec.laws = resolve_laws(spec.laws, spec.x_cols)
+    table = load_table(spec)
+    groups = table.groupby(spec.group, sort=True) if spec.group else [("all", table)]
     result = {}
     for key, rows in groups:
-        entry = {"table": str(path), "x": x_cols, "y": y_col, "group": group, "group_value": key}
+        entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key}
         try:
-            entry.update(fit_group(rows, laws, x_cols, y_col, holdout_col, replicates, seed, options or {}))
+            entry.update(fit_group(rows, spec, replicates, seed))
         except TableError as exc:
-            raise TableError(f"{path}: group {key!r}: {exc}" if group else f"{path}: {exc}") from None
+            raise TableError(f"{spec.path}: group {key!r}: {exc}" if spec.group else f"{spec.path}: {exc}") from None
         result[str(key)] = entry
     return result
-
-
-def write_outputs(fits: dict, out_dir, title: str) -> list[Path]:
-    """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law)."""
-    from .plots import law_figure, save
-
-    out_dir = Path(out_dir)
-    store.atomic_write_json(out_dir / "fits.json", fits)
-    store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
-    written = [out_dir / "fits.json", out_dir / "laws.csv"]
-    first = next(iter(fits.values()))
-    for name in first["laws"]:
-        entries = [(key, fit[name]) for key, fit in fits.items()]
-        fig = law_figure(entries, f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
-        written += save(fig, out_dir / "figures" / name)
-    return written

@@ -1,0 +1,52 @@
+"""Tables and files of the fit stage's report: the fitted-law table (laws.csv), and the outputs
+of an external-table fit (fits.json, laws.csv, one figure per law)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import store
+from .figures import law_figure, save
+
+
+def law_table(fits: dict) -> pd.DataFrame:
+    """One row per (curve, law, parameter): the fitted-law table of the report."""
+    rows = []
+    for key, fit in fits.items():
+        selected = {s["law"] for s in fit.get("selection", [])}
+        for name in fit.get("laws", []):
+            entry = fit.get(name, {})
+            # how many runs the curve had and how many diverged ones were left out (study fits)
+            base = {"curve": key, "law": name, "runs": fit.get("runs"), "excluded_diverged": fit.get("excluded_diverged")}
+            if "error" in entry:
+                rows.append({**base, "warnings": f"not fitted: {entry['error']}"})
+                continue
+            shared = {
+                "r2_log": entry["goodness"]["r2_log"],
+                "points": entry["goodness"]["points"],
+                "backtest_mean_rel_error": entry["backtest"].get("mean_rel_error"),
+                "selected": name in selected,
+                "warnings": "; ".join(entry["warnings"]),
+            }
+            quantities = {**entry["params"], **entry.get("derived", {})}
+            for p, v in quantities.items():
+                ci = v.get("ci95") or [None, None]
+                rows.append({**base, "param": p, "value": v["value"], "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
+    columns = ["curve", "law", "param", "value", "ci95_lo", "ci95_hi", "r2_log", "points",
+               "backtest_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_outputs(fits: dict, out_dir, title: str) -> list[Path]:
+    """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law)."""
+    out_dir = Path(out_dir)
+    store.atomic_write_json(out_dir / "fits.json", fits)
+    store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
+    written = [out_dir / "fits.json", out_dir / "laws.csv"]
+    first = next(iter(fits.values()))
+    for name in first["laws"]:
+        entries = [(key, fit[name]) for key, fit in fits.items()]
+        fig = law_figure(entries, f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
+        written += save(fig, out_dir / "figures" / name)
+    return written

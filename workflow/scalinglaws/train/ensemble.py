@@ -1,0 +1,131 @@
+"""The parts of a batched ensemble's training that both step loops share.
+
+Members: the flattened (seed, learning rate) grid. EnsembleAdam: Adam with one learning rate per
+member. ReferenceSteps: the plain step loop (the CPU path, and the reference the GPU fast path of
+fast.py must match). EarlyStopping: per-member early stopping with divergence flags.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .fast import autocast
+
+BLOWUP = 100.0  # a validation loss this many times the initial one counts as divergence
+
+
+@dataclass
+class Members:
+    """The (seed, learning rate) grid, flattened: member e = seeds[e // L], lrs[e % L]."""
+
+    seeds: list[int]
+    learning_rates: list[float]
+    seed_of: list[int] = field(init=False)
+    lr_of: list[float] = field(init=False)
+
+    def __post_init__(self):
+        self.seed_of = [s for s in self.seeds for _ in self.learning_rates]
+        self.lr_of = [lr for _ in self.seeds for lr in self.learning_rates]
+
+    def __len__(self) -> int:
+        return len(self.seed_of)
+
+
+class EnsembleAdam:
+    """Adam over stacked parameters, with one learning rate per member (leading dimension)."""
+
+    def __init__(self, params, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.params = [p for p in params if p.requires_grad]
+        self.lrs = lrs
+        self.b1, self.b2 = betas
+        self.eps, self.wd = eps, weight_decay
+        self.t = 0
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        """Update members whose `active` entry is 1; the others keep their weights."""
+        self.t += 1
+        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad
+            if self.wd:
+                g = g.add(p, alpha=self.wd)
+            m.lerp_(g, 1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            scale = (self.lrs * active / c1).view(shape)
+            p.sub_(scale * m / (v / c2).sqrt().add_(self.eps))
+
+
+
+class ReferenceSteps:
+    """The plain step loop: the CPU path, and the reference that the fast path must match."""
+
+    def __init__(self, model, xtr, ytr, loss_fn, lrs, spec):
+        self.model, self.xtr, self.ytr, self.loss_fn = model, xtr, ytr, loss_fn
+        self.precision = spec.precision
+        self.opt = EnsembleAdam(model.parameters(), lrs, weight_decay=spec.weight_decay)
+        self.state = list(model.parameters())  # what early stopping saves and restores
+        self.loss = torch.zeros(model.members, device=xtr.device)  # the last step's loss per member
+
+    def train(self, idx: torch.Tensor, active: torch.Tensor) -> None:
+        idx = idx.to(self.xtr.device)
+        for rows in idx:  # (E, B) per step
+            with autocast(self.xtr.device, self.precision):
+                out = self.model(self.xtr[rows])
+            loss = self.loss_fn(out.float(), self.ytr[rows])
+            self.model.zero_grad(set_to_none=False)
+            loss.sum().backward()
+            self.opt.step(active)
+        self.loss.copy_(loss.detach())
+
+    def graphed(self, fn):
+        return fn
+
+
+class EarlyStopping:
+    """Per-member early stopping on validation, with divergence flags.
+
+    Device tensors only, updated in place and without host syncs, so that the fast path can
+    capture update() in a CUDA graph. A member whose loss is not finite or blows up is flagged
+    `diverged` and frozen; one without improvement for `patience` evaluations is stopped.
+    """
+
+    def __init__(self, state: list[torch.Tensor], initial_val: torch.Tensor, patience: int):
+        self.state, self.patience = state, patience
+        self.initial = initial_val.clone()
+        self.best_val = initial_val.clone()
+        self.best_state = [p.detach().clone() for p in state]
+        self.best_step = torch.zeros(len(initial_val), dtype=torch.long, device=initial_val.device)
+        self.since_best = torch.zeros_like(self.best_step)
+        self.active = torch.ones_like(initial_val)  # 1.0 while training, 0.0 once stopped
+        self.diverged = torch.zeros_like(self.best_step, dtype=torch.bool)
+        self.last_val = initial_val.clone()
+
+    @torch.no_grad()
+    def update(self, val_loss: torch.Tensor, train_loss: torch.Tensor, step: torch.Tensor) -> None:
+        live = self.active.bool()
+        bad = ~torch.isfinite(val_loss) | (val_loss > BLOWUP * self.initial) | ~torch.isfinite(train_loss)
+        self.diverged |= bad & live
+        improved = (val_loss < self.best_val) & live & ~bad
+        for saved, p in zip(self.best_state, self.state):
+            saved.copy_(torch.where(improved.view((-1,) + (1,) * (p.dim() - 1)), p, saved))
+        self.best_val.copy_(torch.where(improved, val_loss, self.best_val))
+        self.best_step.copy_(torch.where(improved, step, self.best_step))
+        self.since_best.copy_(torch.where(improved, 0, self.since_best + 1))
+        self.active.mul_((~bad & (self.since_best < self.patience)).float())
+        self.last_val.copy_(val_loss)
+
+    @torch.no_grad()
+    def restore_best(self) -> None:
+        for saved, p in zip(self.best_state, self.state):
+            p.copy_(saved)
+
+
+def draw_indices(generators: list[torch.Generator], n: int, steps: int, batch: int) -> torch.Tensor:
+    """(steps, E, B) minibatch rows: one stream per member, from that member's own CPU generator."""
+    return torch.stack([torch.randint(n, (steps, batch), generator=g) for g in generators], 1)
+

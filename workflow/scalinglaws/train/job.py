@@ -1,0 +1,91 @@
+"""One training or pruning job as the workflow runs it: stored inputs in, one record out.
+
+Reads the shard and eval splits from the store (a damaged file is moved aside and never used),
+takes a GPU slot on CUDA, trains, and writes the record atomically, so that no partial file is
+ever taken for a finished job.
+"""
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import store
+from ..datasets import Split, Splits
+from .gpus import GpuSlot
+from .imp import iterative_magnitude_pruning
+from .spec import EnsembleJob, TrainOptions
+from .trainer import train_ensemble
+
+
+def load_splits(shard: str, evals: str) -> Splits:
+    """(train, val, test) from a stored shard and eval file; a damaged file is moved aside."""
+    arrays = {}
+    for path in (shard, evals):
+        try:  # reading every array checks its CRC-32: a damaged shard is never used
+            with np.load(path) as f:
+                arrays.update({k: f[k] for k in f.files})
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            moved = store.quarantine(path)
+            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
+    return Splits(Split(arrays["x"], arrays["y"]), Split(arrays["val_x"], arrays["val_y"]),
+                  Split(arrays["test_x"], arrays["test_y"]))  # fmt: skip
+
+
+def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+    """Train one ensemble job and write its record at `out`.
+
+    `args` carries how to run it (device, threads, checkpoint_every). On CUDA the job takes a
+    GPU slot first (gpus.py), so concurrent jobs spread over all GPUs. The record also says
+    where the job's time went (`timing`), for benchmarks/bench_study.py.
+    """
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    job = EnsembleJob.from_spec(spec)
+    device, slot = args.device, None
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        cost = job.train.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
+        slot = GpuSlot(torch.cuda.device_count(), cost=cost)
+        device = f"cuda:{slot.gpu}"
+        torch.cuda.set_device(slot.gpu)
+        torch.cuda.init()
+    cuda_ready = time.time()
+    data = load_splits(shard, evals)
+    loaded = time.time()
+    options = TrainOptions(timing={}, checkpoint=Path(out).with_name("checkpoint.pt"),
+                           checkpoint_every_s=args.checkpoint_every)  # fmt: skip
+    runs = train_ensemble(job, data, device, options)
+    now = time.time()
+    process_start = now - _seconds_since_process_start()
+    timing = {
+        "process_start": process_start,
+        "python_start_s": args.started - process_start,  # interpreter start-up and `import scalinglaws`
+        "import_s": started - args.started,
+        "cuda_init_s": cuda_ready - started,
+        "load_s": loaded - cuda_ready,
+        "train_ensemble": options.timing,
+        "end": now,
+        "gpu": slot.gpu if slot else None,
+    }
+    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing})
+
+
+def run_prune_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+    """Prune one point (every seed x lr) by IMP with rewinding; write its record at `out`."""
+    torch.set_num_threads(args.threads)
+    runs = iterative_magnitude_pruning(EnsembleJob.from_spec(spec), load_splits(shard, evals), spec["prune"],
+                                       device=args.device)  # fmt: skip
+    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+
+
+def _seconds_since_process_start() -> float:
+    """Age of this process (Linux: from /proc, 10 ms resolution); 0 where that is unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0

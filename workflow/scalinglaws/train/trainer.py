@@ -1,0 +1,176 @@
+"""Ensemble trainer: every (seed, learning rate) member of one job trained together.
+
+Plain and device-agnostic: the data sits on the device as tensors, each step gathers one
+minibatch per member, one backward pass gives every member its own gradient, and a batched Adam
+applies each member's own learning rate. Early stopping keeps each member's best-validation
+weights; a member that diverges is frozen and flagged, never a crash of the job.
+
+Two step loops share everything else: ReferenceSteps (ensemble.py; the CPU default) and the
+fast path of fast.py (the CUDA default: flat parameters, CUDA graphs). A CPU test holds them to
+the same learning curve. Minibatch rows come from per-member CPU generators in chunks of
+`eval_every` steps, so both loops see the same batches.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+from ..datasets.base import Split, Splits
+from ..models import build_ensemble
+from ..models.base import member_generator
+from .checkpoint import Checkpointer
+from .ensemble import EarlyStopping, Members, ReferenceSteps, draw_indices
+from .fast import FastSteps, Stopwatch
+from .metrics import evaluate, member_loss
+from .spec import EnsembleJob, TrainOptions, TrainSpec
+
+__all__ = ["EnsembleJob", "TrainOptions", "TrainSpec", "pick_device", "train_ensemble"]
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+@contextlib.contextmanager
+def matmul_precision(device: torch.device, precision: str):
+    """TF32 tensor-core matmuls on CUDA unless `precision` is fp32 (bf16 also uses autocast)."""
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest" if precision == "fp32" else "high")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def train_ensemble(job: EnsembleJob, data: Splits, device: str = "auto", options: TrainOptions | None = None) -> list[dict]:
+    """Train every (seed, lr) member of `job` on `data` (train, val, test); one metrics dict per
+    member. `options` (TrainOptions) picks the step loop and adds hooks, timing and checkpoints."""
+    start = time.perf_counter()
+    options = options or TrainOptions()
+    dev = pick_device(device)
+    fast = dev.type == "cuda" if options.fast is None else options.fast
+    with matmul_precision(dev, job.train.precision):
+        with Checkpointer(options.checkpoint, options.checkpoint_every_s) as ckpt:
+            runs = _train(job, Splits(*data), dev, fast, options, ckpt)
+            ckpt.discard()
+    wall = time.perf_counter() - start
+    for r in runs:
+        r["wall_time_s"] = wall
+    if options.timing is not None:
+        options.timing["total_s"] = wall
+    return runs
+
+
+def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, options: TrainOptions, ckpt) -> list[dict]:
+    """The loop, top to bottom: build, train in chunks of `eval_every` steps, evaluate."""
+    t0 = time.perf_counter()
+    spec, task, metric, train = job.train, job.task, job.metric, data.train
+    history, timing, on_eval = options.history, options.timing, options.on_eval
+    members = Members(spec.seeds, spec.learning_rates)
+    E, n = len(members), len(train)
+    model = build_ensemble(job.family, members.seed_of, job.size, train.x.shape[1:], job.num_outputs,
+                           job.model_options).to(dev)  # fmt: skip
+    if options.setup is not None:
+        options.setup(model)
+    params = model.param_count()
+
+    def to_dev(split: Split):
+        return torch.as_tensor(split.x, device=dev), torch.as_tensor(split.y, device=dev)
+
+    (xtr, ytr), (xva, yva), (xte, yte) = map(to_dev, data)
+    lrs = torch.tensor(members.lr_of, dtype=torch.float32, device=dev)
+    batch, steps = min(spec.batch_size, n), spec.steps_for(n)
+    batch_gens = [member_generator(s, 1) for s in members.seed_of]
+
+    def loss_fn(out, y):
+        return member_loss(out, y, task)
+
+    if fast:
+        trainer = FastSteps(model, xtr, ytr, loss_fn, lrs, spec, batch)
+    else:
+        trainer = ReferenceSteps(model, xtr, ytr, loss_fn, lrs, spec)
+    stop = EarlyStopping(trainer.state, evaluate(model, xva, yva, task, spec.eval_batch)[0], spec.patience)
+    step_now = torch.zeros((), dtype=torch.long, device=dev)
+
+    def end_of_chunk():  # validation, early stopping, divergence: device work only
+        stop.update(evaluate(model, xva, yva, task, spec.eval_batch)[0], trainer.loss, step_now)
+
+    end_of_chunk = trainer.graphed(end_of_chunk)
+    train_clock, eval_clock = Stopwatch(dev), Stopwatch(dev)
+    setup_s = time.perf_counter() - t0
+
+    step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
+    print(f"scalinglaws: training {E} members from step {step} of {steps}", file=sys.stderr, flush=True)
+    if on_eval is not None and step == 0:
+        on_eval(step, model)
+    while step < steps:
+        k = min(spec.eval_every, steps - step)
+        idx = draw_indices(batch_gens, n, k, batch)  # host work while the device finishes the chunk
+        if step and not bool(stop.active.any()):  # the one host sync per chunk
+            break
+        with train_clock:
+            trainer.train(idx, stop.active)
+        step += k
+        step_now.fill_(step)
+        with eval_clock:
+            end_of_chunk()
+        if history is not None:
+            history.append((step, stop.last_val.cpu().numpy().copy()))
+        if on_eval is not None:
+            on_eval(step, model)
+        ckpt.maybe_save(trainer, stop, step, batch_gens)  # on SIGTERM: save, then raise Preempted
+
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)  # the last chunk's steps still run: let them count as training
+    t1 = time.perf_counter()
+    stop.restore_best()
+    m = min(n, spec.train_eval_size)
+    tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch, metric)
+    va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch, metric)
+    te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch, metric)
+
+    cols = {
+        "train_loss": tr_loss, "train_metric": tr_metric,
+        "val_loss": va_loss, "val_metric": va_metric,
+        "test_loss": te_loss, "test_metric": te_metric,
+        "best_step": stop.best_step, "diverged": stop.diverged,
+    }  # fmt: skip
+    cols = {k: v.cpu().numpy() for k, v in cols.items()}
+    if timing is not None:
+        timing.update(resumed_from_step=resumed, setup_s=setup_s, train_s=train_clock.total(), eval_s=eval_clock.total(),
+                      final_eval_s=time.perf_counter() - t1, steps=step, members=E)  # fmt: skip
+    runs = []
+    for e in range(E):
+        runs.append(
+            {
+                "seed": members.seed_of[e],
+                "lr": members.lr_of[e],
+                "params": params,
+                "steps": step,
+                "step_budget": steps,
+                "batch_size": batch,
+                "flops": model.flops_per_example() * batch * step,
+                "wall_time_s": 0.0,  # set by train_ensemble
+                "members": E,
+                "device": dev.type,
+                **{k: (bool(v[e]) if v.dtype == np.bool_ else int(v[e]) if k == "best_step" else _num(v[e])) for k, v in cols.items()},
+            }
+        )
+    return runs
+
+
+def _num(v) -> float | None:
+    """A float for JSON; None where the value is not finite."""
+    v = float(v)
+    return v if math.isfinite(v) else None
+
