@@ -13,7 +13,8 @@ import hashlib
 import inspect
 from pathlib import Path
 
-from .base import Dataset, DataError, Split, Splits
+from .base import Dataset, DataError, Split
+from .splits import Splits
 from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
 from .files import FileDataset

@@ -20,7 +20,8 @@ import time
 import numpy as np
 import torch
 
-from ..datasets.base import Split, Splits
+from ..datasets.base import Split
+from ..datasets.splits import Splits
 from ..models import build_ensemble
 from ..models.base import member_generator
 from .checkpoint import Checkpointer
