@@ -104,9 +104,11 @@ class Study:
         seeds = t.pop("seeds")
         t["seeds"] = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
         t["learning_rates"] = [float(lr) for lr in t["learning_rates"]]
-        for key in ("epochs", "weight_decay"):  # 0 and 0.0 must hash alike
+        for key in ("epochs", "weight_decay", "warmup", "ceiling_epochs", "lr_factor"):  # 0 and 0.0 must hash alike
             if key in t:
                 t[key] = float(t[key])
+        if "lr_bounds" in t:
+            t["lr_bounds"] = [float(b) for b in t["lr_bounds"]]
         return TrainSpec(**t)
 
     def shard_sizes_for(self, dataset: str) -> list[int]:
