@@ -24,7 +24,7 @@ from .train.spec import TrainSpec
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 # The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not).
 TRAINER_CODE = ("train/trainer.py", "train/ensemble.py", "train/metrics.py", "train/spec.py", "train/fast.py",
-                "models/base.py")  # fmt: skip
+                "train/schedule.py", "train/tuning.py", "models/base.py")  # fmt: skip
 PRUNE_CODE = ("train/imp.py",)
 
 
