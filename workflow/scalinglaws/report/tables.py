@@ -19,8 +19,9 @@ def law_table(fits: dict) -> pd.DataFrame:
             entry = fit.get(name, {})
             # how many runs the curve had and how many diverged ones were left out (study fits)
             base = {"curve": key, "law": name, "runs": fit.get("runs"), "excluded_diverged": fit.get("excluded_diverged")}
-            if "error" in entry:
-                rows.append({**base, "warnings": f"not fitted: {entry['error']}"})
+            if "params" not in entry:
+                why = entry.get("error") or entry.get("skipped") or fit.get("error", "not fitted")
+                rows.append({**base, "warnings": f"not fitted: {why}"})
                 continue
             shared = {
                 "r2_log": entry["goodness"]["r2_log"],
@@ -38,15 +39,22 @@ def law_table(fits: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_outputs(fits: dict, out_dir, title: str) -> list[Path]:
-    """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law)."""
+def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list[Path]:
+    """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law; a
+    group or law that was not fitted appears there as a note saying why)."""
     out_dir = Path(out_dir)
     store.atomic_write_json(out_dir / "fits.json", fits)
     store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
     written = [out_dir / "fits.json", out_dir / "laws.csv"]
     first = next(iter(fits.values()))
-    for name in first["laws"]:
-        entries = [(key, fit[name]) for key, fit in fits.items()]
+    for name in first["laws"] if figures else []:
+        entries = [(key, _drawable(fit, name)) for key, fit in fits.items()]
         fig = law_figure(entries, f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
         written += save(fig, out_dir / "figures" / name)
     return written
+
+
+def _drawable(fit: dict, name: str) -> dict:
+    """The entry of law `name`, or a note of why it was not fitted (the figure prints it)."""
+    entry = fit.get(name, {})
+    return entry if "params" in entry else {"error": entry.get("error") or entry.get("skipped") or fit.get("error")}
