@@ -75,7 +75,7 @@ def backtest(law: Law, x, y, axis: int | None = None, holdout=None, max_cutoffs:
         how = f"fit on {x_name} <= cutoff, predict {x_name} > cutoff"
     splits = [_split_result(law, x, y, m, x_name, cut) for m in masks if m.any() and (~m).any()]
     scores = [s["mean_rel_error"] for s in splits if "mean_rel_error" in s]
-    out = {"axis": x_name, "how": how, "splits": splits}
+    out = {"axis": x_name, "axis_index": int(axis), "how": how, "splits": splits}
     if scores:
         out["mean_rel_error"] = float(np.mean(scores))
         out["rmse_log"] = float(np.mean([s["rmse_log"] for s in splits if "rmse_log" in s]))

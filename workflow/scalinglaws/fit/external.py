@@ -167,17 +167,18 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     for name in laws:
         law = make_law(name, **spec.options.get(name, {}))
         if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
-            out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points: --law auto "
-                         "does not consider laws with more than about a third as many parameters as points "
-                         f"(name it with --law {name} to fit it anyway)"}  # fmt: skip
+            out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
+                         f"about a third): left out by --law auto; --law {name} fits it anyway"}  # fmt: skip
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         try:
             out[name] = fit_entry(law, x, y, reps, resample=what, seed=seed, axis=axis, holdout=holdout)
         except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
-    fitted = {name: out[name] for name in laws if "skipped" not in out[name]}
-    choice = select_law(fitted, among="laws fitted to this table") if len(laws) > 1 else None
+    if all("skipped" in out[name] for name in laws):
+        raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
+                         "as many parameters (name a law with --law to fit it anyway)")  # fmt: skip
+    choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
     out["selection"] = [choice] if choice else []
     return out
 

@@ -86,12 +86,12 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
     if len(entries) < 2:
         return None
     points, excluded, candidates = _points(entries), {}, []
-    axes = {e["backtest"]["axis"] for e in entries.values() if "backtest" in e}
+    axes = {e["backtest"].get("axis_index", e["backtest"]["axis"]) for e in entries.values() if "backtest" in e}
     for name, e in entries.items():
         if "backtest" not in e:
-            excluded[name] = f"not fitted: {e.get('error', 'no backtest')}"
+            excluded[name] = e.get("skipped") or f"not fitted: {e.get('error', 'no backtest')}"
         elif len(axes) > 1:
-            excluded[name] = f"backtests cut along different inputs ({', '.join(sorted(axes))}): not comparable"
+            excluded[name] = "the laws' backtests cut along different inputs: not comparable"
         elif too_many_parameters(_free(e), points):
             excluded[name] = f"{_free(e)} parameters for {points} points (more than about a third)"
         else:
@@ -121,7 +121,7 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
     out.update({
         "law": chosen, "scores": scores, "se": ses, "reason": why,
         "by_distance": {c: _by_distance([_split_scores(entries[c])[t] for t in shared]) for c in candidates},
-        "information": _information(entries, candidates),
+        "information": _information(entries, candidates) if len(candidates) > 1 else None,
     })  # fmt: skip
     return out
 

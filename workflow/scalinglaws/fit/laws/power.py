@@ -117,16 +117,22 @@ class PowerLaw(Law):
         keep = x[:, 0] >= self.n_start_
         return super().goodness(x[keep], y[keep])
 
-    def extras(self) -> dict:
+    def _resolved_end(self) -> float | None:
+        """n_end where the data can speak to it: after the region's start, within FAR x the data."""
         n_end = self.n_end()
+        return n_end if n_end is not None and self.n_start_ < n_end <= FAR * self.n_max_ else None
+
+    def extras(self) -> dict:
+        n_end = self._resolved_end()
         return {
             "regions": {
                 "small_data_n": self.small_data_,
                 "power_law_start": self.n_start_,
-                "power_law_end": n_end if n_end is not None and np.isfinite(n_end) else None,
+                "power_law_end": n_end,
                 "irreducible_reached": n_end is not None and n_end <= self.n_max_,
                 "definition": "small-data: smallest shards below the power law's backward extrapolation, "
-                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma",
+                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma; "
+                f"power_law_end is null when that lies before the first point or beyond {FAR:g}x the largest n",
             }
         }
 
