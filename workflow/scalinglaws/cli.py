@@ -105,7 +105,7 @@ def cmd_fit(args) -> int:
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
     spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options,
                      args.replicate_col)  # fmt: skip
-    fits = fit_table(spec, args.bootstrap, args.seed)
+    fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
     write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
     for key, fit in fits.items():
         print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
@@ -236,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
     s.add_argument("--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged")
     s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
+    s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default 1)")
     s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
                    help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
     s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip

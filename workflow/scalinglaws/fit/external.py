@@ -10,6 +10,7 @@ entry says why (`failed_groups` lists them, and the CLI's exit status says so).
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,21 +194,30 @@ def failures(fits: dict) -> list[str]:
     return out
 
 
-def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0) -> dict:
+def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
+    """One group's entry; a group that cannot be fitted gets its error instead."""
+    entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key,
+             "laws": spec.laws}  # fmt: skip
+    try:
+        with quiet():
+            entry.update(fit_group(rows, spec, replicates, seed))
+    except (TableError, FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        entry.update({"error": str(exc), "selection": []})
+    return entry
+
+
+def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int = 1) -> dict:
     """Fits keyed by group value ("all" without a group), in the same shape as a study's. A
-    group that cannot be fitted gets an entry with its error; the others are fitted."""
+    group that cannot be fitted gets an entry with its error; the others are fitted. Groups are
+    fitted by `jobs` processes; every group's numbers are the same for any `jobs`."""
     spec.auto = spec.auto or spec.laws == ["auto"]
     spec.laws = resolve_laws(spec.laws, spec.x_cols)
     table = load_table(spec)
-    groups = table.groupby(spec.group, sort=True) if spec.group else [("all", table)]
-    result = {}
-    for key, rows in groups:
-        entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key,
-                 "laws": spec.laws}  # fmt: skip
-        try:
-            with quiet():
-                entry.update(fit_group(rows, spec, replicates, seed))
-        except (TableError, FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
-            entry.update({"error": str(exc), "selection": []})
-        result[str(key)] = entry
-    return result
+    groups = list(table.groupby(spec.group, sort=True)) if spec.group else [("all", table)]
+    args = [(key, rows, spec, replicates, seed) for key, rows in groups]
+    if jobs > 1 and len(groups) > 1:
+        with ProcessPoolExecutor(min(jobs, len(groups))) as pool:
+            entries = list(pool.map(_fit_one, *zip(*args)))
+    else:
+        entries = [_fit_one(*a) for a in args]
+    return {str(key): entry for (key, _), entry in zip(groups, entries)}

@@ -9,6 +9,8 @@ import pandas as pd
 from .. import store
 from .figures import law_figure, save
 
+MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
+
 
 def law_table(fits: dict) -> pd.DataFrame:
     """One row per (curve, law, parameter): the fitted-law table of the report."""
@@ -48,10 +50,23 @@ def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list
     written = [out_dir / "fits.json", out_dir / "laws.csv"]
     first = next(iter(fits.values()))
     for name in first["laws"] if figures else []:
-        entries = [(key, _drawable(fit, name)) for key, fit in fits.items()]
-        fig = law_figure(entries, f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
+        fig = law_figure(_figure_entries(fits, name), f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
         written += save(fig, out_dir / "figures" / name)
     return written
+
+
+def _figure_entries(fits: dict, name: str) -> list[tuple[str, dict]]:
+    """The first MAX_DRAWN fitted groups, and notes for the rest: a figure of 100 curves is
+    unreadable and took most of a run's time to draw (laws.csv and fits.json have them all)."""
+    drawn, notes = [], []
+    for key, fit in fits.items():
+        entry = _drawable(fit, name)
+        (drawn if "params" in entry else notes).append((key, entry))
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [("...", {"error": f"{len(notes) - MAX_NOTES} more group(s) not fitted"})]
+    if len(drawn) > MAX_DRAWN:
+        notes.append(("...", {"error": f"{len(drawn) - MAX_DRAWN} more fitted group(s) not drawn: see laws.csv"}))
+    return drawn[:MAX_DRAWN] + notes
 
 
 def _drawable(fit: dict, name: str) -> dict:
