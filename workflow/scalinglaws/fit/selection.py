@@ -137,6 +137,9 @@ def describe(choice: dict) -> list[str]:
                      + f" over {len(choice['splits'])} split(s)")  # fmt: skip
     for c, why in choice["not_candidates"].items():
         lines.append(f"  {c}: not a candidate: {why}")
+    bins = [f"{b['x_over_cutoff']}x: {b['mean_abs_log_error']:.3g}" + (f" +- {b['se']:.2g}" if b["se"] else "")
+            for b in choice["by_distance"][choice["law"]]]  # fmt: skip
+    lines.append(f"  {choice['law']}: mean |log error| by distance beyond the cutoff: {'; '.join(bins)}")
     info = choice.get("information")
     if info:
         lines.append(f"  second opinion: AIC prefers {info['aic_prefers']}, BIC prefers {info['bic_prefers']}")

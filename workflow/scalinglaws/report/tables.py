@@ -29,6 +29,7 @@ def law_table(fits: dict) -> pd.DataFrame:
                 "r2_log": entry["goodness"]["r2_log"],
                 "points": entry["goodness"]["points"],
                 "backtest_mean_rel_error": entry["backtest"].get("mean_rel_error"),
+                "holdout_mean_rel_error": (entry.get("holdout") or {}).get("mean_rel_error"),
                 "selected": name in selected,
                 "warnings": "; ".join(entry["warnings"]),
             }
@@ -37,7 +38,7 @@ def law_table(fits: dict) -> pd.DataFrame:
                 ci = v.get("ci95") or [None, None]
                 rows.append({**base, "param": p, "value": v["value"], "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
     columns = ["curve", "law", "param", "value", "ci95_lo", "ci95_hi", "r2_log", "points",
-               "backtest_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
+               "backtest_mean_rel_error", "holdout_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
