@@ -137,3 +137,13 @@ def test_same_x_with_other_differences_is_an_error_unless_replicates_are_named(t
     code = main(["fit", str(tmp_path / "t.csv"), "--law", "power", "--x", "n", "--y", "y", "--replicate-col", "width",
                  "--bootstrap", "5", "--no-figures", "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0 and (tmp_path / "out" / "fits.json").exists() and not (tmp_path / "out" / "figures").exists()
+
+
+def test_a_law_that_backtests_badly_says_so():
+    """Best size vs data as a pure power law on a curve that saturates: its extrapolation is
+    off by more than half, which once went unremarked (3,292%)."""
+    n = 100 * 2.0 ** np.arange(8)
+    sizes = np.minimum(10 * n**0.9, 3000.0)
+    bt = backtest(make_law("size"), n, sizes)
+    assert bt["mean_rel_error"] > 0.5 and "do not extrapolate it" in bt["warning"]
+    assert "warning" not in backtest(make_law("size"), n, 10 * n**0.9)

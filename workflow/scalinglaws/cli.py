@@ -118,6 +118,8 @@ def cmd_fit(args) -> int:
             bt, held = entry.get("backtest", {}), entry.get("holdout") or {}
             if "mean_rel_error" in bt:
                 print(f"  backtest ({bt['how']}): mean relative error {100 * bt['mean_rel_error']:.2f}%")
+            if "warning" in bt:
+                print(f"  warning: backtest: {bt['warning']}")
             if "mean_rel_error" in held:
                 print(f"  held-out rows ({held['points']}): mean relative error {100 * held['mean_rel_error']:.2f}%")
         for choice in fit["selection"]:

@@ -18,6 +18,7 @@ from .laws import FitError, Law
 from .laws.base import as_inputs
 
 MAX_CUTOFFS = 4
+POOR = 0.5  # a mean relative backtest error above this gets a warning: the law should not be extrapolated
 MIN_TRAIN_SCALES = 3  # distinct values of the cut input that a training split must span
 
 
@@ -82,6 +83,9 @@ def backtest(law: Law, x, y, axis: int | None = None, holdout=None, max_cutoffs:
         all_rel = np.concatenate([np.abs(np.subtract(s["predicted"], s["observed"])) / np.array(s["observed"])
                                   for s in splits if "predicted" in s])  # fmt: skip
         out["std_rel_error"] = float(all_rel.std())
+        if out["mean_rel_error"] > POOR:
+            out["warning"] = (f"fitted on the smaller {x_name}, it missed the larger by {100 * out['mean_rel_error']:.0f}% "
+                              "on average: do not extrapolate it")  # fmt: skip
     else:
         out["error"] = "no split could be fitted" if splits else f"too few distinct {x_name} values for a backtest"
     return out

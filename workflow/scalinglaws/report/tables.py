@@ -31,7 +31,7 @@ def law_table(fits: dict) -> pd.DataFrame:
                 "backtest_mean_rel_error": entry["backtest"].get("mean_rel_error"),
                 "holdout_mean_rel_error": (entry.get("holdout") or {}).get("mean_rel_error"),
                 "selected": name in selected,
-                "warnings": "; ".join(entry["warnings"]),
+                "warnings": "; ".join(entry["warnings"] + _backtest_warning(entry)),
             }
             quantities = {**entry["params"], **entry.get("derived", {})}
             for p, v in quantities.items():
@@ -40,6 +40,10 @@ def law_table(fits: dict) -> pd.DataFrame:
     columns = ["curve", "law", "param", "value", "ci95_lo", "ci95_hi", "r2_log", "points",
                "backtest_mean_rel_error", "holdout_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def _backtest_warning(entry: dict) -> list[str]:
+    return [f"backtest: {entry['backtest']['warning']}"] if "warning" in entry["backtest"] else []
 
 
 def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list[Path]:
