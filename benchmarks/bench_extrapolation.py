@@ -61,7 +61,7 @@ def main() -> None:
             pairs.append((base, chosen))
     base, chosen = np.array(pairs).T
     print(f"mean RMSE of log(y) on the predicted points over {len(pairs)} curves: power+const {base.mean():.5f}, "
-          f"selected {chosen.mean():.5f} ({100 * (1 - chosen.mean() / base.mean()):+.1f}% lower)")  # fmt: skip
+          f"selected {chosen.mean():.5f} ({100 * (1 - chosen.mean() / base.mean()):.1f}% lower)")  # fmt: skip
 
 
 if __name__ == "__main__":

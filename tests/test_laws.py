@@ -8,6 +8,7 @@ from scalinglaws.fit.laws import (
     AdditiveJointLaw,
     BrokenPowerLaw,
     ChinchillaLaw,
+    EnvelopeLaw,
     FitError,
     JointLaw,
     PowerLaw,
@@ -184,7 +185,7 @@ def test_summary_is_printable_with_cis_and_registry_is_complete():
     law.ci_ = {"beta": [-0.55, -0.45]}
     text = law.summary()
     assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
-    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "joint", "joint-additive", "chinchilla", "pruning",
+    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "envelope", "joint", "joint-additive", "chinchilla", "pruning",
                          "pruning-invariant"}
     assert make_law("joint", eps0=0.5).fixed == {"eps0": 0.5}
     with pytest.raises(ValueError, match="unknown law 'hestness'"):
@@ -235,3 +236,19 @@ def test_constant_or_too_short_curves_are_refused_with_a_reason():
         PowerLaw().fit([1, 2, 4, 8], [0.3] * 4)
     with pytest.raises(FitError, match="need at least 3 finite points, got 2"):
         PowerLaw().fit([1, 2], [0.5, 0.4])
+
+
+def test_envelope_law_recovers_a_curve_bent_at_both_ends():
+    """Near eps0 at small n, a power law in the middle, a floor at large n: the envelope finds
+    the exponent that the plain power law, pulled by the bend, misses."""
+    n = 1e5 * 2.0 ** np.arange(12)
+    truth = {"a": 300.0, "alpha": 0.5, "c": 0.3, "eps0": 1.0}
+    y = noisy(EnvelopeLaw()._f(n[:, None], truth), 0.005)
+    law = EnvelopeLaw().fit(n, y)
+    assert law.params_["alpha"] == pytest.approx(0.5, abs=0.05) and law.params_["c"] == pytest.approx(0.3, abs=0.02)
+    assert law.params_["eps0"] == pytest.approx(1.0, rel=0.1) and not law.warnings_
+    far = 1e5 * 2.0**16
+    truth_far = EnvelopeLaw()._f(np.array([[far]]), truth)[0]
+    assert abs(np.log(law.predict([far])[0] / truth_far)) < 0.01
+    power = PowerLaw().fit(n, y)
+    assert abs(power.params_["beta"] + 0.5) > 0.1 and abs(np.log(power.predict([far])[0] / truth_far)) > 0.03
