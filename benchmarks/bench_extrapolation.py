@@ -1,6 +1,6 @@
 """Extrapolation accuracy of law selection (issue 16): fit the smaller part of each learning
-curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` selects with
-a plain power law plus constant (`--law power`) by the RMSE of log(y) on the predicted points.
+curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` (and
+`--law power,envelope,bnsl`) selects with a plain power law plus constant (`--law power`) by the RMSE of log(y) on the predicted points.
 
 Run from the repository root: python3 benchmarks/bench_extrapolation.py
 The curves are benchmarks/data/learning_curves.csv (columns source, curve, x, y, heldout; rows
@@ -46,8 +46,13 @@ def held_out_error(fit: dict, law: str | None) -> float | None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        auto, power = fit("auto", Path(tmp) / "auto"), fit("power", Path(tmp) / "power")
-    print(f"{'curve':22s} {'fitted':>6s} {'power+const':>12s} {'selected':>10s} {'its error':>10s}")
+        power = fit("power", Path(tmp) / "power")
+        for laws in ("auto", "power,envelope,bnsl"):
+            compare(power, fit(laws, Path(tmp) / laws), laws)
+
+
+def compare(power: dict, auto: dict, laws: str) -> None:
+    print(f"\n--law {laws}\n{'curve':22s} {'fitted':>6s} {'power+const':>12s} {'selected':>10s} {'its error':>10s}")
     pairs = []
     for curve in power:
         choice = (auto[curve].get("selection") or [{}])[0]

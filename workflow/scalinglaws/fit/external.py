@@ -24,7 +24,7 @@ from .laws.base import quiet
 from .selection import select_law, too_many_parameters
 from .uncertainty import collapse_runs, resample_runs
 
-AUTO = {1: ("power", "envelope", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 

@@ -28,7 +28,10 @@ def _free(entry: dict) -> int:
 
 
 def _points(entries: dict[str, dict]) -> int:
-    """Points the backtests saw (the rows not held out)."""
+    """Points the laws were fitted to (the rows not held out)."""
+    for e in entries.values():
+        if "data" in e:
+            return len(e["data"]["y"]) - sum(e["data"].get("holdout") or [])
     for e in entries.values():
         for s in e.get("backtest", {}).get("splits", []):
             return s["train_points"] + s["test_points"]

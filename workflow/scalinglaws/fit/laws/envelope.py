@@ -34,6 +34,14 @@ class EnvelopeLaw(Law):
         t = p["a"] * np.power(x[:, 0], -p["alpha"]) + p["c"]
         return p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
 
+    def _grad(self, x, p):
+        reducible = np.power(x[:, 0], -p["alpha"])
+        t, e = p["a"] * reducible + p["c"], p["eps0"]
+        cube = np.power(t * t + e * e, 1.5)
+        outer = e**3 / cube  # d eps / d t
+        return {"a": outer * reducible, "alpha": -outer * p["a"] * reducible * np.log(x[:, 0]), "c": outer,
+                "eps0": t**3 / cube}  # fmt: skip
+
     def _bounds(self, x, y):
         return {"a": (1e-300, 1e300), "alpha": (0.0, 4.0), "c": (0.0, float(y.min())),
                 "eps0": (float(y.max()), 1e3 * float(y.max()))}  # fmt: skip
