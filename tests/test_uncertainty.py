@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 
 from scalinglaws.fit.backtest import backtest
-from scalinglaws.fit.selection import select_law
-from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs
+from scalinglaws.fit.best_guess import best_guess_error
 from scalinglaws.fit.entry import fit_entry
+from scalinglaws.fit.identify import ci_warnings, exponent_words, gamma_warning
+from scalinglaws.fit.intervals import intervals
+from scalinglaws.fit.predict import stored_law
+from scalinglaws.fit.selection import select_law
+from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs, resample_seeds, runs_noise, shared_draws
 from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
 
 TRUTH = {"alpha": 2.0, "beta": -0.5, "gamma": 0.02}
@@ -104,7 +108,7 @@ def test_fit_entry_reports_everything_a_reader_needs():
     assert entry["regions"]["power_law_start"] == SHARDS[0]
     assert entry["derived"]["power_law_end"]["ci95"] is not None
     band = entry["band"]
-    assert len(band["x"]) == len(band["lo"]) == 50
+    assert len(band["x"]) == len(band["lo"]) == 60
     assert all(lo <= f <= hi for lo, f, hi in zip(band["lo"], band["fit"], band["hi"]))
     assert "mean_rel_error" in entry["backtest"] and "power-law region" in entry["summary"]
 
@@ -117,5 +121,78 @@ def test_joint_fit_entry_draws_one_line_per_model_size():
     entry = fit_entry(JointLaw(), x, y, reps, resample="test", seed=0)
     plot = entry["plot"]
     assert plot["kind"] == "lines" and plot["line_input"] == "m" and plot["line_values"] == list(m)
-    assert np.shape(plot["fit"]) == (3, 50) and np.shape(plot["lo"]) == (3, 50)
+    assert np.shape(plot["fit"]) == (3, 60) and np.shape(plot["lo"]) == (3, 60)
     assert entry["backtest"]["axis"] == "n"
+
+
+# -- issue 15: levels of noise, intervals beyond the data, identifiability ---------------------------
+def test_small_sample_correction_makes_redrawn_means_vary_like_new_seeds():
+    """Redrawing k seeds with replacement shrinks the variance of their mean by (k-1)/k; widen()
+    undoes it, so over many redraws var(mean of logs) equals the seeds' sample variance / k."""
+    rng = np.random.default_rng(0)
+    cube = np.exp(0.1 * rng.standard_normal((400, 1, 3)))
+    redrawn = np.array([np.log(t).mean(axis=2)[:, 0] for _, t in resample_seeds(cube, cube, 300, seed=1)])
+    expected = np.var(np.log(cube[:, 0]), axis=1, ddof=1) / 3
+    assert np.mean(redrawn.var(axis=0)) == pytest.approx(np.mean(expected), rel=0.05)
+    plain = np.array([np.log(cube[np.arange(400), 0][:, rng.integers(0, 3, 3)]).mean(1) for _ in range(300)])
+    assert plain.var(axis=0).mean() < 0.75 * np.mean(expected)  # what the uncorrected redraw gives
+
+
+def test_shared_noise_is_the_residual_variance_beyond_the_seeds():
+    """Points whose seeds scatter 5% and whose shards scatter a further 10%: the fit's residual
+    variance minus the seeds' share estimates the shard-level variance (0.01), and a new run
+    varies by both."""
+    rng = np.random.default_rng(5)
+    n = np.repeat(100 * 2.0 ** np.arange(12), 4)
+    truth = 2.0 * n**-0.5 + 0.02
+    y = truth * np.exp(np.repeat(0.1 * rng.standard_normal(12), 4) + 0.05 * rng.standard_normal(len(n)))
+    noise = runs_noise(n, y)
+    assert noise.run_var == pytest.approx(0.05**2, rel=0.35) and noise.runs == 4
+    points, means, _ = collapse_runs(n, y)
+    fitted = noise.with_fit(PowerLaw().fit(points, means), points, means)
+    assert fitted.dof == 9
+    assert 0.003 < fitted.shared_var < 0.03
+    assert fitted.new_run_var == pytest.approx(fitted.shared_var + noise.run_var)
+    assert shared_draws(fitted, 500, seed=0).std() > 0  # its own uncertainty is drawn too
+
+
+def test_prediction_interval_contains_the_band_and_both_reach_beyond_the_data():
+    x, y = power_runs(np.random.default_rng(3), seeds=3)
+    points, means, _ = collapse_runs(x, y)
+    what, reps = resample_runs(x, y, 60, seed=0)
+    entry = fit_entry(PowerLaw(), points, means, reps, resample=what, seed=0, noise=runs_noise(x, y))
+    band = entry["band"]
+    assert band["data_max"] == SHARDS.max() and max(band["x"]) == pytest.approx(10 * SHARDS.max())
+    for key in ("lo", "hi", "pi_lo", "pi_hi"):
+        assert len(band[key]) == len(band["x"])
+    lo, hi, pi_lo, pi_hi = (np.array(band[k]) for k in ("lo", "hi", "pi_lo", "pi_hi"))
+    assert (pi_lo < lo).all() and (hi < pi_hi).all()
+    width = np.log(hi / lo)
+    assert width[-1] > 2 * width[len(width) // 2]  # the band opens up where it extrapolates
+    law, samples, noise, seed = stored_law("power", entry)
+    at_grid = intervals(law, samples, noise, band["x"], seed)  # the same numbers `predict` computes
+    np.testing.assert_allclose(at_grid["ci_low"], lo)
+    np.testing.assert_allclose(at_grid["pi_high"], pi_hi)
+
+
+def test_warnings_when_a_ci_reaches_a_bound_or_spans_a_decade_or_gamma_is_not_reached():
+    law = PowerLaw().fit(SHARDS, 2.0 * SHARDS**-0.5 + 0.001)
+    law.ci_ = {"alpha": [1.9, 2.1], "beta": [-0.52, -0.48], "gamma": [0.0, 0.004]}
+    law.bounds_ = {**law.bounds_, "gamma": (0.0, 0.05)}
+    text = " ".join(ci_warnings(law))
+    assert "gamma not resolved: its 95% CI [0, 0.004] reaches the lower bound" in text and "beta" not in text
+    law.ci_["alpha"] = [0.5, 8.0]
+    assert any(w.startswith("alpha poorly resolved") for w in ci_warnings(law))
+    # the smallest error (0.023) is far above 1.5 gamma: gamma is an extrapolation
+    assert gamma_warning(law, 2.0 * SHARDS**-0.5 + 0.001) and not gamma_warning(law, [0.0012])
+    assert exponent_words(1.19, [0.68, 1.30]) == "not distinguishable from linear (CI contains 1)"
+    assert exponent_words(0.6, [0.5, 0.7]) == "sub-linear" and exponent_words(1.3, [1.1, 1.5]) == "super-linear"
+
+
+def test_best_guess_error_by_metric():
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 2.0, (20000, 1))
+    assert best_guess_error("mse", y) == pytest.approx(4.0, rel=0.03)
+    assert best_guess_error("rmse", y) == pytest.approx(2.0, rel=0.02)
+    assert best_guess_error("error", np.arange(1000) % 10) == pytest.approx(0.9)
+    assert best_guess_error("bpb", np.arange(256 * 4) % 256) == pytest.approx(8.0)

@@ -19,9 +19,10 @@ rule figures:
     params:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
+        extrapolate=STUDY.config["fit"]["extrapolate"],
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} > {log} 2>&1"
+        "{PY} plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate} > {log} 2>&1"

@@ -3,7 +3,9 @@
 
 rule fit:
     input:
-        rules.aggregate.output.runs,
+        runs=rules.aggregate.output.runs,
+        # the eval splits give each dataset's best-guess error (small-data region, joint's eps0)
+        evals=[ancient(STUDY.eval_file(key)) for key in STUDY.evals],
     output:
         fits=report(f"{RESULTS}/fits/fits.json", caption="../report/fits.rst", category="Fits"),
         table=report(f"{RESULTS}/fits/laws.csv", caption="../report/laws_table.rst", category="Fits"),
@@ -13,11 +15,13 @@ rule fit:
         seed=STUDY.config["fit"]["seed"],
         tolerance=STUDY.config["fit"]["size_tolerance"],
         laws=",".join(STUDY.config["fit"]["laws"]),
+        evals=" ".join(f"--evals {name}={STUDY.eval_file(key)}" for key, name in STUDY.evals.items()),
+        fit_eps0="--fit-eps0" if STUDY.config["fit"]["fit_eps0"] else "",
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} fit-study --runs {input} --out {output.fits} --table {output.table} --target {params.target}"
+        "{PY} fit-study --runs {input.runs} --out {output.fits} --table {output.table} --target {params.target}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance}"
-        " --laws {params.laws} > {log} 2>&1"
+        " --laws {params.laws} {params.evals} {params.fit_eps0} > {log} 2>&1"

@@ -77,12 +77,16 @@ def cmd_aggregate(args) -> None:
 def cmd_fit_study(args) -> None:
     import pandas as pd
 
-    from .fit.study import fit_study
+    from .fit.best_guess import best_guesses
+    from .fit.study import StudyFit, fit_study
     from .report.tables import law_table
 
     runs = pd.read_csv(args.runs)
-    laws = args.laws.split(",")
-    fits = fit_study(runs, args.target, args.bootstrap, args.seed, args.size_tolerance, laws)
+    evals = dict(item.split("=", 1) for item in args.evals)
+    metrics = runs.groupby("dataset")["metric"].first().to_dict() if len(runs) else {}
+    spec = StudyFit(args.target, args.bootstrap, args.seed, args.size_tolerance, tuple(args.laws.split(",")),
+                    best_guesses(evals, metrics, args.target), args.fit_eps0)  # fmt: skip
+    fits = fit_study(runs, spec)
     store.atomic_write_json(args.out, fits)
     if args.table:
         store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
@@ -95,7 +99,8 @@ def cmd_fit(args) -> int:
     from .fit.selection import describe
     from .report.tables import write_outputs
 
-    options = {"joint": {"eps0": args.eps0}, "chinchilla": {"screen": args.starts}}
+    # the random-guess error is joint's eps0 and anchors power's small-data region
+    options = {"joint": {"eps0": args.eps0}, "power": {"best_guess": args.eps0}, "chinchilla": {"screen": args.starts}}
     derive = {}
     for item in args.derive:
         name, sep, expr = item.partition("=")
@@ -132,6 +137,19 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> None:
+    """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run."""
+    from .fit.predict import load_fits, parse_values, predict_rows
+
+    source, fits = load_fits(args.fits)
+    at, sizes = parse_values(args.at, "--at"), parse_values(args.size, "--size")
+    rows = predict_rows(source, fits, at, args.law, args.group, sizes)
+    if args.format == "json":
+        print(rows.to_json(orient="records", indent=1))
+    else:
+        print(rows.to_csv(index=False), end="")
+
+
 def cmd_plot(args) -> None:
     import pandas as pd
 
@@ -139,7 +157,8 @@ def cmd_plot(args) -> None:
 
     tables = Path(args.tables)
     fits = json.loads(Path(args.fits).read_text())
-    draw_all(pd.read_csv(tables / "learning_curve.csv"), pd.read_csv(tables / "sizes.csv"), fits, args.out_dir)
+    draw_all(pd.read_csv(tables / "learning_curve.csv"), pd.read_csv(tables / "sizes.csv"), fits, args.out_dir,
+             args.extrapolate)  # fmt: skip
 
 
 def cmd_store_ls(args) -> None:
@@ -226,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size-tolerance", type=float, default=0.05)
     s.add_argument("--laws", default="power,size", help="comma-separated law names")
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
+    s.add_argument("--evals", action="append", default=[], metavar="DATASET=PATH",
+                   help="a dataset's eval splits (data.npz): its best-guess error anchors the small-data "
+                   "region and is the joint law's eps0 (repeatable)")  # fmt: skip
+    s.add_argument("--fit-eps0", action="store_true", help="joint: fit eps0 instead of fixing it to the best guess")
     s.set_defaults(func=cmd_fit_study)
 
     s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
@@ -245,14 +268,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default 200)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--eps0", type=float, help="joint: the random-guess error (fitted if not given)")
+    s.add_argument("--eps0", type=float, help="the random-guess error: joint's eps0 (fitted if not given) and the "
+                   "anchor of power's small-data region (none is detected without it)")  # fmt: skip
     s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
     s.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95% CI and prediction interval")
+    s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
+    s.add_argument("--at", required=True, metavar="X[,X...]", help="where to predict (the law's axis: n for "
+                   "power and joint), measured or not")  # fmt: skip
+    s.add_argument("--law", help="default: the law the backtest selected (else the first fitted)")
+    s.add_argument("--group", help="one curve, e.g. teacher/mlp (default: every one)")
+    s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
+    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")
     s.add_argument("--tables", required=True)
     s.add_argument("--fits", required=True)
     s.add_argument("--out-dir", required=True)
+    s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
     s.set_defaults(func=cmd_plot)
 
     st = sub.add_parser("store", help="inspect or clean the content-addressed store").add_subparsers(

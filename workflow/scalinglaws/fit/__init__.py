@@ -2,6 +2,9 @@
 
 Takes runs.csv (a study) or any CSV of measurements (external.py); gives fits.json and the
 fitted-law table. laws/ is the catalogue of laws (one module each), entry.py reports one fitted
-law, uncertainty.py draws the bootstrap, backtest.py and selection.py score and rank the laws,
-study.py and pruning.py fit a study's curves.
+law, uncertainty.py draws the bootstrap (seeds and shard-level noise), intervals.py gives the CI
+of the mean curve and the prediction interval of a new run at any x (predict.py serves them to
+`scalinglaws predict`), regions.py decides the small-data region from the best-guess error
+(best_guess.py), identify.py says what the data do not resolve, backtest.py and selection.py
+score and rank the laws, study.py and pruning.py fit a study's curves.
 """

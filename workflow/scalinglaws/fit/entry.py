@@ -1,9 +1,11 @@
 """One law fitted to one data set and reported: the `fit_entry` of fits.json.
 
-The entry gathers, each from its own module: the estimate (laws/), its bootstrap CIs, bands and
-correlations (uncertainty.py), the prediction grid of its figure (grid.py) and its backtest
-(backtest.py). Study fits (study.py), external tables (external.py) and pruning fits all
-report a law this way, so the CLI, fits.json and the figures read one shape.
+The entry gathers, each from its own module: the estimate (laws/), its bootstrap CIs and
+correlations (uncertainty.py), the confidence band and prediction interval on the grid of its
+figure (intervals.py, grid.py), what the data do not resolve (identify.py) and its backtest
+(backtest.py). Its `predict` block (bootstrap samples and noise) lets `scalinglaws predict`
+compute the same intervals later at any x. Study fits (study.py), external tables (external.py)
+and pruning fits all report a law this way, so the CLI, fits.json and the figures read one shape.
 """
 from __future__ import annotations
 
@@ -12,17 +14,22 @@ from typing import Iterable
 import numpy as np
 
 from .backtest import backtest, score_holdout
-from .grid import per_line, plot_grid
+from .grid import EXTRAPOLATE, per_line, plot_grid
+from .identify import ci_warnings, gamma_warning
+from .intervals import intervals
 from .laws import FitError, Law
 from .laws.base import as_inputs
-from .uncertainty import CI_LEVEL, Bootstrap, bootstrap, derived_interval, finite_or_none
+from .uncertainty import CI_LEVEL, Bootstrap, Noise, bootstrap, derived_interval, finite_or_none, shared_draws
+
+PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
 
 
 def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, axis: int | None = None,
-              holdout=None) -> dict:  # fmt: skip
+              holdout=None, noise: Noise | None = None) -> dict:  # fmt: skip
     """Fit `law` to (x, y) and report it. `replicates` yields resampled (x, y) of the fitted
     points; `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
-    leaves those rows out of the fit and of the backtest: they are only predicted and scored."""
+    leaves those rows out of the fit and of the backtest: they are only predicted and scored;
+    `noise` is the points' seed noise (None: one run per point)."""
     x = as_inputs(x, len(law.x_names))
     y = np.asarray(y, float)
     fit_x, fit_y = (x, y) if holdout is None else (x[~holdout], y[~holdout])
@@ -31,9 +38,11 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
         law.fit(fit_x, fit_y)
     except FitError as exc:
         return {**head, "error": str(exc), "data": {"x": x.tolist(), "y": y.tolist()}}
-    at, plot = plot_grid(law, x)
-    boot = bootstrap(law, replicates, at=at)
+    noise = (noise or Noise()).with_fit(law, fit_x, fit_y)
+    replicates = list(replicates)
+    boot = bootstrap(law, replicates, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
     law.ci_ = boot.intervals()
+    law.warnings_ += ci_warnings(law) + gamma_warning(law, fit_y)
     entry = {
         **head,
         "params": parameters(law),
@@ -41,17 +50,19 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
         **law.extras(),
         "goodness": law.goodness(fit_x, fit_y),
         "warnings": law.warnings_,
-        "bootstrap": bootstrap_summary(boot, resample, seed),
+        "bootstrap": bootstrap_summary(boot, resample, seed, noise),
         "correlations": boot.correlations(),
-        "plot": plot_with_band(law, at, plot, boot),
+        "plot": plot_with_intervals(law, x, boot.samples, noise, seed),
         "backtest": backtest(law, fit_x, fit_y, axis=axis),
         **({} if holdout is None else {"holdout": score_holdout(law, x[holdout], y[holdout])}),
         "data": {"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
         "summary": law.summary(),
+        "predict": {"version": PREDICT_VERSION, "options": law.options(), "params": law.params_,
+                    "samples": boot.samples.tolist(), "noise": noise.to_json(), "seed": seed},  # fmt: skip
     }
     plot = entry["plot"]
     if plot["kind"] == "curve":  # the 1-input band, under the name the figures have always read
-        entry["band"] = {"x": plot["x"], "fit": plot["fit"], "lo": plot["lo"], "hi": plot["hi"]}
+        entry["band"] = {k: plot[k] for k in ("x", "fit", "lo", "hi", "pi_lo", "pi_hi", "data_max")}
     return entry
 
 
@@ -78,18 +89,25 @@ def derived(law: Law, boot: Bootstrap) -> dict:
     return out
 
 
-def bootstrap_summary(boot: Bootstrap, resample: str, seed: int) -> dict:
+def bootstrap_summary(boot: Bootstrap, resample: str, seed: int, noise: Noise) -> dict:
+    shared = noise.run_var is not None and noise.shared_var > 0
     return {
         "replicates": int(len(boot.samples)),
         "failed": boot.failed,
-        "resample": resample,
+        "resample": resample + ("; plus shard-level noise (the residual variance beyond the seeds')" if shared else ""),
         "seed": seed,
         "refit": "one warm start from the estimate",
         "level": CI_LEVEL,
+        "noise": noise.to_json(),
     }
 
 
-def plot_with_band(law: Law, at: np.ndarray, plot: dict, boot: Bootstrap) -> dict:
-    """The figure's description with the fit and its 95% bootstrap band on the grid."""
-    lo, hi = boot.band()
-    return {**plot, "fit": per_line(plot, law.predict(at)), "lo": per_line(plot, lo), "hi": per_line(plot, hi)}
+def plot_with_intervals(law: Law, x: np.ndarray, samples: np.ndarray, noise: Noise, seed: int,
+                        extrapolate: float = EXTRAPOLATE) -> dict:  # fmt: skip
+    """The figure's description with, on its grid, the fit, the 95% band of the mean curve
+    (lo, hi) and the 95% prediction interval of a new run (pi_lo, pi_hi), from the bootstrap
+    `samples` of the parameters."""
+    at, plot = plot_grid(law, x, extrapolate)
+    iv = intervals(law, samples, noise, at, seed)
+    keys = {"fit": "prediction", "lo": "ci_low", "hi": "ci_high", "pi_lo": "pi_low", "pi_hi": "pi_high"}
+    return {**plot, **{k: per_line(plot, iv[v]) for k, v in keys.items()}}

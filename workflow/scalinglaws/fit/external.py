@@ -22,7 +22,7 @@ from .entry import fit_entry
 from .laws import LAWS, FitError, make_law
 from .laws.base import quiet
 from .selection import select_law, too_many_parameters
-from .uncertainty import collapse_runs, resample_runs
+from .uncertainty import collapse_runs, resample_runs, runs_noise
 
 AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
@@ -165,15 +165,19 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
     axis = LAWS[laws[0]].axis  # every law's backtest cuts along the same input, so that they compare
+    noise = runs_noise(x_rows[~held], y_rows[~held])
     for name in laws:
-        law = make_law(name, **spec.options.get(name, {}))
+        options = spec.options.get(name, {})
+        if name == "power" and options.get("best_guess") is not None:  # the region test weighs by seed noise
+            options = {**options, "point_var": noise.point_var}
+        law = make_law(name, **options)
         if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
             out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
                          f"about a third): left out by --law auto; --law {name} fits it anyway"}  # fmt: skip
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         try:
-            out[name] = fit_entry(law, x, y, reps, resample=what, seed=seed, axis=axis, holdout=holdout)
+            out[name] = fit_entry(law, x, y, reps, resample=what, seed=seed, axis=axis, holdout=holdout, noise=noise)
         except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
     if all("skipped" in out[name] for name in laws):

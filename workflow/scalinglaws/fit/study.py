@@ -2,12 +2,14 @@
 
 A bootstrap replicate draws the seeds of every shard with replacement and redoes the per-shard
 selection of the best (size, learning rate) on validation before refitting, so the CIs carry
-both the seed noise and the noise of model selection.
+both the seed noise and the noise of model selection; fit_entry adds the shard-level noise
+(uncertainty.py). The dataset's best-guess error (best_guess.py) anchors the small-data region
+of `power` and is the joint law's eps0, unless `fit_eps0` asks for it to be fitted.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ from ..aggregate.selection import SIZE_TOLERANCE, config_cube, per_size_best, se
 from .entry import fit_entry
 from .laws import make_law
 from .selection import select_law
-from .uncertainty import resample_seeds
+from .uncertainty import Noise, resample_seeds, runs_noise
 
 DEFAULT_LAWS = ("power", "size")
 # What each law is fitted to in a study: the learning curve, the best size per shard, or the
@@ -25,45 +27,76 @@ DEFAULT_LAWS = ("power", "size")
 CURVE_LAWS, SIZE_LAWS, JOINT_LAWS = ("power", "bnsl", "bnsl2"), ("size",), ("joint", "joint-additive", "chinchilla")
 
 
-def fit_curve(runs: pd.DataFrame, target: str = "test", replicates: int = 200, seed: int = 0,
-              tolerance: float = SIZE_TOLERANCE, laws: Iterable[str] = DEFAULT_LAWS) -> dict:  # fmt: skip
+@dataclass
+class StudyFit:
+    """How a study's curves are fitted (the config's `fit` section)."""
+
+    target: str = "test"
+    replicates: int = 200
+    seed: int = 0
+    tolerance: float = SIZE_TOLERANCE
+    laws: tuple[str, ...] = DEFAULT_LAWS
+    best_guess: dict[str, float] = field(default_factory=dict)  # per dataset
+    fit_eps0: bool = False  # fit the joint law's eps0 instead of fixing it to the best guess
+
+
+def cell_noise(cube: np.ndarray) -> Noise:
+    """The seed noise of [cell, seed] metrics (NaN: missing runs)."""
+    cells, seeds = np.nonzero(np.isfinite(cube) & (cube > 0))
+    return runs_noise(cells, cube[cells, seeds]) if len(cells) else Noise()
+
+
+def law_options(name: str, spec: StudyFit, best_guess: float | None, noise: Noise) -> dict:
+    if best_guess is None:
+        return {}
+    if name == "power":
+        return {"best_guess": best_guess, "point_var": noise.point_var}
+    if name == "joint" and not spec.fit_eps0:
+        return {"eps0": best_guess}
+    return {}
+
+
+def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = None) -> dict:
     """Fit the configured laws to one (dataset, family): `power`/`bnsl` to the learning curve,
     `size` to the smallest sufficient sizes, `joint`/`chinchilla` to error vs (size, shard)."""
     configs, val, test, shards = config_cube(runs)
-    tgt = test if target == "test" else val
+    tgt = test if spec.target == "test" else val
     n = np.array(shards, float)
     params = configs["params"].to_numpy(float)
     sizes = np.unique(params)
     x = {"curve": n, "size": n, "joint": np.column_stack([np.tile(sizes, len(n)), np.repeat(n, len(sizes))])}
 
     def law_data(v, t) -> dict:
-        sel = select_best(v, t, params, tolerance)
+        sel = select_best(v, t, params, spec.tolerance)
         out = {"curve": sel.target_mean, "size": params[sel.smallest]}
-        if any(name in JOINT_LAWS for name in laws):
+        if any(name in JOINT_LAWS for name in spec.laws):
             out["joint"] = per_size_best(v, t, params, sizes).ravel()
         return out
 
     observed = law_data(val, tgt)
-    replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, replicates, seed)]
-    out = {"target": f"{target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
-           "size_tolerance": tolerance, "laws": list(laws)}  # fmt: skip
-    for name in laws:
+    chosen = tgt[np.arange(len(n)), select_best(val, tgt, params, spec.tolerance).best]
+    noise = {"curve": cell_noise(chosen), "size": None, "joint": cell_noise(tgt.reshape(-1, tgt.shape[2]))}
+    replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, spec.replicates, spec.seed)]
+    out = {"target": f"{spec.target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
+           "size_tolerance": spec.tolerance, "laws": list(spec.laws), "best_guess": best_guess}  # fmt: skip
+    for name in spec.laws:
         source = "curve" if name in CURVE_LAWS else "size" if name in SIZE_LAWS else "joint"
         if source == "joint" and len(sizes) < 2:
             out[name] = {"law": name, "error": f"{name} needs several model sizes; this curve has one"}
             continue
         reps = ((x[source], r[source]) for r in replicate_data)
-        out[name] = fit_entry(make_law(name), x[source], observed[source], reps, seed=seed,
-                              resample="seeds within each shard, model selection redone",
-                              axis=1 if source == "joint" else 0)  # backtests cut along n  # fmt: skip
-    choices = [select_law({k: out[k] for k in laws if k in group}, among)
+        law = make_law(name, **law_options(name, spec, best_guess, noise["curve"]))
+        # backtests cut along n (the joint laws' second input)
+        out[name] = fit_entry(law, x[source], observed[source], reps, seed=spec.seed,
+                              resample="seeds within each shard (small-sample corrected), model selection redone",
+                              axis=1 if source == "joint" else 0, noise=noise[source])  # fmt: skip
+    choices = [select_law({k: out[k] for k in spec.laws if k in group}, among)
                for group, among in ((CURVE_LAWS, "learning curve"), (JOINT_LAWS, "error vs (size, n)"))]  # fmt: skip
     out["selection"] = [c for c in choices if c]
     return out
 
 
-def fit_study(runs: pd.DataFrame, target: str, replicates: int, seed: int, tolerance: float = SIZE_TOLERANCE,
-              laws: Iterable[str] = DEFAULT_LAWS) -> dict:  # fmt: skip
+def fit_study(runs: pd.DataFrame, spec: StudyFit) -> dict:
     """Fits for every (dataset, family) curve, keyed "dataset/family"."""
     result = {}
     ok = usable(runs)
@@ -77,7 +110,7 @@ def fit_study(runs: pd.DataFrame, target: str, replicates: int, seed: int, toler
             "excluded_total": int(len(grp) - len(good)),
         }
         if len(good):
-            entry.update(fit_curve(good, target, replicates, seed, tolerance, tuple(laws)))
+            entry.update(fit_curve(good, spec, spec.best_guess.get(dataset)))
         else:
             entry["error"] = "no usable runs"
         result[f"{dataset}/{family}"] = entry

@@ -3,15 +3,19 @@
 How replicates are drawn: resample_runs (runs within each point, for tables) and
 resample_seeds (seeds within each shard, model selection redone, for studies).
 
-Replicates resample runs, not only points: where a point is the mean of several runs (seeds),
-the runs are drawn with replacement within it; only when every point is a single run are the
-points themselves resampled. Each replicate is refitted from the original estimate (one warm
-start), which is cheap and stays in the original fit's basin. Everything is reproducible
-from the seed.
+Two levels of noise move a measured point (in log units): its seeds (the runs it averages), and
+what all seeds of a shard share, the training set itself (plus whatever the law misses). Seeds
+are redrawn within each point, with the small-sample correction sqrt(k/(k-1)); the shared part
+cannot be redrawn (there is one training set per shard), so its variance is estimated from the
+fit, as the residual variance beyond what the seeds explain (`Noise`), and every replicate adds
+a fresh draw of it to every point. Only when every point is a single run are the points
+themselves resampled, which carries both levels at once. Each replicate is refitted from the
+original estimate (one warm start). Everything is reproducible from the seed.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -80,10 +84,69 @@ def percentile_interval(samples: np.ndarray, level: float = CI_LEVEL) -> list[fl
     return [float(np.percentile(samples, half)), float(np.percentile(samples, 100 - half))]
 
 
-def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], at=None) -> Bootstrap:
-    """Refit the fitted `law` on every replicate (x, y); predict at `at` for bands."""
+@dataclass
+class Noise:
+    """The noise of the fitted points in log units, from their runs (seeds).
+
+    run_var: variance of log(error) of one run around its point's mean, pooled over points (None
+    when every point is one run); runs: runs per point (mean). After a fit, `shared_var` is the
+    residual variance not explained by seeds: the shard-level (training set) noise and misfit."""
+
+    run_var: float | None = None
+    runs: float = 1.0
+    resid_var: float = float("nan")  # residual variance of the fit, per degree of freedom
+    dof: int = 0  # its degrees of freedom (points - free parameters)
+
+    @property
+    def point_var(self) -> float:
+        """Variance of a point's mean that its seeds explain."""
+        return 0.0 if self.run_var is None else self.run_var / self.runs
+
+    @property
+    def shared_var(self) -> float:
+        return max(self.resid_var - self.point_var, 0.0) if np.isfinite(self.resid_var) else 0.0
+
+    @property
+    def new_run_var(self) -> float:
+        """Variance of log(error) of a new run (new training set and seed) around the mean curve."""
+        return self.shared_var + (self.run_var or 0.0)
+
+    def with_fit(self, law: Law, x, y) -> "Noise":
+        """This noise with the residual variance of `law` fitted to (x, y)."""
+        good = law.goodness(x, y)
+        dof = good["points"] - len(law.free)
+        resid = good["rmse_log"] ** 2 * good["points"] / dof if dof > 0 else float("nan")
+        return Noise(self.run_var, self.runs, resid, max(dof, 0))
+
+    def to_json(self) -> dict:
+        return {"run_var": self.run_var, "runs": self.runs, "resid_var": finite_or_none(self.resid_var),
+                "dof": self.dof, "shared_var": self.shared_var, "new_run_var": self.new_run_var}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Noise":
+        resid = d["resid_var"]
+        return cls(d["run_var"], d["runs"], float("nan") if resid is None else resid, d["dof"])
+
+
+def shared_draws(noise: Noise | None, replicates: int, seed: int) -> np.ndarray:
+    """Per replicate, a standard deviation of the shard-level noise to add: the estimated
+    variance scaled by dof / chi2(dof), so that its own uncertainty (few points) is carried."""
+    if noise is None or noise.run_var is None or noise.dof < 1 or noise.shared_var <= 0:
+        return np.zeros(replicates)
+    rng = np.random.default_rng([seed, 1])
+    resid = noise.resid_var * noise.dof / rng.chisquare(noise.dof, replicates)
+    return np.sqrt(np.maximum(resid - noise.point_var, 0.0))
+
+
+def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], at=None, shared_sd=None,
+              seed: int = 0) -> Bootstrap:  # fmt: skip
+    """Refit the fitted `law` on every replicate (x, y); predict at `at` for bands. `shared_sd`
+    (one per replicate) adds that much independent log-normal noise to every point of it."""
     samples, predictions, failed = [], [], 0
-    for x, y in replicates:
+    rng = np.random.default_rng([seed, 2])
+    for i, (x, y) in enumerate(replicates):
+        if shared_sd is not None and shared_sd[i] > 0:
+            y = y * np.exp(shared_sd[i] * rng.standard_normal(len(y)))
         try:
             b = law.refit(x, y)
         except FitError:
@@ -104,6 +167,21 @@ def collapse_runs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     index = index.ravel()
     means = np.bincount(index, weights=y) / np.bincount(index)
     return points, means, index
+
+
+def runs_noise(x, y) -> Noise:
+    """The seed noise of points made of several runs (rows sharing x): the variance of log(y)
+    within a point, pooled over the points that have at least two runs."""
+    y = np.asarray(y, float)
+    _, _, index = collapse_runs(x, y)
+    counts = np.bincount(index)
+    if counts.max() < 2:
+        return Noise()
+    logs = np.log(y)
+    means = np.bincount(index, weights=logs) / counts
+    ss = np.bincount(index, weights=(logs - means[index]) ** 2)
+    many = counts > 1
+    return Noise(float(ss[many].sum() / (counts[many] - 1).sum()), float(counts.mean()))
 
 
 def resample_runs(x, y, replicates: int, seed: int) -> tuple[str, Iterator[tuple[np.ndarray, np.ndarray]]]:
@@ -142,11 +220,25 @@ def resample_runs(x, y, replicates: int, seed: int) -> tuple[str, Iterator[tuple
     return what, generate()
 
 
+def widen(cube: np.ndarray) -> np.ndarray:
+    """Each run's deviation from its (shard, config)'s geometric mean, in log units, scaled by
+    sqrt(k/(k-1)): then redrawn means vary as much as means of k new seeds would."""
+    k = np.isfinite(cube).sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells: missing runs stay missing
+        logs = np.log(cube)
+        centre = np.nanmean(logs, axis=2, keepdims=True)
+        wide = np.exp(centre + np.sqrt(k / np.maximum(k - 1, 1)) * (logs - centre))
+    return np.where(np.isfinite(wide), wide, cube)  # a zero error (log -inf) is left as it is
+
+
 def resample_seeds(val: np.ndarray, target: np.ndarray, replicates: int, seed: int):
     """Yield (val, target) cubes [shard, config, seed] with every shard's seeds redrawn (the
-    same draw for every config of a shard, so that a replicate is a set of whole runs)."""
+    same draw for every config of a shard, so that a replicate is a set of whole runs), each
+    run's deviation widened by the small-sample correction (`widen`)."""
     rng = np.random.default_rng(seed)
     n_seeds = val.shape[2]
+    val, target = widen(val), widen(target)
     for _ in range(replicates):
         pick = rng.integers(0, n_seeds, size=(val.shape[0], n_seeds))
         index = pick[:, None, :].repeat(val.shape[1], 1)

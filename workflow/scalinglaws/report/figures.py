@@ -1,6 +1,10 @@
 """Figures: learning curve with fit and CI band, error vs model size, best size vs data, and
 one figure per fitted law (fit with its 95% band, backtest, compute-optimal allocation).
 
+Fits are drawn past the data, to `extrapolate` x the largest n (10x by default): the 95%
+confidence band of the mean curve, and the wider 95% prediction interval of one new run, both
+recomputed from the bootstrap samples stored in fits.json (fit/predict.py).
+
 Each figure is written as PNG and PDF from the tables and the fit JSON alone, so figures can
 be redrawn (or drawn for an external table) without touching training.
 """
@@ -16,6 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..fit.grid import EXTRAPOLATE  # noqa: E402
+from ..fit.identify import exponent_words  # noqa: E402
+from ..fit.predict import redraw  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
 
 METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
@@ -34,22 +41,34 @@ def save(fig, stem: Path | str) -> list[Path]:
     return paths
 
 
-def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str):
+def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True) -> None:
+    """A fitted curve (dashed beyond the data), its 95% CI band and its 95% prediction interval;
+    `line` holds x, fit, lo, hi, pi_lo, pi_hi (None where absent) and data_max."""
+    x, fit = np.asarray(line["x"]), np.asarray(line["fit"])
+    inside = x <= line.get("data_max", x.max()) * (1 + 1e-9)
+    ax.plot(x[inside], fit[inside], color=color, label=label)
+    ax.plot(x[~inside], fit[~inside], color=color, ls="--")
+    if line.get("lo") is not None:
+        ax.fill_between(x, line["lo"], line["hi"], color=color, alpha=0.25,
+                        label="95% CI of the mean curve" if legend_bands else None)  # fmt: skip
+    if line.get("pi_lo") is not None:
+        ax.fill_between(x, line["pi_lo"], line["pi_hi"], color=color, alpha=0.08,
+                        label="95% prediction interval, new run" if legend_bands else None)  # fmt: skip
+
+
+def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
     metric = curve["metric"].iloc[0] if len(curve) else "mse"
     target = fit.get("target", "test_metric").split("_")[0]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.errorbar(curve["n"], curve[f"{target}_mean"], yerr=curve[f"{target}_std"], fmt="o", capsize=3,
                 color="C0", label=f"best over sizes and lrs (mean ± std over seeds)")  # fmt: skip
     power = fit.get("power", {})
-    if "band" in power:
-        band = power["band"]
+    if "plot" in power:
+        band = redraw(power, extrapolate)
         p = {k: v["value"] for k, v in power["params"].items()}
         ci = power["params"]["beta"]["ci95"]
         ci_txt = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-        ax.plot(band["x"], band["fit"], color="C1",
-                label=f"{p['alpha']:.3g} n^{p['beta']:.3f}{ci_txt} + {p['gamma']:.3g}")  # fmt: skip
-        if band["lo"] is not None:
-            ax.fill_between(band["x"], band["lo"], band["hi"], color="C1", alpha=0.25, label="95% CI (bootstrap)")
+        draw_intervals(ax, band, "C1", f"{p['alpha']:.3g} n^{p['beta']:.3f}{ci_txt} + {p['gamma']:.3g}")
         if p["gamma"] > 0:
             ax.axhline(p["gamma"], color="grey", ls="--", lw=1, label="gamma (irreducible)")
         small = power.get("regions", {}).get("small_data_n")
@@ -75,25 +94,24 @@ def size_figure(sizes: pd.DataFrame, title: str):
     return fig
 
 
-def best_size_figure(curve: pd.DataFrame, fit: dict, title: str):
+def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.plot(curve["n"], curve["params"], "x", color="grey", label="winning size (lowest val metric)")
     ax.plot(curve["n"], curve["best_params"], "o", label="best size (smallest within tolerance)")
     size = fit.get("size", {})
-    if "band" in size:
-        band = size["band"]
+    if "plot" in size:
+        band = redraw(size, extrapolate)
         p = size["params"]["beta_p"]
         ci = f" [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["ci95"] else ""
-        ax.plot(band["x"], band["fit"], color="C1", label=f"s(n) ~ n^{p['value']:.2f}{ci}")
-        if band["lo"] is not None:
-            ax.fill_between(band["x"], band["lo"], band["hi"], color="C1", alpha=0.25, label="95% CI (bootstrap)")
+        words = exponent_words(p["value"], p["ci95"])
+        draw_intervals(ax, band, "C1", f"s(n) ~ n^{p['value']:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     ax.legend(fontsize=7)
     return fig
 
 
-def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str) -> None:
-    plot, data = entry["plot"], entry["data"]
+def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extrapolate: float) -> None:
+    plot, data = redraw(entry, extrapolate), entry["data"]
     x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
     held = np.asarray(data["holdout"] if data.get("holdout") is not None else np.zeros(len(y)), bool)
     tag = f"{label}: " if label else ""
@@ -113,18 +131,20 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str) -> No
         return
     axis = entry["inputs"].index(plot["line_input"]) ^ 1 if plot["kind"] == "lines" else 0
     grid = np.asarray(plot["x"])
-    lines = [(None, plot["fit"], plot["lo"], plot["hi"])] if plot["kind"] == "curve" else [
-        (v, plot["fit"][i], plot["lo"][i] if plot["lo"] else None, plot["hi"][i] if plot["hi"] else None)
-        for i, v in enumerate(plot["line_values"])]  # fmt: skip
+    keys = ("fit", "lo", "hi", "pi_lo", "pi_hi")
+    if plot["kind"] == "curve":
+        lines = [(None, {k: plot.get(k) for k in keys})]
+    else:  # several lines: their prediction intervals would hide one another
+        lines = [(v, {k: plot[k][i] if plot.get(k) and not k.startswith("pi") else None for k in keys})
+                 for i, v in enumerate(plot["line_values"])]  # fmt: skip
     shades = plt.cm.viridis(np.linspace(0, 0.9, len(lines))) if len(lines) > 1 else [color]
-    for (value, fit, lo, hi), shade in zip(lines, shades):
+    for i, ((value, line), shade) in enumerate(zip(lines, shades)):
         on = np.ones(len(y), bool) if value is None else x[:, axis ^ 1] == value
         name = tag if value is None else f"{tag}{plot['line_input']}={value:.3g} "
         ax.plot(x[on & ~held, axis], y[on & ~held], "o", color=shade, ms=4)
         ax.plot(x[on & held, axis], y[on & held], "s", mfc="none", color=shade)
-        ax.plot(grid, fit, color=shade, label=f"{name}fit".strip())
-        if lo is not None:
-            ax.fill_between(grid, lo, hi, color=shade, alpha=0.2)
+        line.update(x=grid, data_max=plot.get("data_max", grid.max()))
+        draw_intervals(ax, line, shade, f"{name}fit".strip(), legend_bands=i == 0)
     regions = entry.get("regions")
     if regions:
         if regions["small_data_n"]:
@@ -163,9 +183,11 @@ def _compute_panel(ax, entry: dict, label: str, color) -> None:
            title="compute-optimal allocation")  # fmt: skip
 
 
-def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error"):
-    """One law: its fit with the 95% bootstrap band (left), its backtest (middle or right) and,
-    for chinchilla, the compute-optimal allocation; one colour per group of `entries`."""
+def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error",
+               extrapolate: float = EXTRAPOLATE):  # fmt: skip
+    """One law: its fit with the 95% CI band and prediction interval, out to `extrapolate` x the
+    data (left), its backtest (middle or right) and, for chinchilla, the compute-optimal
+    allocation; one colour per group of `entries`."""
     extra = any("compute_optimal" in e for _, e in entries)
     fig, axes = plt.subplots(1, 3 if extra else 2, figsize=(16 if extra else 11, 4.2))
     notes = []
@@ -174,7 +196,7 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
         if "error" in entry:
             notes.append(f"{label + ': ' if label else ''}not fitted: {entry['error']}")
             continue
-        _fit_panel(axes[0], entry, label, f"C{i}", x_labels, y_label)
+        _fit_panel(axes[0], entry, label, f"C{i}", x_labels, y_label, extrapolate)
         _backtest_panel(axes[1], entry, label, f"C{i}", y_label)
         if "compute_optimal" in entry:
             _compute_panel(axes[2], entry, label, f"C{i}")
@@ -188,7 +210,8 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
     return fig
 
 
-def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path | str) -> list[Path]:
+def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path | str,
+             extrapolate: float = EXTRAPOLATE) -> list[Path]:  # fmt: skip
     """All figures for every (dataset, family); files are named <dataset>.<family>.<figure>."""
     out_dir = Path(out_dir)
     written = []
@@ -198,13 +221,13 @@ def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path
         s = sizes[(sizes["dataset"] == dataset) & (sizes["family"] == family)]
         stem = out_dir / f"{dataset}.{family}"
         title = f"{dataset} / {family}"
-        written += save(learning_curve_figure(c, fit, title), f"{stem}.learning_curve")
+        written += save(learning_curve_figure(c, fit, title, extrapolate), f"{stem}.learning_curve")
         written += save(size_figure(s, title), f"{stem}.error_vs_size")
-        written += save(best_size_figure(c, fit, title), f"{stem}.best_size")
+        written += save(best_size_figure(c, fit, title, extrapolate), f"{stem}.best_size")
         metric = METRIC_LABEL.get(c["metric"].iloc[0], "metric") if len(c) else "metric"
         for name in fit.get("laws", []):
             labels = ["parameters m", "training examples n"] if name in ("joint", "joint-additive", "chinchilla") else None
             y_label = metric if name != "size" else "parameters of the best model"
-            fig = law_figure([("", fit[name])], f"{title}: {name}", x_labels=labels, y_label=y_label)
+            fig = law_figure([("", fit[name])], f"{title}: {name}", labels, y_label, extrapolate)
             written += save(fig, f"{stem}.law_{name}")
     return written

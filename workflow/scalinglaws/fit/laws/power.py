@@ -1,8 +1,9 @@
 """Hestness et al. 2017: the learning curve eps(n) = alpha * n^beta + gamma, and its three regions.
 
 - small-data region: the smallest shards, where the error stays near the best guess, so the
-  points lie below the power law's backward extrapolation; they are found by refitting without
-  the smallest shard while it sits clearly below the rest's fit, and are left out of the fit;
+  points lie below the power law's backward extrapolation; fit/regions.py decides them by a test
+  (it needs the best-guess error; without it no shard is left out), redone in every bootstrap
+  replicate;
 - power-law region: from the first kept shard up to `n_end`;
 - irreducible region: beyond `n_end = (gamma / alpha)^(1 / beta)`, where the reducible part
   alpha * n^beta has fallen below gamma (the local log-log slope is less than half of beta).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import varpro
+from ..regions import small_data_start
 from .base import Law
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
@@ -33,14 +35,14 @@ class PowerLaw(Law):
         ("gamma", "lower"): "no irreducible error resolved: a pure power law fits",
     }
 
-    def __init__(self, regions: bool = True, tolerance: float = 0.1):
-        """regions: detect (and leave out) the small-data region; tolerance: how far (relative,
-        at least) the smallest shard must sit below the others' fit to count as small-data."""
+    def __init__(self, regions: bool = True, best_guess: float | None = None, point_var: float = 0.0):
+        """regions: detect (and leave out) the small-data region, which needs `best_guess`, the
+        best-guess error; point_var: the variance of log(error) of one point from its seeds."""
         super().__init__()
-        self.regions, self.tolerance = regions, tolerance
+        self.regions, self.best_guess, self.point_var = regions, best_guess, point_var
 
     def options(self) -> dict:
-        return {"regions": self.regions, "tolerance": self.tolerance}
+        return {"regions": self.regions, "best_guess": self.best_guess, "point_var": self.point_var}
 
     def _f(self, x, p):
         return p["alpha"] * np.power(x[:, 0], p["beta"]) + p["gamma"]
@@ -66,12 +68,10 @@ class PowerLaw(Law):
 
     # -- regions ----------------------------------------------------------------------------
     def _fit(self, x, y, init):
-        if init is not None:
-            n_start = init.n_start_  # a bootstrap refit keeps the region of the fit it resamples
-        elif self.regions:
-            n_start = self._power_law_start(x, y)
-        else:
-            n_start = float(x[:, 0].min())
+        n_start = float(x[:, 0].min())
+        if self.regions and self.best_guess is not None:  # decided again in every bootstrap replicate
+            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start), x, y,
+                                       self.best_guess, self.point_var)  # fmt: skip
         keep = x[:, 0] >= n_start
         super()._fit(x[keep], y[keep], init)
         self.n_start_ = n_start
@@ -79,24 +79,12 @@ class PowerLaw(Law):
         self.n_max_ = float(x[:, 0].max())
         self.n_points_ = int(keep.sum())
 
-    def _power_law_start(self, x, y) -> float:
-        """The smallest shard of the power-law region (see the module docstring)."""
-        shards = np.unique(x[:, 0])
-        need = len(self.free) + 2  # points left after dropping, so that a misfit is visible
-        k = 0
-        while (x[:, 0] > shards[k]).sum() >= need:
-            rest = x[:, 0] > shards[k]
-            law = PowerLaw(regions=False)
-            Law._fit(law, x[rest], y[rest], None)
-            pred = law._f(x[~rest], law.params_)
-            res = law._residuals(law._f(x[rest], law.params_), y[rest])
-            gap = float(np.mean(np.log(pred) - np.log(y[~rest])))  # > 0: below the backward extrapolation
-            if gap > max(np.log1p(self.tolerance), 3 * float(np.sqrt(np.mean(res**2)))):
-                k += 1
-                x, y = x[rest], y[rest]
-            else:
-                break
-        return float(shards[k])
+    @staticmethod
+    def _fit_plain(x, y, init) -> "PowerLaw":
+        """The law without regions fitted to (x, y), from `init`'s estimate if given."""
+        law = PowerLaw(regions=False)
+        Law._fit(law, x, y, init)
+        return law
 
     def n_end(self, params: dict | None = None) -> float | None:
         """Where the power-law region ends: alpha * n^beta = gamma (None if gamma is 0).
@@ -130,9 +118,11 @@ class PowerLaw(Law):
                 "power_law_start": self.n_start_,
                 "power_law_end": n_end,
                 "irreducible_reached": n_end is not None and n_end <= self.n_max_,
-                "definition": "small-data: smallest shards below the power law's backward extrapolation, "
-                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma; "
+                "definition": "small-data: smallest shards near the best-guess error that a model comparison puts "
+                "below the power law's backward extrapolation, left out of the fit (fit/regions.py); irreducible: "
+                "n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma; "
                 f"power_law_end is null when that lies before the first point or beyond {FAR:g}x the largest n",
+                "best_guess": self.best_guess,
             }
         }
 

@@ -1,0 +1,78 @@
+"""Identifiability in words: which fitted numbers the data do not pin down.
+
+A point estimate inside its search box can still be unresolved: its 95% CI may reach a bound
+(gamma 0.003 with CI 0 to 0.053 says nothing about the irreducible error) or span more than a
+decade. And an irreducible error gamma is only measured where the data come near it: when the
+smallest observed error is above 1.5 gamma, gamma is an extrapolation. These warnings join the
+law's own in fits.json, laws.csv and the summary.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .laws import Law
+
+DECADE = 10.0
+GAMMA_REACH = 1.5  # gamma counts as resolved once the data come within 1.5 gamma
+
+
+def _at_bound(v: float, b: float, lo: float, hi: float, log: bool) -> bool:
+    if not np.isfinite(b):
+        return False
+    if log:
+        return b > 0 and v > 0 and abs(np.log(v) - np.log(b)) < 1e-3
+    span = hi - lo if np.isfinite(hi - lo) else max(1.0, abs(b))
+    return abs(v - b) <= 1e-3 * span
+
+
+def _spans_decade(lo: float, hi: float) -> bool:
+    """Both ends of one sign and more than 10x apart (an interval across 0 is reported by bounds
+    or not at all: a ratio means nothing there)."""
+    if lo * hi <= 0:
+        return False
+    return max(abs(lo), abs(hi)) > DECADE * min(abs(lo), abs(hi))
+
+
+def ci_warnings(law: Law) -> list[str]:
+    """A warning per free parameter whose CI reaches a bound of its search box or spans more
+    than a decade."""
+    out = []
+    for p in law.free:
+        ci = law.ci_.get(p)
+        if not ci:
+            continue
+        lo_b, hi_b = law.bounds_.get(p, (-np.inf, np.inf))
+        log = p in law.log_params
+        if any(_at_bound(law.params_[p], b, lo_b, hi_b, log) for b in (lo_b, hi_b)):
+            continue  # the estimate itself is at the bound: the law has said so already
+        reached = [side for side, end, b in (("lower", ci[0], lo_b), ("upper", ci[1], hi_b))
+                   if _at_bound(end, b, lo_b, hi_b, log)]  # fmt: skip
+        if reached:
+            note = law.bound_notes.get((p, reached[0]), "the data do not pin it down")
+            out.append(f"{p} not resolved: its 95% CI [{ci[0]:.3g}, {ci[1]:.3g}] reaches the {reached[0]} bound "
+                       f"({(lo_b, hi_b)[reached[0] == 'upper']:.3g}): {note}")  # fmt: skip
+        elif _spans_decade(*ci):
+            out.append(f"{p} poorly resolved: its 95% CI [{ci[0]:.3g}, {ci[1]:.3g}] spans more than a decade")
+    return out
+
+
+def gamma_warning(law: Law, y) -> list[str]:
+    """'gamma not resolved' when the smallest observed error stays above 1.5 gamma."""
+    if "gamma" not in law.free or law.params_ is None:
+        return []
+    gamma, y_min = law.params_["gamma"], float(np.min(y))
+    if gamma > 0 and y_min > GAMMA_REACH * gamma:
+        return [f"gamma not resolved: the smallest observed error ({y_min:.3g}) is above {GAMMA_REACH} gamma "
+                f"({GAMMA_REACH * gamma:.3g}), so the irreducible error is an extrapolation"]  # fmt: skip
+    return []
+
+
+def exponent_words(value: float, ci: list[float] | None, one: float = 1.0) -> str:
+    """'sub-linear', 'super-linear' or 'linear within its CI' for a growth exponent, by its CI."""
+    if not ci:
+        return "no CI"
+    if ci[1] < one:
+        return "sub-linear"
+    if ci[0] > one:
+        return "super-linear"
+    return "not distinguishable from linear (CI contains 1)"
