@@ -131,3 +131,43 @@ def test_a_point_carries_its_runs_flags_and_the_size_grid_edges():
     assert point_limits(won, best_size=16, sizes=[4, 16, 64]) == "step_budget"
     assert point_limits(won.iloc[:1], best_size=64, sizes=[4, 16, 64]) == "size_edge"
     assert point_limits(won.iloc[:1], best_size=16, sizes=[4, 16, 64]) == "none"
+
+
+# -- what the fit and the figure say about limited points ---------------------------------------
+def synthetic_runs() -> pd.DataFrame:
+    """A clean power-law curve over 6 shards, three sizes (the middle one is as good as the largest,
+    so the best size is interior), two learning rates, three seeds; the runs at n=2048 stopped
+    while still improving (step_budget)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in [256, 512, 1024, 2048, 4096, 8192]:
+        for size, params in ((8, 100), (32, 1000), (128, 10000)):
+            for lr in (0.001, 0.003, 0.01):
+                for seed in range(3):
+                    err = (2.0 * n**-0.5 + 0.01) * (1.1 if size == 8 else 1.0) * (1.02 if lr != 0.003 else 1.0)
+                    err *= 1 + 0.01 * rng.standard_normal()
+                    rows.append({"dataset": "d", "family": "f", "size": size, "params": params, "n": n, "seed": seed,
+                                 "lr": lr, "val_metric": err, "test_metric": err, "diverged": False, "metric": "mse",
+                                 "best_step": 100, "budget": 200,
+                                 "limited_by": "step_budget" if n == 2048 else "none"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_fit_warns_about_fitted_limited_points_and_the_figure_marks_them(tmp_path):
+    from scalinglaws.aggregate.curves import learning_curve
+    from scalinglaws.fit.study import StudyFit, fit_study
+    from scalinglaws.report.figures import learning_curve_figure
+
+    runs = synthetic_runs()
+    fits = fit_study(runs, StudyFit(replicates=20, laws=("power",)))
+    fit = fits["d/f"]
+    assert fit["limited_points"] == {"2048": "step_budget"}
+    assert any("n=2048 (step_budget)" in w for w in fit["power"]["warnings"])
+    clean = fit_study(runs.assign(limited_by="none"), StudyFit(replicates=20, laws=("power",)))["d/f"]
+    assert clean["limited_points"] == {} and not any("limited" in w for w in clean["power"]["warnings"])
+    curve = learning_curve(runs)
+    labels = [t.get_text() for t in learning_curve_figure(curve, fit, "d / f").axes[0].get_legend().get_texts()]
+    assert any("limited by the protocol" in label for label in labels)
+    labels = [t.get_text() for t in learning_curve_figure(curve.assign(limited_by="none"), fit, "d / f")
+              .axes[0].get_legend().get_texts()]  # fmt: skip
+    assert not any("limited" in label for label in labels)

@@ -34,7 +34,7 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
                 "best_size": int(small["size"]), "best_params": int(small["params"]),
                 "metric": grp["metric"].iloc[0],
                 "limited_by": point_limits(won, int(small["size"]), tried),
-                "best_step": int(won["best_step"].max()), "budget": _max_or_none(won["budget"]),
+                "best_step": int(won["best_step"].max()), "budget": _max_or_none(won.get("budget", pd.Series())),
             })  # fmt: skip
     return pd.DataFrame(out)
 

@@ -43,7 +43,7 @@ def with_lr_edges(runs: pd.DataFrame) -> pd.Series:
 
 def point_limits(winner_runs: pd.DataFrame, best_size: int, sizes) -> str:
     """A learning-curve point's limited_by: its winning runs' flags, and the size grid's edges."""
-    reasons = list(winner_runs["limited_by"])
+    reasons = list(winner_runs["limited_by"]) if "limited_by" in winner_runs else []
     if len(sizes) > 1 and best_size in (min(sizes), max(sizes)):
         reasons.append("size_edge")
     return join(reasons)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..aggregate.curves import learning_curve
 from ..aggregate.runs import GROUP, usable
 from ..aggregate.selection import SIZE_TOLERANCE, config_cube, per_size_best, select_best
 from .entry import fit_entry
@@ -111,7 +112,25 @@ def fit_study(runs: pd.DataFrame, spec: StudyFit) -> dict:
         }
         if len(good):
             entry.update(fit_curve(good, spec, spec.best_guess.get(dataset)))
+            warn_limited(entry, learning_curve(good, spec.tolerance))
         else:
             entry["error"] = "no usable runs"
         result[f"{dataset}/{family}"] = entry
     return result
+
+
+def warn_limited(fit: dict, curve: pd.DataFrame) -> None:
+    """Record the curve's points that the training protocol limited (`limited_by` of
+    learning_curve.csv), and warn in every curve and size law that fitted one of them."""
+    limited = {int(r.n): r.limited_by for r in curve.itertuples() if r.limited_by != "none"}
+    fit["limited_points"] = {str(n): reason for n, reason in limited.items()}
+    for name in fit.get("laws", []):
+        entry = fit.get(name, {})
+        if name not in CURVE_LAWS + SIZE_LAWS or "warnings" not in entry:
+            continue
+        left_out = set(entry.get("regions", {}).get("small_data_n") or [])
+        fitted = {n: reason for n, reason in limited.items() if n not in left_out}
+        if fitted:
+            points = ", ".join(f"n={n} ({reason})" for n, reason in fitted.items())
+            entry["warnings"].append(f"fitted points limited by the training protocol, not by the data: {points}; "
+                                     "they may be above what the model family can reach (limited_by in learning_curve.csv)")
