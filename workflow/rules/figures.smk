@@ -19,6 +19,7 @@ rule figures:
     params:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
+        code=stage_code("report/figures.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:

@@ -13,6 +13,7 @@ rule fit:
         seed=STUDY.config["fit"]["seed"],
         tolerance=STUDY.config["fit"]["size_tolerance"],
         laws=",".join(STUDY.config["fit"]["laws"]),
+        code=stage_code("fit/study.py") + code_version("report/tables.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:

@@ -16,18 +16,10 @@ from .errors import Preempted, UserError
 
 
 def cmd_data(args) -> None:
-    """Materialise one shard (or the eval splits) of a dataset into the store."""
-    from .datasets import make_dataset
+    """Materialise one shard (or the eval splits) of a dataset into the store, with its meta.json."""
+    from .study import write_data
 
-    spec = json.loads(args.dataset)
-    ds = make_dataset(spec["name"], {**spec["options"], "type": spec.get("type", spec["name"])}, spec["seed"])
-    if args.n is None:
-        splits = ds.eval_splits()
-        store.atomic_save_npz(args.out, val_x=splits["val"].x, val_y=splits["val"].y,
-                              test_x=splits["test"].x, test_y=splits["test"].y)  # fmt: skip
-    else:
-        shard = ds.shard(args.n)
-        store.atomic_save_npz(args.out, x=shard.x, y=shard.y)
+    write_data(json.loads(args.dataset), args.out, args.config_hash)
 
 
 def cmd_train(args) -> None:
@@ -66,7 +58,7 @@ def cmd_aggregate(args) -> None:
     from .aggregate.curves import learning_curve, size_table
     from .aggregate.runs import load_runs
 
-    runs = load_runs(args.metrics)
+    runs = load_runs(args.metrics, json.loads(Path(args.labels).read_text()))
     out = Path(args.out_dir)
     store.atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
     curve = learning_curve(runs, args.size_tolerance)
@@ -130,9 +122,32 @@ def cmd_plot(args) -> None:
 def cmd_store_ls(args) -> None:
     entries = store.list_entries(store.store_root(args.store))
     for e in entries:
-        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}")
+        p = e.get("provenance") or {}
+        made = " ".join(f"{k}={p[k]}" for k in ("scalinglaws", "commit", "torch", "numpy", "device", "config") if p.get(k))
+        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}" + (f"  [{made}]" if made else ""))
     total = sum(e["bytes"] for e in entries)
     print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.store_root(args.store)}")
+
+
+def cmd_store_verify(args) -> None:
+    """Check every stored file of the given studies (checksums, CRCs); --repair fixes them."""
+    from . import integrity
+    from .study import Study
+
+    bad = 0
+    for path in args.configfile:
+        study = Study.from_file(path)
+        damaged, missing = integrity.check(study), integrity.missing_data(study)
+        if args.repair:
+            for line in integrity.repair(study, damaged):
+                print(f"{path}: {line}")
+        else:
+            for item in [*map(str, damaged), *(f"{study.data_file(k)} (missing)" for k in missing)]:
+                print(f"{path}: damaged: {item}")
+        bad += len(damaged) + len(missing)
+    print(f"{bad} damaged or missing stored files" + ("; repaired" if args.repair and bad else ""))
+    if bad and not args.repair:
+        raise store.CorruptRecord("run `scalinglaws store verify --repair` (or snakemake) to repair them")
 
 
 def cmd_store_gc(args) -> None:
@@ -174,12 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
-    s.add_argument("--dataset", required=True, help="JSON: {name, type, options, seed} (see Study.data_spec)")
-    s.add_argument("--n", type=int, help="shard size; omit for the validation and test splits")
+    s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
+                   "n: the shard size, or null for the validation and test splits")  # fmt: skip
     s.add_argument("--out", required=True)
+    s.add_argument("--config-hash", help="the study config's hash, for provenance")
     s.set_defaults(func=cmd_data)
 
     s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")
+    s.add_argument("--config-hash", help="the study config's hash, for provenance")
     s.add_argument("--checkpoint-every", type=float, default=600.0,
                    help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
     s.set_defaults(func=cmd_train)
@@ -199,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
     s.add_argument("--out-dir", required=True)
     s.add_argument("--size-tolerance", type=float, default=0.05)
+    s.add_argument("--labels", required=True, help="JSON file: job key -> [[dataset, family], ...]")
     s.add_argument("metrics", nargs="+")
     s.set_defaults(func=cmd_aggregate)
 
@@ -243,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = st.add_parser("ls", help="list stored shards, eval splits and runs")
     s.add_argument("--store", help="store folder (default: $SCALINGLAWS_STORE or results/store)")
     s.set_defaults(func=cmd_store_ls)
+    s = st.add_parser("verify", help="check the stored files of the given studies; --repair rebuilds them")
+    s.add_argument("--configfile", action="append", required=True, help="a study config (repeatable)")
+    s.add_argument("--repair", action="store_true", help="move damaged records aside, rebuild damaged data")
+    s.set_defaults(func=cmd_store_verify)
     s = st.add_parser("gc", help="remove entries that none of the given configs refers to")
     s.add_argument("--configfile", action="append", required=True, help="a study config to keep (repeatable)")
     s.add_argument("--store", help="store folder (default: the configs' store)")
