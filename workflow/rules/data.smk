@@ -1,7 +1,7 @@
 # Materialise shards and eval splits into the content-addressed store (one job per identity).
 # The params are exactly what rebuilds the data (Study.data_spec: no dataset name), so Snakemake's
 # params trigger cannot rerun a job whose content, and hence key, is unchanged. meta.json beside
-# the data is its small record (what it is, a hash, provenance); training reads it without
+# the data is its small record (what it is, a hash of the arrays); training reads it without
 # ancient() so that a rebuilt shard always reaches its jobs (see train.smk).
 
 
@@ -16,7 +16,7 @@ rule shard:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{PY} data --dataset {params.dataset:q} --out {output.data} --config-hash {CONFIG_HASH} > {log} 2>&1"
+        "{PY} data --dataset {params.dataset:q} --out {output.data} > {log} 2>&1"
 
 
 use rule shard as eval_splits with:

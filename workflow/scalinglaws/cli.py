@@ -19,7 +19,7 @@ def cmd_data(args) -> None:
     """Materialise one shard (or the eval splits) of a dataset into the store, with its meta.json."""
     from .study import write_data
 
-    write_data(json.loads(args.dataset), args.out, args.config_hash)
+    write_data(json.loads(args.dataset), args.out)
 
 
 def cmd_train(args) -> None:
@@ -192,7 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
                    "n: the shard size, or null for the validation and test splits")  # fmt: skip
     s.add_argument("--out", required=True)
-    s.add_argument("--config-hash", help="the study config's hash, for provenance")
     s.set_defaults(func=cmd_data)
 
     s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")

@@ -61,5 +61,5 @@ def repair(study: Study, damaged: list[Path]) -> list[str]:
         out = study.data_file(key)
         if not any(str(p).startswith(str(Path(out).parent)) for p in damaged):
             lines.append(f"{out} is missing though trained jobs read it; rebuilt now")
-        write_data(json.loads(study.data_spec(key)), out, study.config_hash)
+        write_data(json.loads(study.data_spec(key)), out)
     return lines

@@ -222,7 +222,7 @@ def _describe(record: dict) -> dict:
         what = f"{spec['family_type']} size={spec['size']} n={spec['n']} ({spec['metric']})"
     else:
         what = f"{spec['type']} " + (f"n={spec['n']}" if spec.get("n") is not None else "eval splits")
-    return {"what": what, "provenance": record.get("provenance", {})}
+    return {"what": what, "provenance": record.get("provenance", {})}  # data: no provenance (same bytes for same content)
 
 
 def unreferenced(root: Path | str, keep: set[str]) -> list[dict]:

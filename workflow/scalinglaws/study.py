@@ -231,19 +231,29 @@ class Study:
         return [(d, f) for d in self.datasets for f in self.families]
 
 
-def write_data(spec: dict, out: str | Path, config_hash: str | None = None) -> None:
+def write_data(spec: dict, out: str | Path) -> None:
     """Materialise a shard (spec["n"]) or the eval splits (n None) of Study.data_spec at `out`,
-    then its record `meta.json` beside it (what it is, a hash of its bytes, provenance)."""
+    then its record `meta.json` beside it: what it is and a hash of the arrays. The record is
+    the same for the same content (no time, no provenance) and is not rewritten when it is
+    unchanged, so a rebuilt shard does not look new to the jobs that read it."""
     from .datasets import make_dataset
 
     ds = make_dataset(spec["type"], {**spec["options"], "type": spec["type"]}, spec["seed"])
     if spec["n"] is None:
         splits = ds.eval_splits()
-        store.atomic_save_npz(out, val_x=splits["val"].x, val_y=splits["val"].y,
-                              test_x=splits["test"].x, test_y=splits["test"].y)  # fmt: skip
+        arrays = {"val_x": splits["val"].x, "val_y": splits["val"].y, "test_x": splits["test"].x,
+                  "test_y": splits["test"].y}  # fmt: skip
     else:
         shard = ds.shard(spec["n"])
-        store.atomic_save_npz(out, x=shard.x, y=shard.y)
-    sha = hashlib.sha256(Path(out).read_bytes()).hexdigest()
-    meta = {"spec": spec, "sha256": sha, "provenance": identity.provenance("cpu", config_hash)}
-    store.write_record(Path(out).with_name("meta.json"), meta)
+        arrays = {"x": shard.x, "y": shard.y}
+    store.atomic_save_npz(out, **arrays)
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(f"{name}:{arrays[name].dtype}:{arrays[name].shape}".encode() + arrays[name].tobytes())
+    meta, path = {"spec": spec, "arrays_sha256": h.hexdigest()}, Path(out).with_name("meta.json")
+    try:
+        if {k: v for k, v in store.read_record(path).items() if k != "checksum"} == meta:
+            return
+    except (OSError, store.CorruptRecord):
+        pass
+    store.write_record(path, meta)
