@@ -40,6 +40,7 @@ def check_store(study):
         for line in integrity.repair(study, integrity.check(study, remember=True)):
             print(f"scalinglaws: {line}", file=sys.stderr)
         return
-    damaged = [*map(str, integrity.check(study)), *map(study.data_file, integrity.missing_data(study))]
+    # (the cache of files that passed is no result: a dry run keeps it too, as Snakemake its iocache)
+    damaged = [*map(str, integrity.check(study, remember=True)), *map(study.data_file, integrity.missing_data(study))]
     for path in damaged:
         print(f"scalinglaws: {path} is damaged or missing; a real run will repair it", file=sys.stderr)
