@@ -19,7 +19,10 @@ def cmd_data(args) -> None:
     """Materialise one shard (or the eval splits) of a dataset into the store, with its meta.json."""
     from .study import write_data
 
-    write_data(json.loads(args.dataset), args.out)
+    spec = json.loads(args.dataset)
+    spec.setdefault("type", spec.get("name"))
+    spec["n"] = args.n if args.n is not None else spec.get("n")
+    write_data({k: spec[k] for k in ("type", "options", "seed", "n")}, args.out)
 
 
 def cmd_train(args) -> None:
@@ -191,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
     s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
                    "n: the shard size, or null for the validation and test splits")  # fmt: skip
+    s.add_argument("--n", type=int, help="shard size (overrides the JSON's n)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_data)
 

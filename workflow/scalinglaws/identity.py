@@ -18,9 +18,14 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-@functools.lru_cache(maxsize=None)
 def normalized_source(path: Path | str) -> str:
     """The module's syntax tree without docstrings, as text: what the interpreter executes."""
+    st = os.stat(path)
+    return _normalized(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _normalized(path: str, mtime_ns: int, size: int) -> str:  # cached per version of the file
     tree = ast.parse(Path(path).read_text())
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
