@@ -184,6 +184,7 @@ def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentP
     s.add_argument("--out", required=True, help="the job's record (metrics.json), written atomically")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     s.add_argument("--threads", type=int, default=1, help="CPU threads")
+    s.add_argument("--config-hash", help="the study config's hash, for the record's provenance")
     return s
 
 
@@ -199,7 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_data)
 
     s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")
-    s.add_argument("--config-hash", help="the study config's hash, for provenance")
     s.add_argument("--checkpoint-every", type=float, default=600.0,
                    help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
     s.set_defaults(func=cmd_train)
