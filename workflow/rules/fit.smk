@@ -21,4 +21,4 @@ rule fit:
     shell:
         "{PY} fit-study --runs {input} --out {output.fits} --table {output.table} --target {params.target}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance}"
-        " --laws {params.laws} > {log} 2>&1"
+        " --laws {params.laws} --config-hash {CONFIG_HASH} > {log} 2>&1"

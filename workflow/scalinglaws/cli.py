@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import store
+from . import identity, store
 from .errors import Preempted, UserError
 
 
@@ -78,6 +78,8 @@ def cmd_fit_study(args) -> None:
     runs = pd.read_csv(args.runs)
     laws = args.laws.split(",")
     fits = fit_study(runs, args.target, args.bootstrap, args.seed, args.size_tolerance, laws)
+    for fit in fits.values():  # who computed it (issue 13); the runs' own provenance is in runs.csv
+        fit["provenance"] = identity.provenance("cpu", args.config_hash)
     store.atomic_write_json(args.out, fits)
     if args.table:
         store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
@@ -232,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size-tolerance", type=float, default=0.05)
     s.add_argument("--laws", default="power,size", help="comma-separated law names")
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
+    s.add_argument("--config-hash", help="the study config's hash, for the fits' provenance")
     s.set_defaults(func=cmd_fit_study)
 
     s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
