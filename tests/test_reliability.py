@@ -240,3 +240,33 @@ def test_a_forced_job_of_an_interrupted_run_still_completes_the_study(tiny_run, 
     shard = str(next((work / "results/store/shards").glob("*/meta.json")).relative_to(work))
     counts = job_counts(snakemake(work, "-n", "--forcerun", shard).stdout)
     assert counts["shard"] == 1 and counts["aggregate"] == 1 and counts["train"] >= 3
+
+
+def stage_running(group: int, stage: str) -> bool:
+    """Whether a `scalinglaws <stage>` process of this process group runs now."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.getpgid(int(proc.name)) == group:
+                if f"-m\0scalinglaws\0{stage}\0".encode() in (proc / "cmdline").read_bytes():
+                    return True
+        except (OSError, ProcessLookupError):
+            continue
+    return False
+
+
+@pytest.mark.parametrize("stage", ["data", "train", "fit-study"])
+def test_sigkill_of_everything_at_any_stage_then_one_rerun_completes(reference, tmp_path, stage):
+    """A small version of benchmarks/bench_faults.py kill: the documented recovery (unlock, then
+    one snakemake) completes the study with the same numbers, and then nothing is left to do."""
+    work = make_checkout(tmp_path, SLOW)
+    proc = start(work)
+    deadline = time.time() + 300
+    while not stage_running(proc.pid, stage) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the run ended before its {stage} stage could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    snakemake(work, "--unlock")
+    snakemake(work)  # exits 0 only with every result present (the Snakefile's onsuccess check)
+    pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)
+    assert "Nothing to be done" in snakemake(work, "-n").stdout

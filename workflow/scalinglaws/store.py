@@ -6,6 +6,7 @@ and is never redone; different work can never collide.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -99,6 +100,21 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+@contextlib.contextmanager
+def job_lock(out: Path | str):
+    """Hold an exclusive lock on a stored job's folder (an flock: released if the process dies).
+
+    Two invocations sharing a store that start the same job at once train it once: the second
+    waits, then finds the record (see train/job.py)."""
+    import fcntl
+
+    lock = Path(out).with_name(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 # -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----

@@ -7,6 +7,7 @@ ever taken for a finished job.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -40,6 +41,18 @@ def load_splits(shard: str, evals: str) -> Splits:
 
 
 def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+    """Train one ensemble job unless another invocation on the same store just did (store.job_lock)."""
+    with store.job_lock(out):
+        try:
+            store.read_record(out)
+            print(f"scalinglaws: {out} was written by another invocation meanwhile; not trained again", file=sys.stderr)
+            return
+        except (OSError, store.CorruptRecord):
+            pass
+        _train_job(spec, shard, evals, out, args)
+
+
+def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     """Train one ensemble job and write its record at `out`.
 
     `args` carries how to run it (device, threads, checkpoint_every). On CUDA the job takes a
