@@ -62,4 +62,14 @@ def repair(study: Study, damaged: list[Path]) -> list[str]:
         if not any(str(p).startswith(str(Path(out).parent)) for p in damaged):
             lines.append(f"{out} is missing though trained jobs read it; rebuilt now")
         write_data(json.loads(study.data_spec(key)), out)
+        _not_newer_than_readers(study, key)
     return lines
+
+
+def _not_newer_than_readers(study: Study, key: str) -> None:
+    """Give a rewritten meta.json the age of the oldest record that read it: training reads it
+    by mtime (not ancient(), see train.smk), and its content, hence identity, is unchanged."""
+    readers = [study.job_file(k) for k, j in study.jobs.items() if key in (j.shard_key, j.eval_key)]
+    stamps = [os.stat(f).st_mtime_ns for f in readers if os.path.exists(f)]
+    if stamps:
+        os.utime(_meta(study.data_file(key)), ns=(min(stamps), min(stamps)))
