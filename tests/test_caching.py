@@ -312,6 +312,24 @@ def test_k_files_follow_the_umask_and_name_their_provenance(work, capsys):
     assert f"numpy={np.__version__}" in capsys.readouterr().out
 
 
+def test_l_store_verify_reports_then_repairs(work, capsys, monkeypatch):
+    from scalinglaws.cli import main
+
+    monkeypatch.chdir(work)
+    assert main(["store", "verify", "--configfile", "config.yaml"]) == 0
+    assert "0 damaged or missing stored files" in capsys.readouterr().out
+    record = sorted((work / "results/store/runs").glob("*/metrics.json"))[-1]
+    intact = record.read_bytes()
+    record.write_bytes(intact.replace(b'"test_metric": ', b'"test_metric": 1', 1))  # an edited number
+    assert main(["store", "verify", "--configfile", "config.yaml"]) == 2
+    assert f"damaged: {record.relative_to(work)}" in capsys.readouterr().out
+    assert record.read_bytes() != intact  # only reported
+    assert main(["store", "verify", "--configfile", "config.yaml", "--repair"]) == 0
+    assert not record.exists() and record.with_name("metrics.json.corrupt").exists()
+    record.write_bytes(intact)  # put back: the other tests use this store
+    record.with_name("metrics.json.corrupt").unlink()
+
+
 def test_store_listing_and_garbage_collection(work, capsys, monkeypatch):
     from scalinglaws.cli import main
 
