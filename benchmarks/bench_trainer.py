@@ -12,6 +12,7 @@ Figures are model-steps/s (one step of one member = one model-step) and model-FL
 
     python benchmarks/bench_trainer.py                      # widths 64 256 1024 4096, on CUDA
     python benchmarks/bench_trainer.py --check              # fast path == reference path on CUDA
+    python benchmarks/bench_trainer.py --check --schedule cosine   # the same under a decaying schedule
     python benchmarks/bench_trainer.py --widths 16 --steps-scale 0.01 --device cpu   # smoke test
 """
 from __future__ import annotations
@@ -183,7 +184,7 @@ def trainer(data, members, width, depth, batch, steps, precision, device, eval_e
     return {"steady": E * steps / timing["train_s"], "call": E * steps / timing["total_s"], "timing": timing}
 
 
-def check(data, device, steps=300) -> bool:
+def check(data, device, steps=300, schedule="constant") -> bool:
     """The fast path against the reference path on this device, piece by piece.
 
     CUDA graphs replay exactly the kernels of the eager fast path, so those two must agree to
@@ -195,7 +196,8 @@ def check(data, device, steps=300) -> bool:
 
     train, val, test = data
     spec = TrainSpec(seeds=[0, 1], learning_rates=[1e-3, 1e-2], batch_size=256, min_steps=steps, max_steps=steps,
-                     eval_every=25, patience=4, precision="fp32")  # fmt: skip
+                     eval_every=25, patience=4, precision="fp32", schedule=schedule,
+                     warmup=0.0 if schedule == "constant" else 0.1)  # fmt: skip
     variants = {"reference": (False, False, False), "fast, torch Adam, eager": (True, False, False),
                 "fast, fused Adam, eager": (True, True, False), "fast, fused Adam, CUDA graphs": (True, True, True)}  # fmt: skip
     curves = {}
@@ -210,7 +212,7 @@ def check(data, device, steps=300) -> bool:
     def rel(a, b):
         return np.abs(curves[a] - curves[b]) / np.abs(curves[a])
 
-    print(f"check: {len(curves['reference'])} evaluations x {curves['reference'].shape[1]} members, 25 steps apart")
+    print(f"check ({schedule} learning rate): {len(curves['reference'])} evaluations x {curves['reference'].shape[1]} members, 25 steps apart")
     pairs = [("fast, fused Adam, eager", "fast, fused Adam, CUDA graphs"), ("fast, torch Adam, eager", "fast, fused Adam, eager"),
              ("reference", "fast, torch Adam, eager"), ("reference", "fast, fused Adam, CUDA graphs")]  # fmt: skip
     for a, b in pairs:
@@ -235,6 +237,7 @@ def main():
     p.add_argument("--steps-scale", type=float, default=1.0, help="scale every step count (smoke tests)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--check", action="store_true", help="only compare the fast path with the reference path")
+    p.add_argument("--schedule", default="constant", help="--check: the learning-rate schedule (constant, cosine, linear)")
     p.add_argument("--json", help="write every figure here")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -243,7 +246,7 @@ def main():
     shard, splits = ds.shard(65536), ds.eval_splits()
     data = (shard, splits["val"], splits["test"])
     if args.check:
-        sys.exit(0 if check(data, device) else 1)
+        sys.exit(0 if check(data, device, schedule=args.schedule) else 1)
     x, y = shard.x, shard.y
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device: {name}; torch {torch.__version__}; depth {args.depth}, batch {args.batch}, {args.members} members")

@@ -28,6 +28,13 @@ TINY_CONFIG = {
 }  # fmt: skip
 
 
+def pytest_collection_modifyitems(items):
+    """Every end-to-end test is also `slow`, so `pytest -m "not slow"` leaves out all of them."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
 def make_checkout(dest: Path, config: dict | None = None) -> Path:
     """Copy the workflow as a new user's clone would have it, optionally with another config."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ def test_data_are_the_replications_240_points(chinchilla_points):
     assert x[:, 0].min() > 4e7 and x[:, 0].max() < 2e10
 
 
+@pytest.mark.slow
 def test_chinchilla_reproduces_the_published_replication_within_its_cis(fitted):
     for name, (_, lo, hi) in PUBLISHED.items():
         assert lo <= fitted.params_[name] <= hi, f"{name} = {fitted.params_[name]:.4g} outside [{lo}, {hi}]"

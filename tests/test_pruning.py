@@ -153,6 +153,7 @@ def test_pruning_points_must_be_trained_points_and_rewind_on_an_evaluation():
     )
 
 
+@pytest.mark.e2e
 def test_pruning_stage_end_to_end_and_cached(tmp_path):
     config = {**copy.deepcopy(TINY_CONFIG), "shards": {"sizes": [128, 256]}, "fit": {"bootstrap": 10, "laws": ["power"]},
               "training": {**TINY_CONFIG["training"], "min_steps": 50, "max_steps": 50},

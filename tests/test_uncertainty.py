@@ -1,6 +1,7 @@
 """Bootstrap CIs (coverage, reproducibility, correlations), backtests and selection by backtest."""
 
 import numpy as np
+import pytest
 
 from scalinglaws.fit.backtest import backtest
 from scalinglaws.fit.selection import select_law
@@ -18,6 +19,7 @@ def power_runs(rng, seeds=10, sigma=0.05):
     return x, (TRUTH["alpha"] * x ** TRUTH["beta"] + TRUTH["gamma"]) * np.exp(sigma * rng.standard_normal(len(x)))
 
 
+@pytest.mark.slow
 def test_bootstrap_cis_cover_the_truth_85_to_100_percent_of_the_time():
     """100 synthetic studies; in each, a 95% CI from 100 warm-started refits on redrawn runs."""
     rng = np.random.default_rng(2024)

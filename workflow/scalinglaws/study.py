@@ -26,7 +26,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schem
 # The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not);
 # their normalised code (identity.py) enters every job's identity.
 TRAINER_CODE = ("train/trainer.py", "train/ensemble.py", "train/metrics.py", "train/spec.py", "train/fast.py",
-                "models/base.py")  # fmt: skip
+                "train/schedule.py", "train/tuning.py", "models/base.py")  # fmt: skip
 PRUNE_CODE = ("train/imp.py",)
 
 
@@ -110,9 +110,11 @@ class Study:
         seeds = t.pop("seeds")
         t["seeds"] = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
         t["learning_rates"] = [float(lr) for lr in t["learning_rates"]]
-        for key in ("epochs", "weight_decay"):  # 0 and 0.0 must hash alike
+        for key in ("epochs", "weight_decay", "warmup", "ceiling_epochs", "lr_factor"):  # 0 and 0.0 must hash alike
             if key in t:
                 t[key] = float(t[key])
+        if "lr_bounds" in t:
+            t["lr_bounds"] = [float(b) for b in t["lr_bounds"]]
         return TrainSpec(**t)
 
     def shard_sizes_for(self, dataset: str) -> list[int]:

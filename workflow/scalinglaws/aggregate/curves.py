@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .diagnostics import point_limits
 from .runs import GROUP, usable
 from .selection import SIZE_TOLERANCE, config_cube, select_best
 
@@ -22,6 +23,8 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
         sel = select_best(val, test, configs["params"].to_numpy(float), tolerance)
         for i, n in enumerate(shards):
             cfg, small = configs.iloc[sel.best[i]], configs.iloc[sel.smallest[i]]
+            won = grp[(grp["n"] == n) & (grp["size"] == cfg["size"]) & (grp["lr"] == cfg["lr"])]
+            tried = grp.loc[grp["n"] == n, "size"].unique()
             out.append({
                 "dataset": dataset, "family": family, "n": int(n),
                 "val_mean": sel.val_mean[i], "val_std": sel.val_std[i],
@@ -30,8 +33,16 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
                 "size": int(cfg["size"]), "params": int(cfg["params"]), "lr": float(cfg["lr"]),
                 "best_size": int(small["size"]), "best_params": int(small["params"]),
                 "metric": grp["metric"].iloc[0],
+                "limited_by": point_limits(won, int(small["size"]), tried),
+                "best_step": int(won["best_step"].max()), "budget": _max_or_none(won["budget"]),
             })  # fmt: skip
     return pd.DataFrame(out)
+
+
+def _max_or_none(values: pd.Series) -> int | None:
+    """The largest value, or None where the records do not have it (older records)."""
+    values = values.dropna()
+    return int(values.max()) if len(values) else None
 
 
 def size_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from ..store import read_record
+from .diagnostics import with_lr_edges
 
 RUN_COLUMNS = [
     "dataset", "family", "size", "params", "n", "seed", "lr",
     "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
-    "steps", "step_budget", "best_step", "batch_size", "flops", "wall_time_s", "members",
-    "device", "diverged", "metric", "job_key",
+    "steps", "step_budget", "best_step", "budget", "stopped_by", "limited_by", "lr_round", "batch_size", "flops",
+    "wall_time_s", "members", "device", "diverged", "metric", "job_key",
 ]  # fmt: skip
 # Provenance of each job's rows (its record's `provenance`: identity.provenance)
 PROVENANCE = {"scalinglaws": "scalinglaws_version", "commit": "git_commit", "torch": "torch_version",
@@ -38,6 +39,7 @@ def load_runs(paths: list[str | Path], labels: dict[str, list[list[str]]]) -> pd
                     "n": spec["n"], "metric": spec["metric"], "job_key": job["key"], **run, **provenance,
                 })  # fmt: skip
     df = pd.DataFrame(rows, columns=RUN_COLUMNS + list(PROVENANCE.values()))
+    df["limited_by"] = with_lr_edges(df)  # records from before the flags existed read as "none"
     return df.sort_values(["dataset", "family", "n", "size", "lr", "seed"], ignore_index=True)
 
 

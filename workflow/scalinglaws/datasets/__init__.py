@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from .base import Dataset, DataError, Split, Splits
+from .base import Dataset, DataError, Split
+from .splits import Splits
 from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
 from .files import FileDataset

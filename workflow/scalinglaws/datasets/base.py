@@ -6,7 +6,6 @@ only on its content, so growing the pool never changes an existing shard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -24,14 +23,6 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.y)
-
-
-class Splits(NamedTuple):
-    """What one job trains on and is scored on."""
-
-    train: Split
-    val: Split
-    test: Split
 
 
 class Dataset:

@@ -31,7 +31,8 @@ def _copy_into(dst, src) -> None:
 class Checkpointer:
     """Save and restore one job's training state at `path`; listens for SIGTERM while active."""
 
-    STOP_FIELDS = ("initial", "best_val", "best_state", "best_step", "since_best", "active", "diverged", "last_val")
+    STOP_FIELDS = ("initial", "best_val", "best_state", "best_step", "since_best", "active", "diverged", "last_val",
+                   "budget", "ran_out")  # fmt: skip
 
     def __init__(self, path: str | Path | None, every_s: float = 600.0):
         self.path = Path(path) if path else None

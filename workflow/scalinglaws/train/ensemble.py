@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .fast import autocast
+from .schedule import Schedule
 
 BLOWUP = 100.0  # a validation loss this many times the initial one counts as divergence
 
@@ -35,9 +36,10 @@ class Members:
 class EnsembleAdam:
     """Adam over stacked parameters, with one learning rate per member (leading dimension)."""
 
-    def __init__(self, params, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 schedule: Schedule | None = None):  # fmt: skip
         self.params = [p for p in params if p.requires_grad]
-        self.lrs = lrs
+        self.base, self.lrs, self.schedule = lrs, lrs.clone(), schedule
         self.b1, self.b2 = betas
         self.eps, self.wd = eps, weight_decay
         self.t = 0
@@ -49,6 +51,7 @@ class EnsembleAdam:
         """Update members whose `active` entry is 1; the others keep their weights."""
         self.t += 1
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        lrs = self.schedule.apply(self.base, torch.tensor(float(self.t)), self.lrs) if self.schedule else self.base
         for p, m, v in zip(self.params, self.m, self.v):
             g = p.grad
             if self.wd:
@@ -56,7 +59,7 @@ class EnsembleAdam:
             m.lerp_(g, 1 - self.b1)
             v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
             shape = (-1,) + (1,) * (p.dim() - 1)
-            scale = (self.lrs * active / c1).view(shape)
+            scale = (lrs * active / c1).view(shape)
             p.sub_(scale * m / (v / c2).sqrt().add_(self.eps))
 
 
@@ -67,7 +70,8 @@ class ReferenceSteps:
     def __init__(self, model, xtr, ytr, loss_fn, lrs, spec):
         self.model, self.xtr, self.ytr, self.loss_fn = model, xtr, ytr, loss_fn
         self.precision = spec.precision
-        self.opt = EnsembleAdam(model.parameters(), lrs, weight_decay=spec.weight_decay)
+        schedule = Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
+        self.opt = EnsembleAdam(model.parameters(), lrs, weight_decay=spec.weight_decay, schedule=schedule)
         self.state = list(model.parameters())  # what early stopping saves and restores
         self.loss = torch.zeros(model.members, device=xtr.device)  # the last step's loss per member
 
@@ -104,6 +108,8 @@ class EarlyStopping:
         self.active = torch.ones_like(initial_val)  # 1.0 while training, 0.0 once stopped
         self.diverged = torch.zeros_like(self.best_step, dtype=torch.bool)
         self.last_val = initial_val.clone()
+        self.budget = torch.zeros_like(self.best_step)  # each member's step budget (trainer.py sets it)
+        self.ran_out = torch.zeros_like(self.diverged)  # still training when its budget ended
 
     @torch.no_grad()
     def update(self, val_loss: torch.Tensor, train_loss: torch.Tensor, step: torch.Tensor) -> None:
@@ -118,6 +124,22 @@ class EarlyStopping:
         self.since_best.copy_(torch.where(improved, 0, self.since_best + 1))
         self.active.mul_((~bad & (self.since_best < self.patience)).float())
         self.last_val.copy_(val_loss)
+
+    @torch.no_grad()
+    def end_of_budget(self, step: int, ceiling: int) -> int:
+        """At step `step`, the end of the budget of the members still training: they ran out of
+        steps. Those still improving (best step in the last 10% of their budget) continue, to
+        twice the budget but at most `ceiling`; the others stop. Returns the new budget, or
+        `step` when no member continues. Each member's fate depends on its own numbers only."""
+        at_end = self.active.bool() & (self.budget == step)
+        extend = at_end & (self.best_step * 10 >= 9 * self.budget)
+        new = min(2 * step, ceiling)
+        if new <= step or not bool(extend.any()):
+            extend.zero_()
+        self.ran_out |= at_end & ~extend
+        self.budget.copy_(torch.where(extend, new, self.budget))
+        self.active.mul_((~(at_end & ~extend)).float())
+        return new if bool(extend.any()) else step
 
     @torch.no_grad()
     def restore_best(self) -> None:

@@ -19,6 +19,8 @@ from typing import Callable
 
 import torch
 
+from .schedule import Schedule
+
 WARMUP = 2  # eager calls before a capture (cuBLAS handles, autograd and allocator warm-up)
 USE_GRAPHS = True  # switches for benchmarks/bench_trainer.py --check
 USE_TRITON = True
@@ -31,17 +33,25 @@ class FlatAdam:
     The bias corrections are device tensors, so a captured step stays correct on every replay.
     """
 
-    def __init__(self, flat: torch.Tensor, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        self.p, self.lrs = flat, lrs.view(-1, 1)
+    def __init__(self, flat: torch.Tensor, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 schedule: Schedule | None = None):  # fmt: skip
+        self.p, self.base, self.schedule = flat, lrs.reshape(-1, 1).contiguous(), schedule
+        self.lrs = self.base if schedule is None or schedule.is_constant else torch.empty_like(self.base)
         self.b1, self.b2 = betas
         self.eps, self.wd = eps, weight_decay
         self.t = torch.zeros((), dtype=torch.float64, device=flat.device)
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
 
+    def scheduled_lrs(self) -> None:
+        """self.lrs = base x the schedule's factor at step t, in place (graph safe)."""
+        if self.lrs is not self.base:
+            self.schedule.apply(self.base, self.t, self.lrs)
+
     @torch.no_grad()
     def step(self, grad: torch.Tensor, active: torch.Tensor) -> None:
         self.t += 1
+        self.scheduled_lrs()
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
         if self.wd:
             grad = grad.add(self.p, alpha=self.wd)
@@ -62,6 +72,7 @@ class FusedAdam(FlatAdam):
 
     def step(self, grad: torch.Tensor, active: torch.Tensor) -> None:
         self.t += 1
+        self.scheduled_lrs()
         E, P = self.p.shape
         grid = (E, -(-P // self.BLOCK))
         _adam_kernel()[grid](self.p, grad, self.m, self.v, self.lrs, active, self.t, P, math.log(self.b1),
@@ -102,11 +113,11 @@ def _adam_kernel():
     return adam
 
 
-def make_adam(flat: torch.Tensor, lrs: torch.Tensor, weight_decay: float) -> FlatAdam:
+def make_adam(flat: torch.Tensor, lrs: torch.Tensor, weight_decay: float, schedule: Schedule | None = None) -> FlatAdam:
     """FusedAdam on CUDA where Triton is installed (it comes with PyTorch's CUDA builds), else FlatAdam."""
     if flat.device.type == "cuda" and USE_TRITON and _adam_kernel() is not None:
-        return FusedAdam(flat, lrs.contiguous(), weight_decay=weight_decay)
-    return FlatAdam(flat, lrs, weight_decay=weight_decay)
+        return FusedAdam(flat, lrs.contiguous(), weight_decay=weight_decay, schedule=schedule)
+    return FlatAdam(flat, lrs, weight_decay=weight_decay, schedule=schedule)
 
 
 def flatten_parameters(params: list[torch.Tensor], members: int) -> torch.Tensor:
@@ -186,7 +197,7 @@ class FastSteps:
         self.flat = flatten_parameters(self.params, E)
         self.state = [self.flat]  # what early stopping saves and restores
         self.grad = torch.zeros_like(self.flat)
-        self.opt = make_adam(self.flat, lrs, spec.weight_decay)
+        self.opt = make_adam(self.flat, lrs, spec.weight_decay, Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr))))
         self.idx = torch.zeros(max_chunk, E, batch, dtype=torch.long, device=self.device)
         self.row = torch.zeros(1, dtype=torch.long, device=self.device)
         self.loss = torch.zeros(E, device=self.device)  # the last step's loss per member

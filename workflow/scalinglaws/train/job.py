@@ -21,7 +21,7 @@ from ..datasets import Split, Splits
 from .gpus import GpuSlot
 from .imp import iterative_magnitude_pruning
 from .spec import EnsembleJob, TrainOptions
-from .trainer import train_ensemble
+from .tuning import train_with_lr_search
 
 
 def load_splits(shard: str, evals: str) -> Splits:
@@ -74,7 +74,7 @@ def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     loaded = time.time()
     options = TrainOptions(timing={}, checkpoint=Path(out).with_name("checkpoint.pt"),
                            checkpoint_every_s=args.checkpoint_every)  # fmt: skip
-    runs = train_ensemble(job, data, device, options)
+    runs = train_with_lr_search(job, data, device, options)
     now = time.time()
     process_start = now - _seconds_since_process_start()
     timing = {

@@ -24,10 +24,21 @@ class TrainSpec:
     eval_batch: int = 8192
     train_eval_size: int = 8192  # examples of the shard used to report the training loss
     precision: str = "tf32"  # CUDA matmuls: fp32, tf32 (tensor cores, fp32 storage) or bf16 (autocast)
+    schedule: str = "constant"  # learning-rate schedule: constant, cosine or linear (schedule.py)
+    warmup: float = 0.0  # linear warm-up over this fraction of the step budget
+    ceiling_epochs: float | None = None  # a member still improving at the end of its budget trains on, up to this
+    lr_factor: float = 3.0  # a best learning rate on the grid's edge adds the next one this factor beyond it ...
+    lr_bounds: list[float] | None = None  # ... while it stays inside these bounds (None: the grid only)
 
     def steps_for(self, n: int) -> int:
         steps = math.ceil(self.epochs * n / min(self.batch_size, n))
         return int(min(max(steps, self.min_steps), self.max_steps))
+
+    def ceiling_for(self, n: int) -> int:
+        """The most steps a member may train on shard n: `ceiling_epochs` epochs, and at least the budget."""
+        if self.ceiling_epochs is None:
+            return self.steps_for(n)
+        return max(self.steps_for(n), math.ceil(self.ceiling_epochs * n / min(self.batch_size, n)))
 
 
 @dataclass

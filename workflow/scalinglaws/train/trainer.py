@@ -20,7 +20,8 @@ import time
 import numpy as np
 import torch
 
-from ..datasets.base import Split, Splits
+from ..datasets.base import Split
+from ..datasets.splits import Splits
 from ..models import build_ensemble
 from ..models.base import member_generator
 from .checkpoint import Checkpointer
@@ -89,7 +90,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
 
     (xtr, ytr), (xva, yva), (xte, yte) = map(to_dev, data)
     lrs = torch.tensor(members.lr_of, dtype=torch.float32, device=dev)
-    batch, steps = min(spec.batch_size, n), spec.steps_for(n)
+    batch, budget, ceiling = min(spec.batch_size, n), spec.steps_for(n), spec.ceiling_for(n)
     batch_gens = [member_generator(s, 1) for s in members.seed_of]
 
     def loss_fn(out, y):
@@ -100,6 +101,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     else:
         trainer = ReferenceSteps(model, xtr, ytr, loss_fn, lrs, spec)
     stop = EarlyStopping(trainer.state, evaluate(model, xva, yva, task, spec.eval_batch)[0], spec.patience)
+    stop.budget.fill_(budget)
     step_now = torch.zeros((), dtype=torch.long, device=dev)
 
     def end_of_chunk():  # validation, early stopping, divergence: device work only
@@ -110,6 +112,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     setup_s = time.perf_counter() - t0
 
     step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
+    steps = int(stop.budget.max())  # the budget, or where an extended budget had got to
     print(f"scalinglaws: training {E} members from step {step} of {steps}", file=sys.stderr, flush=True)
     if on_eval is not None and step == 0:
         on_eval(step, model)
@@ -128,6 +131,8 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
             history.append((step, stop.last_val.cpu().numpy().copy()))
         if on_eval is not None:
             on_eval(step, model)
+        if step == steps:  # the end of the budget: members still improving continue, up to the ceiling
+            steps = stop.end_of_budget(step, ceiling)
         ckpt.maybe_save(trainer, stop, step, batch_gens)  # on SIGTERM: save, then raise Preempted
 
     if dev.type == "cuda":
@@ -143,7 +148,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
         "train_loss": tr_loss, "train_metric": tr_metric,
         "val_loss": va_loss, "val_metric": va_metric,
         "test_loss": te_loss, "test_metric": te_metric,
-        "best_step": stop.best_step, "diverged": stop.diverged,
+        "best_step": stop.best_step, "diverged": stop.diverged, "budget": stop.budget, "ran_out": stop.ran_out,
     }  # fmt: skip
     cols = {k: v.cpu().numpy() for k, v in cols.items()}
     if timing is not None:
@@ -151,22 +156,38 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
                       final_eval_s=time.perf_counter() - t1, steps=step, members=E)  # fmt: skip
     runs = []
     for e in range(E):
+        metrics = {k: _num(cols[k][e]) for k in ("train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric")}
+        best, member_budget, diverged = int(cols["best_step"][e]), int(cols["budget"][e]), bool(cols["diverged"][e])
         runs.append(
             {
                 "seed": members.seed_of[e],
                 "lr": members.lr_of[e],
                 "params": params,
                 "steps": step,
-                "step_budget": steps,
+                "step_budget": budget,
                 "batch_size": batch,
                 "flops": model.flops_per_example() * batch * step,
                 "wall_time_s": 0.0,  # set by train_ensemble
                 "members": E,
                 "device": dev.type,
-                **{k: (bool(v[e]) if v.dtype == np.bool_ else int(v[e]) if k == "best_step" else _num(v[e])) for k, v in cols.items()},
+                **metrics,
+                "best_step": best,
+                "diverged": diverged,
+                "budget": member_budget,
+                "stopped_by": "diverged" if diverged else "budget" if cols["ran_out"][e] else "early_stopping",
+                "limited_by": step_limit(best, member_budget, spec, diverged),
             }
         )
     return runs
+
+
+def step_limit(best_step: int, budget: int, spec: TrainSpec, diverged: bool) -> str:
+    """Why a member's result may be short of what its model can do, as far as steps go: its best
+    step is in the last 10% of its (final) budget, so it was still improving when training
+    ended. `min_steps` when that budget was the floor `min_steps`, else `step_budget`."""
+    if diverged or best_step * 10 < 9 * budget:
+        return "none"
+    return "min_steps" if budget == spec.min_steps else "step_budget"
 
 
 def _num(v) -> float | None:
