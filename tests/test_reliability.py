@@ -28,7 +28,8 @@ SLOW["training"].update(min_steps=3000, max_steps=3000, patience=1000)  # a few 
 
 
 def runs_table(work: Path, study: str) -> pd.DataFrame:
-    return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s"])
+    """runs.csv less what differs between machines and studies (timing, the config's hash)."""
+    return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s", "config_hash"])
 
 
 def train_pids(work: Path) -> list[int]:
