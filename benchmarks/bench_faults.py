@@ -172,6 +172,10 @@ def concurrent(root: Path) -> dict:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for w in works]  # fmt: skip
     outs = [p.communicate()[0] for p in procs]
     wall = time.perf_counter() - start
+    for i, (p, out) in enumerate(zip(procs, outs)):
+        if p.returncode:
+            errors = [line for line in out.splitlines() if "rror" in line or "missing" in line.lower()]
+            print(f"invocation {i} failed:\n" + "\n".join(errors[-12:]))
     scheduled = sum(job_counts(o).get("train", 0) for o in outs)
     skipped = sum(o.count("not trained again") for o in outs)
     for log in store_dir.glob("runs/*/log.txt"):
@@ -182,7 +186,8 @@ def concurrent(root: Path) -> dict:
         work = make_checkout(root / f"serial-{config['study']}", config)
         snakemake(work)
         serial[config["study"]] = results(work, config["study"])
-    same = all(results(w, c["study"]) == serial[c["study"]] for w, c in zip(works, configs))
+    done = [(w, c) for w, c, p in zip(works, configs, procs) if p.returncode == 0]
+    same = all(results(w, c["study"]) == serial[c["study"]] for w, c in done)
     shutil.rmtree(store_dir, ignore_errors=True)
     return {"exit_codes": [p.returncode for p in procs], "identical_to_serial": same, "unique_jobs": unique,
             "train_jobs_scheduled": scheduled, "deduplicated_by_lock": skipped, "wall_s": round(wall, 1)}  # fmt: skip

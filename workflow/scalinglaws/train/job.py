@@ -31,6 +31,7 @@ def load_splits(shard: str, evals: str) -> Splits:
     job starts, so that the jobs that read it intact before are not retrained."""
     arrays = {}
     for path in (shard, evals):
+        _wait_for(path)
         try:  # reading every array checks its CRC-32: a damaged shard is never used
             with np.load(path) as f:
                 arrays.update({k: f[k] for k in f.files})
@@ -38,6 +39,14 @@ def load_splits(shard: str, evals: str) -> Splits:
             raise store.CorruptRecord(f"{path} is corrupted ({exc}); run snakemake again to rebuild it") from None
     return Splits(Split(arrays["x"], arrays["y"]), Split(arrays["val_x"], arrays["val_y"]),
                   Split(arrays["test_x"], arrays["test_y"]))  # fmt: skip
+
+
+def _wait_for(path: str, seconds: float = 60.0) -> None:
+    """Wait a while for a missing input: in a shared store, another invocation's Snakemake
+    removes a data job's outputs just before it rewrites them (identical content)."""
+    deadline = time.time() + seconds
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.2)
 
 
 def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
