@@ -6,8 +6,8 @@
 # gcide.dict.dz, copied from this machine's Debian packages), where those folders exist. Every
 # study gets --cores 4 and gpu=4 (four jobs share the GPU at a time); each stops after LIMIT_S
 # seconds and is resumed by the next call (its folder stays while the machine does). OUT gets, per
-# study, <study>.tgz (tables, fits, logs, the learning-curve figures) and <study>.time (wall
-# seconds, exit status).
+# study, <study>.tgz: its results (tables, fits, logs, PNG figures), snakemake.log and time.txt
+# (wall seconds and exit status of every call).
 set -uo pipefail
 OUT=$1; LIMIT=$2; shift 2
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,13 +26,14 @@ for study in "$@"; do
   (cd "$REPO" && cp -r Snakefile config.yaml workflow profiles envs studies "$work"/)
   (
     cd "$work" || exit
-    start=$(date +%s.%N)
+    start=$(date +%s)
+    python3 -m snakemake --unlock --configfile "studies/$study.yaml" > /dev/null 2>&1  # after a timeout
     timeout "$LIMIT" python3 -m snakemake --cores 4 --resources gpu=4 --configfile "studies/$study.yaml" \
-      > "$OUT/$study.log" 2>&1
+      >> snakemake.log 2>&1
     rc=$?
-    echo "wall_s=$(echo "$(date +%s.%N) - $start" | bc) rc=$rc" > "$OUT/$study.time"
-    tar czf "$OUT/$study.tgz" --exclude='*.pdf' "results/$study" 2>/dev/null
+    echo "wall_s=$(python3 -c "import time; print(round(time.time() - $start, 1))") rc=$rc" >> time.txt
+    tar czf "$OUT/$study.tgz" --exclude='*.pdf' "results/$study" snakemake.log time.txt 2>/dev/null
   ) &
 done
 wait
-for study in "$@"; do echo "$study: $(cat "$OUT/$study.time")"; tail -3 "$OUT/$study.log"; done
+for study in "$@"; do echo "$study: $(tail -1 /tmp/gpu-studies/$study/time.txt)"; tail -2 /tmp/gpu-studies/$study/snakemake.log; done

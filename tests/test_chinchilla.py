@@ -62,3 +62,10 @@ def test_bootstrap_over_points_matches_the_published_intervals(chinchilla_points
         assert ours[0] < value < ours[1], name
         # the same width as the replication's 1,000 refits, within a factor of 1.6
         assert 1 / 1.6 < (ours[1] - ours[0]) / (hi - lo) < 1.6, f"{name}: {ours} vs [{lo}, {hi}]"
+
+
+def test_no_compute_optimal_allocation_where_the_loss_does_not_fall_with_both():
+    law = ChinchillaLaw()
+    law.params_ = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": -0.02, "beta": 0.37}
+    assert law.extras() == {}
+    assert law._summary_extras() == ["compute-optimal allocation: not defined (the loss does not fall with both N and D)"]

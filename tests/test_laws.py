@@ -8,6 +8,7 @@ from scalinglaws.fit.laws import (
     AdditiveJointLaw,
     BrokenPowerLaw,
     ChinchillaLaw,
+    EnvelopeLaw,
     FitError,
     JointLaw,
     PowerLaw,
@@ -184,8 +185,70 @@ def test_summary_is_printable_with_cis_and_registry_is_complete():
     law.ci_ = {"beta": [-0.55, -0.45]}
     text = law.summary()
     assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
-    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "joint", "joint-additive", "chinchilla", "pruning",
+    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "envelope", "joint", "joint-additive", "chinchilla", "pruning",
                          "pruning-invariant"}
     assert make_law("joint", eps0=0.5).fixed == {"eps0": 0.5}
     with pytest.raises(ValueError, match="unknown law 'hestness'"):
         make_law("hestness")
+
+
+def test_a_binding_box_is_widened_and_the_sharper_bend_recovered():
+    """A bend whose slope changes by 5 (beyond c1's first box, 4): the box is widened and the
+    refit recovers c1, where the narrow box would stop at 4 and extrapolate 2x worse."""
+    x = np.geomspace(1e2, 1e6, 24)
+    truth = {"a": 0.01, "b": 1.0, "c0": 0.1, "c1": 5.0, "d1": 1e4, "f1": 0.5}
+    y = BrokenPowerLaw()._f(x[:, None], truth) * np.exp(0.01 * np.random.default_rng(0).standard_normal(24))
+    fit, beyond = x <= 1e5, x > 1e5
+    law = BrokenPowerLaw().fit(x[fit], y[fit])
+    assert law.widen_ == {("c1", "upper"): 1} and law.bounds_["c1"] == (-4.0, 12.0) and not law.warnings_
+    assert law.params_["c1"] == pytest.approx(5.0, rel=0.1) and law.params_["d1"] == pytest.approx(1e4, rel=0.2)
+    narrow = BrokenPowerLaw()
+    narrow.widenable = frozenset()
+    narrow.fit(x[fit], y[fit])
+    assert narrow.params_["c1"] == pytest.approx(4.0) and "at its upper bound" in narrow.warnings_[0]
+    error = {k: np.sqrt(np.mean(np.log(m.predict(x[beyond]) / y[beyond]) ** 2)) for k, m in (("wide", law), ("narrow", narrow))}
+    assert error["wide"] < 0.5 * error["narrow"]
+    # a box that still binds after widening is called what it is: not identified
+    steep = PowerLaw(regions=False).fit(n := np.geomspace(10, 30, 8), 0.1 + 2 * (n / 10) ** -20.0)
+    assert any("beta" in w and "not identified" in w for w in steep.warnings_)
+
+
+def test_variable_projection_finds_steep_and_shallow_power_laws_without_luck():
+    for beta, top, gamma in ((-0.02, 1e4, 0.05), (-0.3, 1e4, 0.05), (-2.5, 1e3, 1e-4), (-6.0, 20, 1e-6)):
+        n = np.geomspace(2, top, 10)
+        law = PowerLaw(regions=False).fit(n, 3.0 * n**beta + gamma)
+        assert law.params_["beta"] == pytest.approx(beta, rel=0.01), beta
+        assert law.widen_ == ({("beta", "lower"): 1} if beta < -4 else {})
+
+
+def test_region_end_never_overflows_nor_reads_as_nonsense():
+    """gamma ~ 7e-14 with beta ~ -0.02 put (gamma/alpha)^(1/beta) beyond any float."""
+    law = PowerLaw()
+    law.params_, law.n_start_, law.n_max_, law.small_data_ = {"alpha": 0.5, "beta": -0.02, "gamma": 7e-14}, 100.0, 1e4, []
+    assert law.n_end() == np.inf and law.extras()["regions"]["power_law_end"] is None
+    assert "beyond 1000x the largest n (not resolved by the data)" in law._summary_extras()[0]
+    law.params_ = {"alpha": 0.01, "beta": -0.5, "gamma": 0.3}  # gamma dominates from the first point on
+    assert law._summary_extras() == ["no power-law region: alpha * n^beta is below gamma from the first point on"]
+
+
+def test_constant_or_too_short_curves_are_refused_with_a_reason():
+    with pytest.raises(FitError, match=r"y is constant \(0.3\)"):
+        PowerLaw().fit([1, 2, 4, 8], [0.3] * 4)
+    with pytest.raises(FitError, match="need at least 3 finite points, got 2"):
+        PowerLaw().fit([1, 2], [0.5, 0.4])
+
+
+def test_envelope_law_recovers_a_curve_bent_at_both_ends():
+    """Near eps0 at small n, a power law in the middle, a floor at large n: the envelope finds
+    the exponent that the plain power law, pulled by the bend, misses."""
+    n = 1e5 * 2.0 ** np.arange(12)
+    truth = {"a": 300.0, "alpha": 0.5, "c": 0.3, "eps0": 1.0}
+    y = noisy(EnvelopeLaw()._f(n[:, None], truth), 0.005)
+    law = EnvelopeLaw().fit(n, y)
+    assert law.params_["alpha"] == pytest.approx(0.5, abs=0.05) and law.params_["c"] == pytest.approx(0.3, abs=0.02)
+    assert law.params_["eps0"] == pytest.approx(1.0, rel=0.1) and not law.warnings_
+    far = 1e5 * 2.0**16
+    truth_far = EnvelopeLaw()._f(np.array([[far]]), truth)[0]
+    assert abs(np.log(law.predict([far])[0] / truth_far)) < 0.01
+    power = PowerLaw().fit(n, y)
+    assert abs(power.params_["beta"] + 0.5) > 0.1 and abs(np.log(power.predict([far])[0] / truth_far)) > 0.03

@@ -100,7 +100,7 @@ def test_an_extended_member_does_not_depend_on_its_ensemble_mates(teacher):
 
 # -- learning rates -----------------------------------------------------------------------------
 def runs_at(losses: dict[float, float]) -> list[dict]:
-    return [{"lr": lr, "val_loss": v, "diverged": False} for lr, v in losses.items()]
+    return [{"lr": lr, "val_metric": v, "diverged": False} for lr, v in losses.items()]
 
 
 def test_next_learning_rate_goes_beyond_the_edge_while_inside_the_bounds():
@@ -109,7 +109,7 @@ def test_next_learning_rate_goes_beyond_the_edge_while_inside_the_bounds():
     assert next_learning_rate(runs_at({0.01: 0.6, 0.03: 0.5, 0.1: 0.7}), 3.0, [1e-4, 1.0]) is None  # interior
     assert next_learning_rate(runs_at({0.01: 1.0, 0.3: 0.5}), 3.0, [1e-4, 0.5]) is None  # 0.9 is out of bounds
     assert next_learning_rate(runs_at({0.01: 1.0, 0.03: 0.5}), 3.0, None) is None  # no bounds: the grid only
-    diverged = runs_at({0.01: 0.6, 0.03: 0.5}) + [{"lr": 0.03, "val_loss": None, "diverged": True}]
+    diverged = runs_at({0.01: 0.6, 0.03: 0.5}) + [{"lr": 0.03, "val_metric": None, "diverged": True}]
     assert next_learning_rate(diverged, 3.0, [1e-4, 1.0]) == 0.00333333333333  # a diverged member counts as worst
 
 

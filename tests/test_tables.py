@@ -90,10 +90,13 @@ def test_missing_file_is_named(tmp_path, capsys):
 def test_fit_cli_fits_groups_holds_out_and_selects(tmp_path, capsys):
     path = runs_table(tmp_path / "runs.csv")
     out_dir = tmp_path / "out"
-    code, out = fit_cli(path, "--law", "power,bnsl", "--x", "n", "--y", "error", "--group", "task",
-                        "--holdout-col", "heldout", "--bootstrap", 40, "--out", out_dir, capsys=capsys)  # fmt: skip
+    code, out = fit_cli(path, "--law", "power,bnsl", "--x", "n", "--y", "error", "--group", "task", "--replicate-col",
+                        "seed", "--holdout-col", "heldout", "--bootstrap", 40, "--out", out_dir, capsys=capsys)  # fmt: skip
     assert code == 0, out.err
-    assert "power: eps(n) = alpha * n^beta + gamma" in out.out and "selected by backtest" in out.out
+    assert "power: eps(n) = alpha * n^beta + gamma" in out.out
+    # 7 points fitted: bnsl's 6 parameters are too many to be trusted, power is the only candidate
+    assert "selected power (laws fitted to this table): the only candidate" in out.out
+    assert "bnsl: not a candidate: 6 parameters for 7 points" in out.out
     fits = json.loads((out_dir / "fits.json").read_text())
     assert set(fits) == {"a", "b"}
     for group, beta in (("a", BETA), ("b", BETA - 0.2)):
@@ -105,9 +108,9 @@ def test_fit_cli_fits_groups_holds_out_and_selects(tmp_path, capsys):
         assert lo < power["params"]["beta"]["value"] < hi
         assert power["bootstrap"]["replicates"] == 40 and power["bootstrap"]["resample"].startswith("runs within")
         assert power["goodness"]["points"] == 7  # the held-out shard is not fitted ...
-        (split,) = power["backtest"]["splits"]  # ... but predicted
-        assert split["n"] == [12800.0] and split["mean_rel_error"] < 0.1
-        assert fit["selection"][0]["law"] in ("power", "bnsl")
+        assert power["holdout"]["n"] == [12800.0] and power["holdout"]["mean_rel_error"] < 0.1  # ... but predicted
+        assert all(12800.0 not in split["n"] for split in power["backtest"]["splits"])  # and never backtested
+        assert fit["selection"][0]["law"] == "power"
     table = pd.read_csv(out_dir / "laws.csv")
     assert set(table["curve"]) == {"a", "b"} and set(table["law"]) == {"power", "bnsl"}
     for group in ("a", "b"):
@@ -123,7 +126,7 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     work = make_checkout(tmp_path / "checkout")
     runs_table(work / "measurements.csv", groups=("a",))
     config = {"study": "ext", "external": {"table": "measurements.csv", "x": ["n"], "y": "error",
-                                          "laws": ["power"], "holdout_col": "heldout"},
+                                          "laws": ["power"], "holdout_col": "heldout", "replicate_col": "seed"},
               "fit": {"bootstrap": 30, "seed": 3}}  # fmt: skip
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(work)
@@ -132,7 +135,7 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     power = fits["all"]["power"]
     assert power["params"]["beta"]["value"] == pytest.approx(BETA, abs=0.1)
     assert power["bootstrap"]["replicates"] == 30 and power["bootstrap"]["seed"] == 3
-    assert power["backtest"]["splits"][0]["n"] == [12800.0]
+    assert power["holdout"]["n"] == [12800.0]
     assert pd.read_csv(work / "results/ext/laws.csv")["law"].tolist().count("power") == 4  # 3 params + n_end
     assert (work / "results/ext/figures/power.png").stat().st_size > 10_000
     assert "Nothing to be done" in snakemake(work, "-n").stdout

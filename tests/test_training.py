@@ -82,3 +82,14 @@ def test_members_get_independent_initialisations():
     assert torch.equal(w[0], w[2])  # same seed, same init, whatever the ensemble
     assert model.param_count() == (3 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
     assert math.isclose(float(w[0].detach().std()), math.sqrt(2 / 3), rel_tol=0.5)
+
+
+def test_the_trainer_logs_progress_a_user_can_follow(teacher, capsys, monkeypatch):
+    from scalinglaws.train import trainer
+
+    monkeypatch.setattr(trainer.Progress, "LOG_EVERY_S", 0.0)  # a line after every evaluation
+    run(teacher, [0], [0.01])
+    lines = [line for line in capsys.readouterr().err.splitlines() if " of 150, " in line]
+    assert len(lines) == 150 // 25
+    assert lines[-1].startswith("scalinglaws: step 150 of 150, ") and "best validation loss" in lines[-1]
+    assert "s elapsed" in lines[0] and "s left" in lines[0]

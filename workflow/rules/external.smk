@@ -18,7 +18,7 @@ LAWS = list(AUTO.get(len(EXTERNAL["x"]), ())) if EXTERNAL["laws"] == ["auto"] el
 
 def external_options():
     """The optional `scalinglaws fit` arguments, from the config."""
-    flags = {"group": "--group", "holdout_col": "--holdout-col", "eps0": "--eps0", "starts": "--starts", "where": "--where"}
+    flags = {"group": "--group", "holdout_col": "--holdout-col", "replicate_col": "--replicate-col", "eps0": "--eps0", "starts": "--starts", "where": "--where"}
     args = [f"{flag} {shlex.quote(str(EXTERNAL[key]))}" for key, flag in flags.items() if key in EXTERNAL]
     args += [f"--derive {shlex.quote(f'{name}={expr}')}" for name, expr in EXTERNAL.get("derive", {}).items()]
     return " ".join(args)

@@ -85,9 +85,11 @@ def cmd_fit_study(args) -> None:
         store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
 
 
-def cmd_fit(args) -> None:
-    """Fit laws to an external CSV table and write fits.json, laws.csv and one figure per law."""
-    from .fit.external import TableSpec, fit_table
+def cmd_fit(args) -> int:
+    """Fit laws to an external CSV table and write fits.json, laws.csv and one figure per law.
+    Exit status 3 when some group or law could not be fitted (the others are written)."""
+    from .fit.external import TableSpec, failures, fit_table
+    from .fit.selection import describe
     from .report.tables import write_outputs
 
     options = {"joint": {"eps0": args.eps0}, "chinchilla": {"screen": args.starts}}
@@ -98,20 +100,33 @@ def cmd_fit(args) -> None:
             raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
         derive[name.strip()] = expr.strip()
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
-    spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options)
-    fits = fit_table(spec, args.bootstrap, args.seed)
-    write_outputs(fits, args.out, Path(args.table).stem)
+    spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options,
+                     args.replicate_col)  # fmt: skip
+    fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
+    write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
     for key, fit in fits.items():
         print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
+        if "error" in fit:
+            print(f"not fitted: {fit['error']}")
+            continue
         for name in fit["laws"]:
             entry = fit[name]
-            print(entry.get("summary", f"{name}: not fitted: {entry.get('error')}"))
-            bt = entry.get("backtest", {})
+            print(entry.get("summary") or f"{name}: not fitted: {entry.get('error') or entry.get('skipped')}")
+            bt, held = entry.get("backtest", {}), entry.get("holdout") or {}
             if "mean_rel_error" in bt:
                 print(f"  backtest ({bt['how']}): mean relative error {100 * bt['mean_rel_error']:.2f}%")
+            if "warning" in bt:
+                print(f"  warning: backtest: {bt['warning']}")
+            if "mean_rel_error" in held:
+                print(f"  held-out rows ({held['points']}): mean relative error {100 * held['mean_rel_error']:.2f}%")
         for choice in fit["selection"]:
-            print(f"selected by backtest: {choice['law']}")
-    print(f"wrote {args.out}/fits.json, laws.csv and figures/")
+            print("\n".join(describe(choice)))
+    print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))
+    failed = failures(fits)
+    if failed:
+        print(f"scalinglaws fit: {len(failed)} fit(s) failed:\n  " + "\n  ".join(failed), file=sys.stderr)
+        return 3
+    return 0
 
 
 def cmd_plot(args) -> None:
@@ -245,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--y", required=True, help="the column to fit (an error or loss)")
     s.add_argument("--group", help="fit every value of this column separately")
     s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
+    s.add_argument("--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged")
+    s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
+    s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default 1)")
     s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
                    help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
     s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
@@ -282,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except Preempted as exc:
         print(f"scalinglaws {args.command}: {exc}", file=sys.stderr)
         return 143  # the conventional status of a SIGTERM'd process: the job did not finish
@@ -290,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         # Expected failures (bad input, missing files) get one clear line, not a traceback.
         print(f"scalinglaws {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0  # a command may report partial failure (fit: 3)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .backtest import backtest
+from .backtest import backtest, score_holdout
 from .grid import per_line, plot_grid
 from .laws import FitError, Law
 from .laws.base import as_inputs
@@ -22,7 +22,7 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
               holdout=None) -> dict:  # fmt: skip
     """Fit `law` to (x, y) and report it. `replicates` yields resampled (x, y) of the fitted
     points; `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
-    leaves those rows out of the fit and makes them the backtest instead."""
+    leaves those rows out of the fit and of the backtest: they are only predicted and scored."""
     x = as_inputs(x, len(law.x_names))
     y = np.asarray(y, float)
     fit_x, fit_y = (x, y) if holdout is None else (x[~holdout], y[~holdout])
@@ -44,7 +44,8 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
         "bootstrap": bootstrap_summary(boot, resample, seed),
         "correlations": boot.correlations(),
         "plot": plot_with_band(law, at, plot, boot),
-        "backtest": backtest(law, x, y, axis=axis, holdout=holdout),
+        "backtest": backtest(law, fit_x, fit_y, axis=axis),
+        **({} if holdout is None else {"holdout": score_holdout(law, x[holdout], y[holdout])}),
         "data": {"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
         "summary": law.summary(),
     }

@@ -1,12 +1,16 @@
 """External tables: fit laws to any CSV of measurements, without training anything.
 
-Rows are runs; rows that share the same x values (several seeds, say) are averaged into one
-point, and the bootstrap redraws those runs. Bad input stops with one line that names the
-file, the column and the row (row 1 is the first line after the header).
+Rows are runs; rows that share the same x values are averaged into one point, and the
+bootstrap redraws those runs, but only if they are replicates: rows with the same x that
+differ in another column are an error unless that column is named as the replicate column
+(seeds, say). Bad input stops with one line that names the file, the column and the row (row 1
+is the first line after the header). A group whose fit fails does not stop the others: its
+entry says why (`failed_groups` lists them, and the CLI's exit status says so).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +19,9 @@ import pandas as pd
 
 from ..errors import UserError
 from .entry import fit_entry
-from .laws import LAWS, make_law
-from .selection import select_law
+from .laws import LAWS, FitError, make_law
+from .laws.base import quiet
+from .selection import select_law, too_many_parameters
 from .uncertainty import collapse_runs, resample_runs
 
 AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
@@ -31,7 +36,8 @@ class TableError(UserError):
 class TableSpec:
     """What to fit in a table: `laws` of y against the x columns, per value of `group`; rows
     flagged in `holdout_col` are only predicted. `derive` adds computed columns and `where`
-    keeps rows (pandas expressions); `options` are per-law constructor options."""
+    keeps rows (pandas expressions); `options` are per-law constructor options; rows with the
+    same x that differ in `replicate_col` are replicates (averaged, redrawn by the bootstrap)."""
 
     path: Path | str
     laws: list[str]
@@ -42,6 +48,8 @@ class TableSpec:
     derive: dict[str, str] = field(default_factory=dict)
     where: str | None = None
     options: dict = field(default_factory=dict)
+    replicate_col: str | None = None
+    auto: bool = False  # laws came from --law auto: skip those that could not be selected anyway
 
 
 def resolve_laws(names: list[str], x_cols: list[str]) -> list[str]:
@@ -91,7 +99,7 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
     raw = derive_and_filter(path, raw, spec.derive, spec.where)
-    for col in [*x_cols, y_col, group, holdout_col]:
+    for col in [*x_cols, y_col, group, holdout_col, spec.replicate_col]:
         if col is not None and col not in raw.columns:
             raise TableError(f"{path}: no column '{col}' (the columns are: {', '.join(raw.columns)})")
     if raw.empty:
@@ -121,7 +129,26 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
             raise TableError(f"{path}: column '{holdout_col}', row {i + 1} (line {i + 2}): {raw[holdout_col].iloc[i]!r} "
                              "is not a hold-out flag (1/0, true/false, yes/no)")  # fmt: skip
         table[holdout_col] = flags.isin(TRUE)
+    check_replicates(path, raw, table, spec)
     return table
+
+
+def check_replicates(path: Path, raw: pd.DataFrame, table: pd.DataFrame, spec: TableSpec) -> None:
+    """Rows with the same x (within a group, and replicate) must agree in every other column:
+    otherwise averaging them would silently mix different settings."""
+    keys = [c for c in (spec.group, spec.replicate_col) if c] + spec.x_cols
+    others = [c for c in raw.columns if c not in {*keys, spec.y_col, spec.holdout_col}]
+    frame = pd.concat([table[spec.x_cols], raw[[c for c in keys if c not in spec.x_cols] + others]], axis=1)
+    if not others or not frame.duplicated(keys).any():
+        return
+    varies = frame.groupby(keys, sort=False)[others].nunique(dropna=False).max() > 1
+    cols = [c for c in others if varies[c]]
+    if cols:
+        key = frame[frame.duplicated(keys, keep=False)].iloc[0]
+        where = ", ".join(f"{c} = {key[c]}" for c in keys)
+        raise TableError(f"{path}: rows with the same {', '.join(keys)} ({where}) differ in column(s) "
+                         f"{', '.join(repr(c) for c in cols)}: name the column that tells replicates apart "
+                         "(--replicate-col), fit them separately (--group) or keep one kind (--where)")  # fmt: skip
 
 
 def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
@@ -137,26 +164,60 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
     holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
+    axis = LAWS[laws[0]].axis  # every law's backtest cuts along the same input, so that they compare
     for name in laws:
+        law = make_law(name, **spec.options.get(name, {}))
+        if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
+            out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
+                         f"about a third): left out by --law auto; --law {name} fits it anyway"}  # fmt: skip
+            continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
-        out[name] = fit_entry(make_law(name, **spec.options.get(name, {})), x, y, reps, resample=what, seed=seed,
-                              holdout=holdout)  # fmt: skip
+        try:
+            out[name] = fit_entry(law, x, y, reps, resample=what, seed=seed, axis=axis, holdout=holdout)
+        except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
+    if all("skipped" in out[name] for name in laws):
+        raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
+                         "as many parameters (name a law with --law to fit it anyway)")  # fmt: skip
     choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
     out["selection"] = [choice] if choice else []
     return out
 
 
-def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0) -> dict:
-    """Fits keyed by group value ("all" without a group), in the same shape as a study's."""
+def failures(fits: dict) -> list[str]:
+    """'group: law: why' for every group or asked-for law that could not be fitted."""
+    out = []
+    for key, fit in fits.items():
+        if "error" in fit:
+            out.append(f"{key}: {fit['error']}")
+        out += [f"{key}: {name}: {fit[name]['error']}" for name in fit.get("laws", []) if "error" in fit.get(name, {})]
+    return out
+
+
+def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
+    """One group's entry; a group that cannot be fitted gets its error instead."""
+    entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key,
+             "laws": spec.laws}  # fmt: skip
+    try:
+        with quiet():
+            entry.update(fit_group(rows, spec, replicates, seed))
+    except (TableError, FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        entry.update({"error": str(exc), "selection": []})
+    return entry
+
+
+def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int = 1) -> dict:
+    """Fits keyed by group value ("all" without a group), in the same shape as a study's. A
+    group that cannot be fitted gets an entry with its error; the others are fitted. Groups are
+    fitted by `jobs` processes; every group's numbers are the same for any `jobs`."""
+    spec.auto = spec.auto or spec.laws == ["auto"]
     spec.laws = resolve_laws(spec.laws, spec.x_cols)
     table = load_table(spec)
-    groups = table.groupby(spec.group, sort=True) if spec.group else [("all", table)]
-    result = {}
-    for key, rows in groups:
-        entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key}
-        try:
-            entry.update(fit_group(rows, spec, replicates, seed))
-        except TableError as exc:
-            raise TableError(f"{spec.path}: group {key!r}: {exc}" if spec.group else f"{spec.path}: {exc}") from None
-        result[str(key)] = entry
-    return result
+    groups = list(table.groupby(spec.group, sort=True)) if spec.group else [("all", table)]
+    args = [(key, rows, spec, replicates, seed) for key, rows in groups]
+    if jobs > 1 and len(groups) > 1:
+        with ProcessPoolExecutor(min(jobs, len(groups))) as pool:
+            entries = list(pool.map(_fit_one, *zip(*args)))
+    else:
+        entries = [_fit_one(*a) for a in args]
+    return {str(key): entry for (key, _), entry in zip(groups, entries)}

@@ -114,6 +114,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     step = resumed = ckpt.restore(trainer, stop, batch_gens)  # 0 unless resuming a preempted job
     steps = int(stop.budget.max())  # the budget, or where an extended budget had got to
     print(f"scalinglaws: training {E} members from step {step} of {steps}", file=sys.stderr, flush=True)
+    progress = Progress(step)
     if on_eval is not None and step == 0:
         on_eval(step, model)
     while step < steps:
@@ -133,6 +134,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
             on_eval(step, model)
         if step == steps:  # the end of the budget: members still improving continue, up to the ceiling
             steps = stop.end_of_budget(step, ceiling)
+        progress.maybe_log(step, steps, stop)
         ckpt.maybe_save(trainer, stop, step, batch_gens)  # on SIGTERM: save, then raise Preempted
 
     if dev.type == "cuda":
@@ -179,6 +181,29 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
             }
         )
     return runs
+
+
+class Progress:
+    """A progress line on stderr (the job's log) every LOG_EVERY_S seconds: steps, the best
+    validation loss so far, elapsed and estimated time left. Reading the best loss syncs with
+    the device, so it happens only when a line is due."""
+
+    LOG_EVERY_S = 30.0
+
+    def __init__(self, first_step: int):
+        self.start = self.last = time.monotonic()
+        self.first_step = first_step
+
+    def maybe_log(self, step: int, steps: int, stop: EarlyStopping) -> None:
+        now = time.monotonic()
+        if now - self.last < self.LOG_EVERY_S:
+            return
+        self.last, elapsed = now, now - self.start
+        rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
+        left = f"~{(steps - step) / rate:.0f} s left" if rate > 0 else "time left unknown"
+        live = int(stop.active.sum())
+        print(f"scalinglaws: step {step} of {steps}, {live} members training, best validation loss "
+              f"{float(stop.best_val.min()):.4g}, {elapsed:.0f} s elapsed, {left}", file=sys.stderr, flush=True)  # fmt: skip
 
 
 def step_limit(best_step: int, budget: int, spec: TrainSpec, diverged: bool) -> str:

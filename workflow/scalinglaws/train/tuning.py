@@ -5,6 +5,8 @@ on the edge of the grid may be short of what its model can do. With `lr_bounds` 
 best learning rate (lowest mean validation loss over seeds; diverged members count as worst) is
 the lowest or highest tried trains one more ensemble at that rate divided or multiplied by
 `lr_factor`, and repeats until the best is interior or the next rate would leave the bounds.
+"Best" is judged as the learning curve judges it (aggregate/selection.py): on the validation
+metric (an error rate for classifiers, where the loss can disagree).
 The decision depends only on the job's own numbers, so it is part of the job: the DAG, the cache
 and `snakemake -n` see one job, and every run keeps its `lr_round` (0: the grid).
 """
@@ -33,11 +35,11 @@ def train_with_lr_search(job: EnsembleJob, data, device: str, options: TrainOpti
 
 
 def mean_val_by_lr(runs: list[dict]) -> dict[float, float]:
-    """Mean validation loss over seeds per learning rate; inf where any member diverged."""
+    """Mean validation metric over seeds per learning rate; inf where any member diverged."""
     out: dict[float, list[float]] = {}
     for r in runs:
-        bad = r["diverged"] or r["val_loss"] is None or not math.isfinite(r["val_loss"])
-        out.setdefault(r["lr"], []).append(math.inf if bad else r["val_loss"])
+        bad = r["diverged"] or r["val_metric"] is None or not math.isfinite(r["val_metric"])
+        out.setdefault(r["lr"], []).append(math.inf if bad else r["val_metric"])
     return {lr: sum(v) / len(v) for lr, v in out.items()}
 
 

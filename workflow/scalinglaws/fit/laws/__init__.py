@@ -3,6 +3,7 @@
 power           Hestness et al. 2017: eps(n) = alpha n^beta + gamma, with its three regions
 size            best model size vs data: s(n) = k n^beta_p
 bnsl, bnsl2     Caballero et al. 2022: smoothly broken power law, one or two breaks
+envelope        Rosenfeld et al. 2020's envelope on one input: a power law bent toward eps0 at small n
 joint           Rosenfeld et al. 2020: eps(m, n) with the envelope
 joint-additive  the same without the envelope: a n^-alpha + b m^-beta + c_inf
 pruning         Rosenfeld et al. 2021: error vs density of an iteratively magnitude-pruned network
@@ -13,6 +14,7 @@ chinchilla      Hoffmann et al. 2022 / Besiroglu et al. 2024: L(N, D) = E + A/N^
 from .base import FitError, Law
 from .bnsl import BrokenPowerLaw, TwoBreakPowerLaw
 from .chinchilla import ChinchillaLaw
+from .envelope import EnvelopeLaw
 from .joint import AdditiveJointLaw, JointLaw
 from .power import PowerLaw
 from .pruning import DensityLaw, InvariantPruningLaw
@@ -20,7 +22,7 @@ from .size import SizeLaw
 
 LAWS: dict[str, type[Law]] = {
     cls.name: cls
-    for cls in (PowerLaw, SizeLaw, BrokenPowerLaw, TwoBreakPowerLaw, JointLaw, AdditiveJointLaw, ChinchillaLaw, DensityLaw,
+    for cls in (PowerLaw, SizeLaw, BrokenPowerLaw, TwoBreakPowerLaw, EnvelopeLaw, JointLaw, AdditiveJointLaw, ChinchillaLaw, DensityLaw,
                 InvariantPruningLaw)
 }
 
@@ -33,4 +35,4 @@ def make_law(name: str, **options) -> Law:
 
 
 __all__ = ["FitError", "Law", "LAWS", "make_law", "PowerLaw", "SizeLaw", "BrokenPowerLaw", "TwoBreakPowerLaw",
-           "JointLaw", "AdditiveJointLaw", "ChinchillaLaw", "DensityLaw", "InvariantPruningLaw"]  # fmt: skip
+           "EnvelopeLaw", "JointLaw", "AdditiveJointLaw", "ChinchillaLaw", "DensityLaw", "InvariantPruningLaw"]  # fmt: skip

@@ -9,6 +9,9 @@ of starts and keeps the best, so that one unlucky start cannot return a local mi
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
@@ -17,6 +20,8 @@ from ...errors import UserError
 
 _BLAS = None
 EXPLORE_NFEV = 50  # evaluations each start of a multi-start fit gets before the best is polished
+REFIT_NFEV = 200  # a warm-started bootstrap refit that has not converged by then is far from the fit
+MAX_WIDEN = 2  # times a binding, widenable bound is pushed out before the parameter is called not identified
 
 
 class FitError(UserError):
@@ -32,6 +37,15 @@ def single_threaded():
 
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=1, user_api="blas")
+
+
+@contextlib.contextmanager
+def quiet():
+    """No raw numpy/scipy warnings: overflow in a trial step is handled (penalised or refused),
+    and what the user should know is reported as a law's warning or a FitError."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def as_inputs(x, n_inputs: int) -> np.ndarray:
@@ -56,6 +70,7 @@ class Law:
     decreasing = True  # an error that should fall along `axis`
     axis = 0  # the input along which backtests cut and figures draw
     bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
+    widenable: frozenset[tuple[str, str]] = frozenset()  # bounds of convenience, pushed out if they bind
 
     def __init__(self):
         self.fixed: dict[str, float] = {}  # parameters held at a given value, not fitted
@@ -64,6 +79,7 @@ class Law:
         self.warnings_: list[str] = []
         self.ci_: dict[str, list[float] | None] = {}
         self.n_points_ = 0
+        self.widen_: dict[tuple[str, str], int] = {}  # (param, side) -> times that bound was widened
 
     # -- what a subclass provides ---------------------------------------------------------
     def _f(self, x: np.ndarray, p: dict) -> np.ndarray:
@@ -98,27 +114,48 @@ class Law:
         return type(self)(**self.options())
 
     def fit(self, x, y, init: "Law | None" = None) -> "Law":
-        """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate."""
+        """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate.
+        A widenable bound that binds is pushed out and the fit redone (up to MAX_WIDEN times)."""
         x, y = self.check_data(x, y)
         self.n_points_ = len(y)  # points the fit used (a law may use fewer)
-        with single_threaded():
-            self._fit(x, y, init)
-        self.warnings_ = self._data_warnings(x, y) + self._bound_warnings() + self._fit_warnings(x, y)
+        self.widen_ = {}
+        with single_threaded(), quiet():
+            self._guarded_fit(x, y, init)
+            for _ in range(MAX_WIDEN):
+                binding = [b for b in self._binding() if b in self.widenable]
+                if not binding:
+                    break
+                for b in binding:
+                    self.widen_[b] = self.widen_.get(b, 0) + 1
+                self._guarded_fit(x, y, self)  # from the estimate on the wider box
+            self.warnings_ = self._data_warnings(x, y) + self._bound_warnings() + self._fit_warnings(x, y)
         return self
 
+    def _guarded_fit(self, x, y, init) -> None:
+        """_fit, with any numerical failure turned into a FitError that says what failed."""
+        try:
+            self._fit(x, y, init)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            raise FitError(f"{self.name}: the fit failed numerically ({type(exc).__name__}: {exc})") from None
+        if not np.isfinite(list(self.params_.values())).all():
+            raise FitError(f"{self.name}: the fit found no finite estimate")
+
     def refit(self, x, y) -> "Law":
-        """A cheap refit for resampling: a clone, warm-started from this fit, without warnings."""
+        """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
+        widened) box, without warnings."""
         law = self.clone()
+        law.widen_ = dict(self.widen_)
         x, y = law.check_data(x, y)
-        with single_threaded():
-            law._fit(x, y, init=self)
+        with single_threaded(), quiet():
+            law._guarded_fit(x, y, self)
         return law
 
     def predict(self, x) -> np.ndarray:
         if self.params_ is None:
             raise RuntimeError(f"{self.name}: call fit() before predict()")
         x = as_inputs(np.atleast_1d(np.asarray(x, dtype=float)), len(self.x_names))
-        return self._f(x, self.params_)
+        with quiet():
+            return self._f(x, self.params_)
 
     def check_data(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Finite points only; refuse too few points or non-positive values (logs are taken)."""
@@ -132,11 +169,27 @@ class Law:
             raise FitError(f"{self.name}: need at least {len(self.free)} finite points, got {len(y)}")
         if (x <= 0).any() or (y <= 0).any():
             raise FitError(f"{self.name}: x and y must be positive (logs are taken)")
+        if self.decreasing and np.ptp(y) <= 1e-12 * y.max():
+            raise FitError(f"{self.name}: y is constant ({y[0]:.6g}): there is no curve to fit")
         return x, y
 
     # -- the default optimiser: multi-start bounded least squares ---------------------------
+    def _box(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
+        """The search box: the law's bounds, with every widened side pushed out (a linear bound
+        by the box's span, doubling it, each time; a log-scale bound by a factor 1e3)."""
+        box = dict(self._bounds(x, y))
+        for (p, side), times in self.widen_.items():
+            lo, hi = box[p]
+            if p in self.log_params:
+                lo, hi = (lo * 1e-3**times, hi) if side == "lower" else (lo, hi * 1e3**times)
+            else:
+                span = (hi - lo) * (2**times - 1)
+                lo, hi = (lo - span, hi) if side == "lower" else (lo, hi + span)
+            box[p] = (lo, hi)
+        return box
+
     def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
-        self.bounds_ = self._bounds(x, y)
+        self.bounds_ = self._box(x, y)
         starts = [init.params_] if init is not None else self._starts(x, y)
         lo, hi = (
             self._pack({k: b[0] for k, b in self.bounds_.items()}),
@@ -155,7 +208,7 @@ class Law:
 
         jac = "2-point" if self._grad is None else jacobian
 
-        def solve(theta0, max_nfev=None):
+        def solve(theta0, max_nfev=REFIT_NFEV if init is not None else None):
             try:
                 return least_squares(residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf",
                                      max_nfev=max_nfev)  # fmt: skip
@@ -165,7 +218,8 @@ class Law:
         # Every start gets a short run; only the best is then run to convergence.
         best = None
         for start in starts:
-            res = solve(np.clip(self._pack(start), lo, hi), max_nfev=None if len(starts) == 1 else EXPLORE_NFEV)
+            short = {} if len(starts) == 1 else {"max_nfev": EXPLORE_NFEV}
+            res = solve(np.clip(self._pack(start), lo, hi), **short)
             if res is not None and (best is None or res.cost < best.cost):
                 best = res
         if best is None:
@@ -205,7 +259,8 @@ class Law:
                            "a falling law does not describe them")  # fmt: skip
         return out
 
-    def _bound_warnings(self) -> list[str]:
+    def _binding(self) -> list[tuple[str, str]]:
+        """(param, side) of every free parameter that sits at a bound of its box."""
         out = []
         for p in self.free:
             v = self.params_[p]
@@ -219,8 +274,18 @@ class Law:
                     span = hi - lo if np.isfinite(hi - lo) else max(1.0, abs(b))
                     near = abs(v - b) <= 1e-5 * span
                 if near:
-                    note = self.bound_notes.get((p, side), "the data do not pin it down")
-                    out.append(f"{p} = {v:.4g} is at its {side} bound ({b:.4g}): {note}")
+                    out.append((p, side))
+        return out
+
+    def _bound_warnings(self) -> list[str]:
+        out = []
+        for p, side in self._binding():
+            v, b = self.params_[p], self.bounds_[p][0 if side == "lower" else 1]
+            if (p, side) in self.widenable:
+                note = f"not identified: still at its bound after widening the box {MAX_WIDEN} times"
+            else:
+                note = self.bound_notes.get((p, side), "the data do not pin it down")
+            out.append(f"{p} = {v:.4g} is at its {side} bound ({b:.4g}): {note}")
         return out
 
     def _fit_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
@@ -231,7 +296,7 @@ class Law:
         """R^2 and RMSE of log(y), and the mean absolute relative error of the prediction."""
         x, y = self.check_data(x, y)
         pred = self.predict(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with quiet():
             res = np.log(pred) - np.log(y)
         ss_tot = float(((np.log(y) - np.log(y).mean()) ** 2).sum())
         return {

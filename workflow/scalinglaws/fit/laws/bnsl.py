@@ -9,10 +9,9 @@ sharp breaks cannot overflow.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
+from . import varpro
 from .base import Law
 
 
@@ -27,6 +26,8 @@ class BrokenPowerLaw(Law):
         if breaks not in (1, 2):
             raise ValueError(f"bnsl: breaks must be 1 or 2, got {breaks}")
         self.breaks = breaks
+        self.widenable = frozenset({("c0", "lower"), ("c0", "upper")}
+                                   | {(f"c{i}", side) for i in range(1, breaks + 1) for side in ("lower", "upper")})
         self.param_names = ("a", "b", "c0") + tuple(f"{k}{i}" for i in range(1, breaks + 1) for k in "cdf")
         terms = " * ".join(f"(1 + (x/d{i})^(1/f{i}))^(-c{i}*f{i})" for i in range(1, breaks + 1))
         self.formula = f"y = a + b * x^-c0 * {terms}"
@@ -35,44 +36,57 @@ class BrokenPowerLaw(Law):
             self.bound_notes[(f"d{i}", "lower")] = self.bound_notes[(f"d{i}", "upper")] = (
                 "the break lies at the edge of the data: no bend resolved there"
             )
+            self.bound_notes[(f"f{i}", "lower")] = "the bend is a kink, as sharp as the box allows"
+            self.bound_notes[(f"f{i}", "upper")] = "the bend is spread over the whole data: not resolved"
 
     def options(self) -> dict:
         return {"breaks": self.breaks}
 
-    def _f(self, x, p):
-        log_x = np.log(x[:, 0])
-        log_reducible = np.log(p["b"]) - p["c0"] * log_x
+    def _shape(self, log_x, p) -> np.ndarray:
+        """log of the reducible part over b; parameters may be arrays (G, 1) for a grid."""
+        out = -p["c0"] * log_x
         for i in range(1, self.breaks + 1):
             c, d, f = p[f"c{i}"], p[f"d{i}"], p[f"f{i}"]
-            log_reducible = log_reducible - c * f * np.logaddexp(0.0, (log_x - np.log(d)) / f)
-        return p["a"] + np.exp(log_reducible)
+            out = out - c * f * np.logaddexp(0.0, (log_x - np.log(d)) / f)
+        return out
+
+    def _f(self, x, p):
+        return p["a"] + p["b"] * np.exp(self._shape(np.log(x[:, 0]), p))
+
+    def _grad(self, x, p):
+        log_x = np.log(x[:, 0])
+        reducible = p["b"] * np.exp(self._shape(log_x, p))
+        grad = {"a": np.ones(len(x)), "b": reducible / p["b"], "c0": -reducible * log_x}
+        for i in range(1, self.breaks + 1):
+            c, d, f = p[f"c{i}"], p[f"d{i}"], p[f"f{i}"]
+            u = (log_x - np.log(d)) / f
+            soft, sig = np.logaddexp(0.0, u), 0.5 * (1 + np.tanh(u / 2))  # softplus(u) and its derivative
+            grad.update({f"c{i}": -reducible * f * soft, f"d{i}": reducible * c * sig / d,
+                         f"f{i}": -reducible * c * (soft - u * sig)})  # fmt: skip
+        return grad
 
     def _bounds(self, x, y):
-        bounds = {"a": (0.0, float(y.min())), "b": (1e-30, 1e30), "c0": (-2.0, 4.0)}
+        """Slopes in [-4, 4] (c0 in [-2, 4]) and sharpness f in [0.01, 10], widened where they
+        bind; a break inside the data; b any positive amplitude (searched as its logarithm)."""
+        x0, x1 = float(x.min()), float(x.max())
+        bounds = {"a": (0.0, float(y.min())), "b": (1e-300, 1e300), "c0": (-2.0, 4.0)}
         for i in range(1, self.breaks + 1):
-            bounds.update({f"c{i}": (-4.0, 4.0), f"d{i}": (float(x.min()), float(x.max())), f"f{i}": (0.01, 10.0)})
+            bounds.update({f"c{i}": (-4.0, 4.0), f"d{i}": (x0, x1), f"f{i}": (0.01, 10.0)})
         return bounds
 
     def _starts(self, x, y):
-        log_x = np.log(x[:, 0])
-        quantile = lambda q: float(np.exp(np.quantile(log_x, q)))  # noqa: E731
+        """Variable projection: a and b in closed form over a grid of slopes, breaks, sharpness."""
+        q = np.exp(np.quantile(np.log(x[:, 0]), [0.15, 0.3, 0.5, 0.7, 0.85]))
         if self.breaks == 1:
-            grid = itertools.product(
-                (0.1, 0.5), ((-0.3,), (0.3,), (1.0,)), ((quantile(0.3),), (quantile(0.6),)), (0.3, 1.0)
-            )
+            nonlinear = varpro.grid(c0=(-0.5, 0.0, 0.2, 0.5, 1.0, 2.0), c1=(-1.0, -0.3, 0.3, 1.0, 2.0, 4.0), d1=q,
+                                    f1=(0.05, 0.3, 1.0))  # fmt: skip
         else:
-            grid = itertools.product((0.2,), ((-0.3, 0.5), (0.5, -0.3), (0.5, 0.5)),
-                                     ((quantile(0.25), quantile(0.6)), (quantile(0.4), quantile(0.8))), (0.5,))  # fmt: skip
-        starts = []
-        for (c0, cs, ds, f), frac in itertools.product(grid, (0.0, 0.5)):
-            p = {"a": frac * float(y.min()), "b": 1.0, "c0": c0}
-            for i, (c, d) in enumerate(zip(cs, ds), start=1):
-                p.update({f"c{i}": c, f"d{i}": d, f"f{i}": f})
-            # the amplitude that matches the data on average, given the rest
-            shape = self._f(x, p) - p["a"]
-            p["b"] = float(np.exp(np.mean(np.log(np.maximum(y - p["a"], 1e-12 * y.min())) - np.log(shape))))
-            starts.append(p)
-        return starts
+            nonlinear = varpro.grid(c0=(0.0, 0.3, 1.0), c1=(-0.5, 0.5, 2.0), c2=(-0.5, 0.5, 2.0), d1=q[:3], d2=q[2:],
+                                    f1=(0.1, 0.5))  # fmt: skip
+            nonlinear["f2"] = nonlinear["f1"]
+        shape = np.exp(self._shape(np.log(x[None, :, 0]), {k: v[:, None] for k, v in nonlinear.items()}))
+        basis = np.stack([np.ones_like(shape), shape], axis=-1)
+        return varpro.best_starts(self, x, y, nonlinear, basis, ("a", "b"))
 
     def _fit_warnings(self, x, y):
         return [

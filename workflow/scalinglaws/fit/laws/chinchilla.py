@@ -127,7 +127,13 @@ class ChinchillaLaw(Law):
         s = params["alpha"] + params["beta"]
         return {"n_opt_exponent": params["beta"] / s, "d_opt_exponent": params["alpha"] / s}
 
+    def _allocation_defined(self) -> bool:
+        """The optimum exists only where the loss falls with both N and D."""
+        return self.params_["alpha"] > 0 and self.params_["beta"] > 0
+
     def extras(self) -> dict:
+        if not self._allocation_defined():
+            return {}
         compute = np.geomspace(1e18, 1e26, 9)
         n_opt, d_opt = self.optimal_allocation(compute)
         return {"compute_optimal": {
@@ -137,6 +143,8 @@ class ChinchillaLaw(Law):
         }}  # fmt: skip
 
     def _summary_extras(self):
+        if not self._allocation_defined():
+            return ["compute-optimal allocation: not defined (the loss does not fall with both N and D)"]
         d = self.derived(self.params_)
         n_opt, d_opt = self.optimal_allocation(1e21)
         return [f"compute-optimal: N_opt ~ C^{d['n_opt_exponent']:.3f}, D_opt ~ C^{d['d_opt_exponent']:.3f}"

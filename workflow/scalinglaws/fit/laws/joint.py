@@ -12,10 +12,9 @@ paper, by least squares on the relative divergence (eps_hat - eps) / eps.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
+from . import varpro
 from .base import Law
 
 
@@ -28,6 +27,7 @@ class AdditiveJointLaw(Law):
     x_names = ("m", "n")
     log_params = frozenset({"a", "b"})
     axis = 1  # backtests extrapolate in data
+    widenable = frozenset({("alpha", "upper"), ("beta", "upper")})
     bound_notes = {
         ("alpha", "lower"): "the error does not fall with data",
         ("beta", "lower"): "the error does not fall with model size",
@@ -57,12 +57,16 @@ class AdditiveJointLaw(Law):
                 "c_inf": (0.0, float(y.min()))}  # fmt: skip
 
     def _starts(self, x, y):
-        m0, n0, span = x[:, 0].min(), x[:, 1].min(), float(y.max() - y.min())
-        starts = []
-        for alpha, beta, frac in itertools.product((0.3, 0.7, 1.2), (0.3, 0.7, 1.2), (0.0, 0.5)):
-            starts.append({"a": span * n0**alpha, "alpha": alpha, "b": span * m0**beta, "beta": beta,
-                           "c_inf": frac * float(y.min())})  # fmt: skip
-        return starts
+        """Variable projection over the exponents: a, b and c_inf in closed form for each."""
+        return self._additive_starts(x, y, AdditiveJointLaw())
+
+    def _additive_starts(self, x, y, ranker: "AdditiveJointLaw") -> list[dict]:
+        exps = np.geomspace(0.05, 2.0, 10)
+        nonlinear = varpro.grid(alpha=exps, beta=exps)
+        basis = np.stack([np.power(x[None, :, 1], -nonlinear["alpha"][:, None]),
+                          np.power(x[None, :, 0], -nonlinear["beta"][:, None]), np.ones((len(exps) ** 2, len(x)))],
+                         axis=-1)  # fmt: skip
+        return varpro.best_starts(ranker, x, y, nonlinear, basis, ("a", "b", "c_inf"))
 
 
 class JointLaw(AdditiveJointLaw):
@@ -103,5 +107,7 @@ class JointLaw(AdditiveJointLaw):
         return {**super()._bounds(x, y), "eps0": (float(y.max()), 1e3 * float(y.max()))}
 
     def _starts(self, x, y):
-        starts = super()._starts(x, y)
+        starts = self._additive_starts(x, y, AdditiveJointLaw())
+        if "eps0" in self.fixed:
+            return [{**s, **self.fixed} for s in starts]
         return [{**s, "eps0": k * float(y.max())} for k in (2, 10) for s in starts]

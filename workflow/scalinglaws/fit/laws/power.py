@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
+from . import varpro
 from .base import Law
+
+FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
 
 
 class PowerLaw(Law):
@@ -24,6 +25,7 @@ class PowerLaw(Law):
     formula = "eps(n) = alpha * n^beta + gamma"
     param_names = ("alpha", "beta", "gamma")
     log_params = frozenset({"alpha"})
+    widenable = frozenset({("beta", "lower")})
     bound_notes = {
         ("beta", "upper"): "the curve does not decrease",
         ("beta", "lower"): "the curve falls faster than any power law in the search box",
@@ -48,16 +50,19 @@ class PowerLaw(Law):
         return {"alpha": reducible, "beta": p["alpha"] * reducible * np.log(x[:, 0]), "gamma": np.ones(len(x))}
 
     def _bounds(self, x, y):
-        return {"alpha": (1e-30, 1e30), "beta": (-4.0, 0.0), "gamma": (0.0, float(y.min()))}
+        """beta down to -4 (widened to -16 if it binds); alpha such that the reducible part at
+        the smallest n lies within 1e6 of the largest error for any such beta."""
+        n0, top = float(x[:, 0].min()), float(y.max())
+        reach = n0**16.0 if np.log(n0) * 16 < 690 else 1e300
+        alpha = (max(1e-6 * top * min(1.0, reach), 1e-300), min(1e6 * top * max(1.0, reach), 1e300))
+        return {"alpha": alpha, "beta": (-4.0, 0.0), "gamma": (0.0, float(y.min()))}
 
     def _starts(self, x, y):
-        log_n, ymin = np.log(x[:, 0]), float(y.min())
-        starts = []
-        for beta, frac in itertools.product((-0.1, -0.3, -0.7, -1.5), (0.0, 0.5, 0.9)):
-            gamma = frac * ymin
-            log_alpha = np.mean(np.log(np.maximum(y - gamma, 1e-12 * ymin)) - beta * log_n)
-            starts.append({"alpha": float(np.exp(log_alpha)), "beta": beta, "gamma": gamma})
-        return starts
+        """Variable projection over beta: alpha and gamma in closed form for each beta."""
+        lo = self._box(x, y)["beta"][0]
+        nonlinear = varpro.grid(beta=-np.geomspace(0.01, -lo, 60))
+        basis = np.stack([np.power(x[None, :, 0], nonlinear["beta"][:, None]), np.ones((60, len(x)))], axis=-1)
+        return varpro.best_starts(self, x, y, nonlinear, basis, ("alpha", "gamma"))
 
     # -- regions ----------------------------------------------------------------------------
     def _fit(self, x, y, init):
@@ -94,11 +99,13 @@ class PowerLaw(Law):
         return float(shards[k])
 
     def n_end(self, params: dict | None = None) -> float | None:
-        """Where the power-law region ends: alpha * n^beta = gamma (None if gamma is 0)."""
+        """Where the power-law region ends: alpha * n^beta = gamma (None if gamma is 0).
+        Computed in logs: a tiny beta puts it far beyond any float (then inf)."""
         p = params or self.params_
-        if p["gamma"] <= 0 or p["beta"] >= 0:
+        if p["gamma"] <= 0 or p["beta"] >= 0 or p["alpha"] <= 0:
             return None
-        return float((p["gamma"] / p["alpha"]) ** (1 / p["beta"]))
+        log_end = (np.log(p["gamma"]) - np.log(p["alpha"])) / p["beta"]
+        return float(np.exp(min(log_end, 709.0))) if log_end < 709.0 else float("inf")
 
     def derived(self, params):
         n_end = self.n_end(params)
@@ -110,8 +117,13 @@ class PowerLaw(Law):
         keep = x[:, 0] >= self.n_start_
         return super().goodness(x[keep], y[keep])
 
-    def extras(self) -> dict:
+    def _resolved_end(self) -> float | None:
+        """n_end where the data can speak to it: after the region's start, within FAR x the data."""
         n_end = self.n_end()
+        return n_end if n_end is not None and self.n_start_ < n_end <= FAR * self.n_max_ else None
+
+    def extras(self) -> dict:
+        n_end = self._resolved_end()
         return {
             "regions": {
                 "small_data_n": self.small_data_,
@@ -119,19 +131,24 @@ class PowerLaw(Law):
                 "power_law_end": n_end,
                 "irreducible_reached": n_end is not None and n_end <= self.n_max_,
                 "definition": "small-data: smallest shards below the power law's backward extrapolation, "
-                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma",
+                "left out of the fit; irreducible: n > (gamma/alpha)^(1/beta), where alpha*n^beta < gamma; "
+                f"power_law_end is null when that lies before the first point or beyond {FAR:g}x the largest n",
             }
         }
 
     def _summary_extras(self):
         n_end = self.n_end()
-        end = f"{n_end:.4g}" if n_end is not None else "beyond any n (gamma = 0)"
-        lines = [f"power-law region: n from {self.n_start_:.4g} to {end}"]
+        if n_end is not None and n_end <= self.n_start_:
+            lines = ["no power-law region: alpha * n^beta is below gamma from the first point on"]
+        else:
+            end = ("beyond any n (gamma = 0)" if n_end is None else f"{n_end:.4g}" if n_end <= FAR * self.n_max_
+                   else f"beyond {FAR:g}x the largest n (not resolved by the data)")  # fmt: skip
+            lines = [f"power-law region: n from {self.n_start_:.4g} to {end}"]
         if self.small_data_:
             lines.append(
                 f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}"
             )
-        if n_end is not None and n_end <= self.n_max_:
+        if n_end is not None and self.n_start_ < n_end <= self.n_max_:
             lines.append(f"irreducible region: n > {n_end:.4g} (reached by the data)")
         return lines
 

@@ -1,0 +1,62 @@
+"""Rosenfeld et al. 2020's envelope on one input: a learning curve that bends at both ends.
+
+    eps(n) = eps0 * t / sqrt(t^2 + eps0^2),   t = a * n^-alpha + c
+
+t is the power law plus constant; the envelope bends it toward eps0 (the best-guess error) at
+small n, where the power law alone would overshoot, so the exponent and the floor c are
+estimated from the curve's middle and end instead of being pulled by its small-data start. It
+is the `joint` law with the model-size term left out (one parameter more than `power`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import varpro
+from .base import Law
+
+
+class EnvelopeLaw(Law):
+    name = "envelope"
+    formula = "eps(n) = eps0 * t / sqrt(t^2 + eps0^2),  t = a*n^-alpha + c"
+    param_names = ("a", "alpha", "c", "eps0")
+    log_params = frozenset({"a", "eps0"})
+    widenable = frozenset({("alpha", "upper")})
+    bound_notes = {
+        ("alpha", "lower"): "the curve does not decrease",
+        ("c", "lower"): "no irreducible error resolved",
+        ("c", "upper"): "c reached the smallest error",
+        ("eps0", "upper"): "no small-data bend resolved (the power law alone fits: use power)",
+        ("eps0", "lower"): "eps0 reached the largest error",
+    }
+
+    def _f(self, x, p):
+        t = p["a"] * np.power(x[:, 0], -p["alpha"]) + p["c"]
+        return p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
+
+    def _grad(self, x, p):
+        reducible = np.power(x[:, 0], -p["alpha"])
+        t, e = p["a"] * reducible + p["c"], p["eps0"]
+        cube = np.power(t * t + e * e, 1.5)
+        outer = e**3 / cube  # d eps / d t
+        return {"a": outer * reducible, "alpha": -outer * p["a"] * reducible * np.log(x[:, 0]), "c": outer,
+                "eps0": t**3 / cube}  # fmt: skip
+
+    def _bounds(self, x, y):
+        return {"a": (1e-300, 1e300), "alpha": (0.0, 4.0), "c": (0.0, float(y.min())),
+                "eps0": (float(y.max()), 1e3 * float(y.max()))}  # fmt: skip
+
+    def _starts(self, x, y):
+        """For each eps0, undo the envelope (t = y eps0 / sqrt(eps0^2 - y^2)), then variable
+        projection over alpha: a and c in closed form."""
+        alphas = np.geomspace(0.02, 3.0, 40)
+        basis = np.stack([np.power(x[None, :, 0], -alphas[:, None]), np.ones((len(alphas), len(x)))], axis=-1)
+        starts = []
+        for k in (1.05, 1.3, 2.0, 10.0):
+            eps0 = k * float(y.max())
+            t = y * eps0 / np.sqrt(eps0**2 - y**2)
+            coef, sse = varpro.nonneg_least_squares(basis, t)
+            i = int(np.argmin(sse))
+            starts.append({"a": max(float(coef[i, 0]), 1e-300), "alpha": float(alphas[i]), "c": float(coef[i, 1]),
+                           "eps0": eps0})  # fmt: skip
+        return starts
