@@ -17,7 +17,8 @@ if not workflow.overwrite_configfiles:
 PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
 
-from scalinglaws.store import quarantine_corrupt
+from scalinglaws import integrity, store
+from scalinglaws.identity import code_version, stage_code
 from scalinglaws.study import ConfigError, Study
 
 SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
@@ -44,15 +45,11 @@ else:
     except ConfigError as exc:
         fail(exc)
 
-    # A damaged stored file (checksum or zip check) is moved aside here, so its job runs again
-    # when needed. For a run record the study's tables go too: Snakemake does not rebuild a
-    # missing input of outputs that are up to date.
-    stored = [STUDY.job_file(k) for k in STUDY.jobs] + [STUDY.shard_file(k) for k in STUDY.shards]
-    checked = f".snakemake/scalinglaws/{STUDY.name}.verified.json"  # unchanged files are not re-read
-    for damaged in quarantine_corrupt(stored + [STUDY.eval_file(k) for k in STUDY.evals], checked):
-        print(f"scalinglaws: {damaged} is damaged; moved to {damaged.name}.corrupt, recomputing", file=sys.stderr)
-        if damaged.name == "metrics.json":
-            (STUDY.results / "tables" / "runs.csv").unlink(missing_ok=True)
+    # Damaged stored files are repaired once, before the DAG is built, and only when this
+    # invocation runs jobs: a dry run, --summary or a job's own parse only reports them.
+    if workflow.is_main_process:
+        check_store(STUDY)
+    CONFIG_HASH = STUDY.config_hash
 
     RESULTS = str(STUDY.results)
     STORE = str(STUDY.store)
@@ -74,3 +71,13 @@ else:
             rules.aggregate.output,
             rules.pruning_report.output if config.get("pruning") else [],
         default_target: True
+
+
+onsuccess:
+    # Exit 0 only with every result of the study present (guards against a DAG that left work out).
+    if not config.get("external"):
+        missing = [f for f in rules.all.input if not os.path.exists(f)]
+        if missing:
+            print(f"scalinglaws: the run ended with {len(missing)} results missing, e.g. {missing[0]}; "
+                  "run snakemake again", file=sys.stderr)
+            sys.exit(1)

@@ -86,7 +86,7 @@ def test_b_adding_a_shard_runs_only_its_jobs(work):
     config = copy.deepcopy(CONFIG)
     config["datasets"]["teacher"]["shards"]["sizes"].append(512)
     save_config(work, config)
-    expected = {"shard": 1, "train": 2, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    expected = {"shard": 1, "train": 2, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
     assert dry(work) == expected
     assert job_counts(snakemake(work).stdout) == expected
     after = metrics_mtimes(work)
@@ -113,7 +113,7 @@ def test_d_growing_the_data_retrains_only_changed_shards(work):
     append_rows(work / "data/pool-0.csv", 200, seed=4)
     config["datasets"]["grow"]["shards"]["sizes"].append(600)
     save_config(work, config)
-    expected = {"shard": 1, "train": 2, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    expected = {"shard": 1, "train": 2, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
     assert job_counts(snakemake(work).stdout) == expected
     # a new chunk file appended to the pool list: the same, nothing existing changes
     write_rows(work / "data/pool-1.csv", 300, seed=5)
@@ -126,7 +126,7 @@ def test_d_growing_the_data_retrains_only_changed_shards(work):
     df = pd.read_csv(pool)
     df.loc[150, "y"] += 1.0
     df.to_csv(pool, index=False)
-    assert dry(work) == {"shard": 3, "train": 6, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    assert dry(work) == {"shard": 3, "train": 6, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
     pool.write_bytes(original)  # the old content is the old identity: nothing to do again
     assert dry(work) == {}
     assert set(before) <= set(metrics_mtimes(work))
@@ -166,12 +166,6 @@ def test_f_changes_retrain_exactly_the_affected_runs(work):
     assert dry(work)["train"] == n_all // 2
     save_config(work, config)
     assert dry(work) == {}
-    trainer = work / "workflow/scalinglaws/train/trainer.py"
-    original = trainer.read_text()
-    trainer.write_text(original + "\n# a change to the trainer's code\n")
-    assert dry(work)["train"] == n_all
-    trainer.write_text(original)
-    assert dry(work) == {}
 
 
 def test_g_every_job_and_every_spec_field_has_its_own_identity(work, monkeypatch):
@@ -188,7 +182,152 @@ def test_g_every_job_and_every_spec_field_has_its_own_identity(work, monkeypatch
         assert store.digest(other) != store.digest(spec), field
     for key, job in study.jobs.items():
         assert store.digest(job.spec) == key
+        assert "dataset" not in job.spec and "family" not in job.spec  # names are labels
         assert key in str(study.job_file(key))
+
+
+def edit(path: Path, old: str, new: str) -> str:
+    """Replace `old` by `new` in a file of the checkout; return the original text."""
+    text = path.read_text()
+    assert old in text, f"{path}: {old!r} not found"
+    path.write_text(text.replace(old, new, 1))
+    return text
+
+
+def n_jobs(work: Path, monkeypatch) -> int:
+    monkeypatch.chdir(work)
+    return len(Study(yaml.safe_load((work / "config.yaml").read_text())).jobs)
+
+
+def test_h_code_identity_is_the_code_not_its_text(work, monkeypatch):
+    pkg = work / "workflow/scalinglaws"
+    n_all = n_jobs(work, monkeypatch)
+    analysis = {"aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    trainer = pkg / "train/trainer.py"
+    original = edit(trainer, '"""The loop, top to bottom', '"""The loop (a reworded docstring), top to bottom')
+    trainer.write_text(trainer.read_text() + "\n\n# a comment\n")
+    mlp = pkg / "models/mlp.py"
+    original_mlp = mlp.read_text()
+    mlp.write_text("# a comment at the top\n" + original_mlp.replace("\n\n", "\n\n\n", 1))
+    teacher = pkg / "datasets/teacher.py"
+    original_teacher = teacher.read_text()
+    teacher.write_text(original_teacher + "\n# a comment\n")
+    assert dry(work) == {}  # comments, docstrings, blank lines: nothing
+    trainer.write_text(original + "\n_A_REAL_CHANGE = 1\n")
+    counts = dry(work)
+    assert counts["train"] == n_all and "shard" not in counts  # the trainer's code: every training job
+    for path, text in ((trainer, original), (mlp, original_mlp), (teacher, original_teacher)):
+        path.write_text(text)
+    assert dry(work) == {}
+    law = pkg / "fit/laws/power.py"
+    original = law.read_text()
+    law.write_text(original + "\n_A_REAL_CHANGE = 1\n")
+    assert dry(work) == {"fit": 1, "figures": 1, "all": 1}  # a law: fit, figures, report
+    law.write_text(original)
+    original = edit(pkg / "report/figures.py", 'xlabel="training examples n"', 'xlabel="examples n"')
+    assert dry(work) == {"figures": 1, "all": 1}  # a label: figures and report only
+    (pkg / "report/figures.py").write_text(original)
+    original = (pkg / "aggregate/curves.py").read_text()
+    (pkg / "aggregate/curves.py").write_text(original + "\n_A_REAL_CHANGE = 1\n")
+    assert dry(work) == analysis
+    (pkg / "aggregate/curves.py").write_text(original)
+    assert dry(work) == {}
+
+
+def test_i_names_are_labels_and_the_device_is_identity(work, monkeypatch):
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    n_all = n_jobs(work, monkeypatch)
+    renamed = copy.deepcopy(config)
+    renamed["datasets"] = {("synthetic" if k == "teacher" else k): v for k, v in config["datasets"].items()}
+    renamed["datasets"]["synthetic"]["type"] = "teacher"
+    save_config(work, renamed)
+    expected = {"labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    assert dry(work) == expected  # a renamed dataset: no data, no training
+    assert job_counts(snakemake(work).stdout) == expected
+    runs = pd.read_csv(work / "results/cache/tables/runs.csv")
+    assert set(runs["dataset"]) == {"synthetic", "grow"}
+    assert dry(work) == {}
+    save_config(work, config)
+    assert job_counts(snakemake(work).stdout) == expected
+    changed = copy.deepcopy(config)
+    changed["training"]["precision"] = "fp32"  # no TF32 on a CPU: the same numbers
+    save_config(work, changed)
+    assert dry(work) == {}
+    changed["device"] = "cuda"  # TF32 matmuls: other numbers, other runs
+    save_config(work, changed)
+    counts = dry(work)
+    assert counts["train"] == n_all and "shard" not in counts
+    save_config(work, config)
+    assert dry(work) == {}
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_j_damage_is_repaired_once_and_only_by_real_runs(work):
+    runs_dir, shards_dir = work / "results/store/runs", work / "results/store/shards"
+    record = sorted(runs_dir.glob("*/metrics.json"))[0]
+    record.write_bytes(record.read_bytes()[:-40])  # truncated
+    shard = sorted(shards_dir.glob("*/data.npz"))[0]
+    intact = np.load(shard)["x"].copy()
+    shard.write_bytes(shard.read_bytes()[:200])
+    before = tree_state(work / "results")
+    out = snakemake(work, "-n").stdout
+    snakemake(work, "--summary")
+    assert tree_state(work / "results") == before  # a dry run and --summary change nothing
+    shard_name = shard.relative_to(work)
+    assert f"{shard_name} is damaged or missing; a real run will repair it" in out
+    mtimes = metrics_mtimes(work)
+    proc = snakemake(work)
+    # the damaged record's job only (and the analysis); the shard rebuilt in place, no job retrained for it
+    assert job_counts(proc.stdout) == {"train": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    assert f"{shard_name} is damaged; moved to data.npz.corrupt; rebuilt now" in proc.stdout
+    np.testing.assert_array_equal(np.load(shard)["x"], intact)
+    after = metrics_mtimes(work)
+    assert [k for k in mtimes if after[k] != mtimes[k]] == [record.parent.name]
+    assert dry(work) == {}  # repaired exactly once
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    wider = copy.deepcopy(config)
+    wider["models"]["mlp"]["sizes"].append(16)  # a new width later: its jobs only
+    save_config(work, wider)
+    assert dry(work)["train"] == len(list(shards_dir.glob("*/data.npz")))
+    save_config(work, config)
+
+
+def test_k_files_follow_the_umask_and_name_their_provenance(work, capsys):
+    from scalinglaws.cli import main
+
+    mask = os.umask(0)
+    os.umask(mask)
+    record = sorted((work / "results/store/runs").glob("*/metrics.json"))[0]
+    for path in (record, work / "results/cache/tables/runs.csv", work / "results/cache/fits/fits.json"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+    made = store.read_record(record)["provenance"]
+    assert made["device"] == "cpu" and made["numpy"] == np.__version__ and made["scalinglaws"] == "0.1.0"
+    assert len(made["config"]) == 12 and made["torch"]
+    runs = pd.read_csv(work / "results/cache/tables/runs.csv")
+    assert (runs["numpy_version"] == np.__version__).all() and runs["config_hash"].nunique() >= 1
+    assert main(["store", "ls", "--store", str(work / "results/store")]) == 0
+    assert f"numpy={np.__version__}" in capsys.readouterr().out
+
+
+def test_l_store_verify_reports_then_repairs(work, capsys, monkeypatch):
+    from scalinglaws.cli import main
+
+    monkeypatch.chdir(work)
+    assert main(["store", "verify", "--configfile", "config.yaml"]) == 0
+    assert "0 damaged or missing stored files" in capsys.readouterr().out
+    record = sorted((work / "results/store/runs").glob("*/metrics.json"))[-1]
+    intact = record.read_bytes()
+    record.write_bytes(intact.replace(b'"test_metric": ', b'"test_metric": 1', 1))  # an edited number
+    assert main(["store", "verify", "--configfile", "config.yaml"]) == 2
+    assert f"damaged: {record.relative_to(work)}" in capsys.readouterr().out
+    assert record.read_bytes() != intact  # only reported
+    assert main(["store", "verify", "--configfile", "config.yaml", "--repair"]) == 0
+    assert not record.exists() and record.with_name("metrics.json.corrupt").exists()
+    record.write_bytes(intact)  # put back: the other tests use this store
+    record.with_name("metrics.json.corrupt").unlink()
 
 
 def test_store_listing_and_garbage_collection(work, capsys, monkeypatch):
@@ -199,7 +338,7 @@ def test_store_listing_and_garbage_collection(work, capsys, monkeypatch):
     config = work / "config.yaml"
     assert main(["store", "ls", "--store", str(root)]) == 0
     listing = capsys.readouterr().out
-    assert "runs" in listing and "teacher/mlp size=8 n=512" in listing
+    assert "runs" in listing and "mlp size=8 n=512 (mse)" in listing and "teacher n=512" in listing
     study = Study.from_file(config)
     smaller = yaml.safe_load(config.read_text())
     smaller["datasets"]["teacher"]["shards"]["sizes"] = [64, 128]

@@ -145,8 +145,10 @@ def test_user_dataset_class_from_a_file_runs_through_the_cli(tmp_path, monkeypat
                      "--out", "metrics.json", "--device", "cpu"]) == 0  # fmt: skip
     runs = json.loads(Path("metrics.json").read_text())["runs"]
     assert len(runs) == 1 and 0 <= runs[0]["test_metric"] <= 1 and runs[0]["params"] == 3 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2
-    # the user's source is part of the data's identity: editing it reruns its shards
+    # the user's code is part of the data's identity: changing it reruns its shards (a comment does not)
     Path("mydata.py").write_text(USER_DATASET + "\n# edited\n")
+    assert set(Study(_user_config("mydata.py:Parity")).shards) == set(study.shards)
+    Path("mydata.py").write_text(USER_DATASET + "\n_EDITED = 1\n")
     assert not set(Study(_user_config("mydata.py:Parity")).shards) & set(study.shards)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,7 +28,8 @@ SLOW["training"].update(min_steps=3000, max_steps=3000, patience=1000)  # a few 
 
 
 def runs_table(work: Path, study: str) -> pd.DataFrame:
-    return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s"])
+    """runs.csv less what differs between machines and studies (timing, the config's hash)."""
+    return pd.read_csv(work / f"results/{study}/tables/runs.csv").drop(columns=["wall_time_s", "config_hash"])
 
 
 def train_pids(work: Path) -> list[int]:
@@ -128,11 +131,13 @@ def test_damaged_stored_files_are_recomputed_not_reused(tiny_run, tmp_path):
     assert counts["train"] == 3
     assert len(list((work / "results/store/runs").glob("*/metrics.json.corrupt"))) == 3
     pd.testing.assert_frame_equal(runs_table(work, "tiny"), before)
-    # a damaged shard is detected too (zip check at start-up), and rebuilt when a job needs it
+    # a damaged shard is reported by a dry run, which changes nothing, and rebuilt by a real run
     shard = next((work / "results/store/shards").glob("*/data.npz"))
     shard.write_bytes(shard.read_bytes()[:100])
-    assert snakemake(work, "-n").returncode == 0
-    assert shard.with_name("data.npz.corrupt").exists() and not shard.exists()
+    assert "a real run will repair it" in snakemake(work, "-n").stdout
+    assert not shard.with_name("data.npz.corrupt").exists()
+    assert "Nothing to be done" in snakemake(work).stdout  # rebuilt before the DAG: no job retrains
+    assert shard.with_name("data.npz.corrupt").exists() and np.load(shard)["x"].size
 
 
 def test_diverging_members_are_flagged_and_excluded(tmp_path):
@@ -187,3 +192,82 @@ def test_concurrent_invocations_do_not_corrupt(tiny_run, tmp_path):
     pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(b, "twice"))
     # and the same numbers as the tiny study run alone (same config, other store)
     pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(tiny_run[0], "tiny"))
+
+
+SNAKEMAKE_MASKING_BUG = """
+rule all:
+    input: "table.txt"
+rule table:
+    input: [ancient(f"rec/{i}.txt") for i in range(3)]
+    output: "table.txt"
+    shell: "cat {input} > {output}"
+rule rec:
+    output: "rec/{i}.txt"
+    shell: "echo {wildcards.i} > {output}"
+"""
+
+
+def test_snakemake_still_skips_consumers_of_forced_jobs_through_ancient_inputs(tmp_path):
+    """Minimal reproduction of the cause of issue 18, in Snakemake itself (9.27.1).
+
+    A forced job (an output marked incomplete by a killed run, with --rerun-incomplete, is one)
+    masks its consumers from their own needrun check; a consumer whose inputs from it are all
+    ancient() and present is then skipped, so its own missing output is never noticed: after a
+    kill, the rerun ran the one interrupted job, said "100% done" and exited 0 without tables.
+    The workflow therefore reads records and data records (meta.json) without ancient(). When
+    this test fails, Snakemake has changed: that workaround may no longer be needed.
+    """
+    (tmp_path / "Snakefile").write_text(SNAKEMAKE_MASKING_BUG)
+    snakemake(tmp_path)
+    (tmp_path / "table.txt").unlink()
+    out = snakemake(tmp_path, "-n", "--forcerun", "rec").stdout
+    assert job_counts(out) == {"rec": 3}  # the table, whose output is missing, is not run
+    assert job_counts(snakemake(tmp_path, "-n").stdout) == {"table": 1, "all": 1}
+
+
+def test_a_forced_job_of_an_interrupted_run_still_completes_the_study(tiny_run, tmp_path):
+    """The state a kill leaves in the window between a job writing its output and Snakemake
+    marking it complete (a forced job), with other jobs never run: the rerun does them all."""
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], work, symlinks=True)
+    (work / ".snakemake/locks").mkdir(exist_ok=True)
+    records = sorted((work / "results/store/runs").glob("*/metrics.json"))
+    for record in records[1:3]:
+        record.unlink()  # never run
+    shutil.rmtree(work / "results/tiny/tables")
+    forced = str(records[0].relative_to(work))
+    counts = job_counts(snakemake(work, "-n", "--forcerun", forced).stdout)
+    assert counts == {"train": 3, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    shard = str(next((work / "results/store/shards").glob("*/meta.json")).relative_to(work))
+    counts = job_counts(snakemake(work, "-n", "--forcerun", shard).stdout)
+    assert counts["shard"] == 1 and counts["aggregate"] == 1 and counts["train"] >= 3
+
+
+def stage_running(group: int, stage: str) -> bool:
+    """Whether a `scalinglaws <stage>` process of this process group runs now."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.getpgid(int(proc.name)) == group:
+                if f"-m\0scalinglaws\0{stage}\0".encode() in (proc / "cmdline").read_bytes():
+                    return True
+        except (OSError, ProcessLookupError):
+            continue
+    return False
+
+
+@pytest.mark.parametrize("stage", ["data", "train", "fit-study"])
+def test_sigkill_of_everything_at_any_stage_then_one_rerun_completes(reference, tmp_path, stage):
+    """A small version of benchmarks/bench_faults.py kill: the documented recovery (unlock, then
+    one snakemake) completes the study with the same numbers, and then nothing is left to do."""
+    work = make_checkout(tmp_path, SLOW)
+    proc = start(work)
+    deadline = time.time() + 300
+    while not stage_running(proc.pid, stage) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the run ended before its {stage} stage could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    snakemake(work, "--unlock")
+    snakemake(work)  # exits 0 only with every result present (the Snakefile's onsuccess check)
+    pd.testing.assert_frame_equal(runs_table(work, "slow"), reference)
+    assert "Nothing to be done" in snakemake(work, "-n").stdout

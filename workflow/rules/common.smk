@@ -10,3 +10,37 @@ def fail(exc):
 def figure_files(ext, names):
     """Figure paths of every (dataset, family) curve of the study."""
     return [f"{RESULTS}/figures/{d}.{f}.{fig}.{ext}" for d, f in STUDY.curves() for fig in names]
+
+
+# What a snakemake invocation does besides running jobs; none of these may change the store.
+NOT_RUNNING = ("dryrun", "touch", "summary", "detailed_summary", "list_changes", "list_input_changes",
+               "list_params_changes", "list_untracked", "dag", "rulegraph", "filegraph", "d3dag", "unlock",
+               "cleanup_metadata", "report", "lint", "containerize", "generate_unit_tests", "archive",
+               "delete_all_output", "delete_temp_output", "list_rules", "list_target_rules", "print_compilation",
+               "conda_create_envs_only", "conda_cleanup_envs", "list_conda_envs", "cleanup_shadow",
+               "container_cleanup_images", "export_cwl")  # fmt: skip
+
+
+def runs_jobs():
+    """Whether this `snakemake` command will run jobs. The Snakefile is parsed before Snakemake
+    says what it will do, so read its parsed command line (snakemake.cli.args_to_api's `args`);
+    when it cannot be found (the Python API), assume not."""
+    frame = sys._getframe()
+    while frame is not None and not (frame.f_code.co_name == "args_to_api" and "args" in frame.f_locals):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    args = frame.f_locals["args"]
+    return not any(getattr(args, flag, None) for flag in NOT_RUNNING)
+
+
+def check_store(study):
+    """Repair the study's damaged stored files in a run that runs jobs; else only report them."""
+    if runs_jobs():
+        for line in integrity.repair(study, integrity.check(study, remember=True)):
+            print(f"scalinglaws: {line}", file=sys.stderr)
+        return
+    # (the cache of files that passed is no result: a dry run keeps it too, as Snakemake its iocache)
+    damaged = [*map(str, integrity.check(study, remember=True)), *map(study.data_file, integrity.missing_data(study))]
+    for path in damaged:
+        print(f"scalinglaws: {path} is damaged or missing; a real run will repair it", file=sys.stderr)

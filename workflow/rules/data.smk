@@ -1,30 +1,27 @@
 # Materialise shards and eval splits into the content-addressed store (one job per identity).
-# The params are exactly what rebuilds the data (Study.data_spec), so Snakemake's params
-# trigger cannot rerun a job whose content, and hence key, is unchanged.
+# The params are exactly what rebuilds the data (Study.data_spec: no dataset name), so Snakemake's
+# params trigger cannot rerun a job whose content, and hence key, is unchanged. meta.json beside
+# the data is its small record (what it is, a hash of the arrays); training reads it without
+# ancient() so that a rebuilt shard always reaches its jobs (see train.smk).
 
 
 rule shard:
     output:
-        f"{STORE}/shards/{{key}}/data.npz",
+        data=f"{STORE}/shards/{{key}}/data.npz",
+        meta=f"{STORE}/shards/{{key}}/meta.json",
     params:
         dataset=lambda wc: STUDY.data_spec(wc.key),
-        n=lambda wc: STUDY.shards[wc.key].n,
     log:
         f"{STORE}/shards/{{key}}/log.txt",
     conda:
         "../../envs/train.yaml"
     shell:
-        "{PY} data --dataset {params.dataset:q} --n {params.n} --out {output} > {log} 2>&1"
+        "{PY} data --dataset {params.dataset:q} --out {output.data} > {log} 2>&1"
 
 
-rule eval_splits:
+use rule shard as eval_splits with:
     output:
-        f"{STORE}/eval/{{key}}/data.npz",
-    params:
-        dataset=lambda wc: STUDY.data_spec(wc.key),
+        data=f"{STORE}/eval/{{key}}/data.npz",
+        meta=f"{STORE}/eval/{{key}}/meta.json",
     log:
         f"{STORE}/eval/{{key}}/log.txt",
-    conda:
-        "../../envs/train.yaml"
-    shell:
-        "{PY} data --dataset {params.dataset:q} --out {output} > {log} 2>&1"

@@ -39,6 +39,7 @@ rule fit_table:
         options=external_options(),
         bootstrap=CONFIG["fit"]["bootstrap"],
         seed=CONFIG["fit"]["seed"],
+        code=stage_code("fit/external.py", "report/tables.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/fit_table.txt",
     conda:

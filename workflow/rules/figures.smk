@@ -20,6 +20,7 @@ rule figures:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
         extrapolate=STUDY.config["fit"]["extrapolate"],
+        code=stage_code("report/figures.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:

@@ -6,6 +6,8 @@ rule fit:
         runs=rules.aggregate.output.runs,
         # the eval splits give each dataset's best-guess error (small-data region, joint's eps0)
         evals=[ancient(STUDY.eval_file(key)) for key in STUDY.evals],
+        # not ancient (see train.smk): a rebuilt eval split always reaches the fit
+        meta=[STUDY.eval_file(key).replace("data.npz", "meta.json") for key in STUDY.evals],
     output:
         fits=report(f"{RESULTS}/fits/fits.json", caption="../report/fits.rst", category="Fits"),
         table=report(f"{RESULTS}/fits/laws.csv", caption="../report/laws_table.rst", category="Fits"),
@@ -17,6 +19,7 @@ rule fit:
         laws=",".join(STUDY.config["fit"]["laws"]),
         evals=" ".join(f"--evals {name}={STUDY.eval_file(key)}" for key, name in STUDY.evals.items()),
         fit_eps0="--fit-eps0" if STUDY.config["fit"]["fit_eps0"] else "",
+        code=stage_code("fit/study.py") + code_version("report/tables.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:
@@ -24,4 +27,4 @@ rule fit:
     shell:
         "{PY} fit-study --runs {input.runs} --out {output.fits} --table {output.table} --target {params.target}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance}"
-        " --laws {params.laws} {params.evals} {params.fit_eps0} > {log} 2>&1"
+        " --laws {params.laws} {params.evals} {params.fit_eps0} --config-hash {CONFIG_HASH} > {log} 2>&1"

@@ -13,23 +13,25 @@ rule prune:
     input:
         shard=lambda wc: ancient(STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key)),
         evals=lambda wc: ancient(STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key)),
+        meta=lambda wc: [STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key).replace("data.npz", "meta.json"),
+                         STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key).replace("data.npz", "meta.json")],
     output:
         f"{STORE}/prune/{{key}}/metrics.json",
     params:
         spec=lambda wc: json.dumps(PRUNE_JOBS[wc.key].spec),
     threads: STUDY.config["threads"]
     resources:
-        gpu=1 if STUDY.config["device"] != "cpu" else 0,
+        gpu=1 if STUDY.numerics["device"] == "cuda" else 0,
     log:
         f"{STORE}/prune/{{key}}/log.txt",
     shell:
         "{PY} prune --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
-        " --out {output} --device {DEVICE} --threads {threads} > {log} 2>&1"
+        " --out {output} --device {DEVICE} --threads {threads} --config-hash {CONFIG_HASH} > {log} 2>&1"
 
 
 rule pruning_report:
     input:
-        [ancient(STUDY.prune_file(key)) for key in PRUNE_JOBS],
+        [STUDY.prune_file(key) for key in PRUNE_JOBS],  # not ancient: see aggregate.smk
     output:
         curves=f"{RESULTS}/pruning/pruning_curves.csv",
         fits=report(f"{RESULTS}/pruning/pruning_fits.json", caption="../report/pruning.rst", category="Pruning"),
@@ -47,6 +49,7 @@ rule pruning_report:
         out_dir=lambda wc, output: os.path.dirname(output.curves),
         bootstrap=PRUNING["bootstrap"],
         seed=PRUNING["seed"],
+        code=stage_code("aggregate/pruning.py", "fit/pruning.py", "report/pruning_figures.py"),
     log:
         f"{RESULTS}/logs/pruning_report.txt",
     shell:

@@ -11,23 +11,18 @@ import sys
 import time
 from pathlib import Path
 
-from . import store
+from . import identity, store
 from .errors import Preempted, UserError
 
 
 def cmd_data(args) -> None:
-    """Materialise one shard (or the eval splits) of a dataset into the store."""
-    from .datasets import make_dataset
+    """Materialise one shard (or the eval splits) of a dataset into the store, with its meta.json."""
+    from .study import write_data
 
     spec = json.loads(args.dataset)
-    ds = make_dataset(spec["name"], {**spec["options"], "type": spec.get("type", spec["name"])}, spec["seed"])
-    if args.n is None:
-        splits = ds.eval_splits()
-        store.atomic_save_npz(args.out, val_x=splits["val"].x, val_y=splits["val"].y,
-                              test_x=splits["test"].x, test_y=splits["test"].y)  # fmt: skip
-    else:
-        shard = ds.shard(args.n)
-        store.atomic_save_npz(args.out, x=shard.x, y=shard.y)
+    spec.setdefault("type", spec.get("name"))
+    spec["n"] = args.n if args.n is not None else spec.get("n")
+    write_data({k: spec[k] for k in ("type", "options", "seed", "n")}, args.out)
 
 
 def cmd_train(args) -> None:
@@ -66,7 +61,7 @@ def cmd_aggregate(args) -> None:
     from .aggregate.curves import learning_curve, size_table
     from .aggregate.runs import load_runs
 
-    runs = load_runs(args.metrics)
+    runs = load_runs(args.metrics, json.loads(Path(args.labels).read_text()))
     out = Path(args.out_dir)
     store.atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
     curve = learning_curve(runs, args.size_tolerance)
@@ -87,6 +82,8 @@ def cmd_fit_study(args) -> None:
     spec = StudyFit(args.target, args.bootstrap, args.seed, args.size_tolerance, tuple(args.laws.split(",")),
                     best_guesses(evals, metrics, args.target), args.fit_eps0)  # fmt: skip
     fits = fit_study(runs, spec)
+    for fit in fits.values():  # who computed it (issue 13); the runs' own provenance is in runs.csv
+        fit["provenance"] = identity.provenance("cpu", args.config_hash)
     store.atomic_write_json(args.out, fits)
     if args.table:
         store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
@@ -164,9 +161,32 @@ def cmd_plot(args) -> None:
 def cmd_store_ls(args) -> None:
     entries = store.list_entries(store.store_root(args.store))
     for e in entries:
-        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}")
+        p = e.get("provenance") or {}
+        made = " ".join(f"{k}={p[k]}" for k in ("scalinglaws", "commit", "torch", "numpy", "device", "config") if p.get(k))
+        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}" + (f"  [{made}]" if made else ""))
     total = sum(e["bytes"] for e in entries)
     print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.store_root(args.store)}")
+
+
+def cmd_store_verify(args) -> None:
+    """Check every stored file of the given studies (checksums, CRCs); --repair fixes them."""
+    from . import integrity
+    from .study import Study
+
+    bad = 0
+    for path in args.configfile:
+        study = Study.from_file(path)
+        damaged, missing = integrity.check(study), integrity.missing_data(study)
+        if args.repair:
+            for line in integrity.repair(study, damaged):
+                print(f"{path}: {line}")
+        else:
+            for item in [*map(str, damaged), *(f"{study.data_file(k)} (missing)" for k in missing)]:
+                print(f"{path}: damaged: {item}")
+        bad += len(damaged) + len(missing)
+    print(f"{bad} damaged or missing stored files" + ("; repaired" if args.repair and bad else ""))
+    if bad and not args.repair:
+        raise store.CorruptRecord("run `scalinglaws store verify --repair` (or snakemake) to repair them")
 
 
 def cmd_store_gc(args) -> None:
@@ -200,6 +220,7 @@ def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentP
     s.add_argument("--out", required=True, help="the job's record (metrics.json), written atomically")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     s.add_argument("--threads", type=int, default=1, help="CPU threads")
+    s.add_argument("--config-hash", help="the study config's hash, for the record's provenance")
     return s
 
 
@@ -208,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
-    s.add_argument("--dataset", required=True, help="JSON: {name, type, options, seed} (see Study.data_spec)")
-    s.add_argument("--n", type=int, help="shard size; omit for the validation and test splits")
+    s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
+                   "n: the shard size, or null for the validation and test splits")  # fmt: skip
+    s.add_argument("--n", type=int, help="shard size (overrides the JSON's n)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_data)
 
@@ -233,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
     s.add_argument("--out-dir", required=True)
     s.add_argument("--size-tolerance", type=float, default=0.05)
+    s.add_argument("--labels", required=True, help="JSON file: job key -> [[dataset, family], ...]")
     s.add_argument("metrics", nargs="+")
     s.set_defaults(func=cmd_aggregate)
 
@@ -249,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a dataset's eval splits (data.npz): its best-guess error anchors the small-data "
                    "region and is the joint law's eps0 (repeatable)")  # fmt: skip
     s.add_argument("--fit-eps0", action="store_true", help="joint: fit eps0 instead of fixing it to the best guess")
+    s.add_argument("--config-hash", help="the study config's hash, for the fits' provenance")
     s.set_defaults(func=cmd_fit_study)
 
     s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
@@ -296,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = st.add_parser("ls", help="list stored shards, eval splits and runs")
     s.add_argument("--store", help="store folder (default: $SCALINGLAWS_STORE or results/store)")
     s.set_defaults(func=cmd_store_ls)
+    s = st.add_parser("verify", help="check the stored files of the given studies; --repair rebuilds them")
+    s.add_argument("--configfile", action="append", required=True, help="a study config (repeatable)")
+    s.add_argument("--repair", action="store_true", help="move damaged records aside, rebuild damaged data")
+    s.set_defaults(func=cmd_store_verify)
     s = st.add_parser("gc", help="remove entries that none of the given configs refers to")
     s.add_argument("--configfile", action="append", required=True, help="a study config to keep (repeatable)")
     s.add_argument("--store", help="store folder (default: the configs' store)")

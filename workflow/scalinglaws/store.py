@@ -6,6 +6,7 @@ and is never redone; different work can never collide.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,9 +16,17 @@ from typing import Any
 
 from .errors import UserError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STORE = "results/store"
 STORE_ENV = "SCALINGLAWS_STORE"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once, at import: os.umask can only be read by setting it
 
 
 def canonical_json(obj: Any) -> str:
@@ -34,19 +43,6 @@ def _plain(obj: Any) -> Any:
 def digest(obj: Any, length: int = 20) -> str:
     """Short hex SHA-256 of an object's canonical JSON."""
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
-
-
-def code_version(*modules: str) -> str:
-    """Hash of package modules' source (paths like "train/trainer.py", "models/mlp.py").
-
-    It enters every identity those modules compute, so editing the code reruns exactly the work
-    the code determines.
-    """
-    h = hashlib.sha256()
-    for name in sorted(modules):
-        h.update(name.encode())
-        h.update((PACKAGE_DIR / name).read_bytes())
-    return h.hexdigest()[:12]
 
 
 def store_root(configured: str | None = None) -> Path:
@@ -75,6 +71,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp makes it private (0600); a store may be shared
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -103,6 +100,21 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+@contextlib.contextmanager
+def job_lock(out: Path | str):
+    """Hold an exclusive lock on a stored job's folder (an flock: released if the process dies).
+
+    Two invocations sharing a store that start the same job at once train it once: the second
+    waits, then finds the record (see train/job.py)."""
+    import fcntl
+
+    lock = Path(out).with_name(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 # -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----
@@ -161,12 +173,12 @@ def quarantine(path: Path | str) -> Path:
     return target
 
 
-def quarantine_corrupt(paths, verified_cache: Path | str | None = None) -> list[Path]:
-    """Move aside every existing stored file that fails verify(); return the moved paths.
+def find_damaged(paths, verified_cache: Path | str | None = None, remember: bool = False) -> list[Path]:
+    """Every existing file of `paths` that fails verify(full=True); nothing is moved.
 
-    Called when the workflow is parsed: a damaged output is then simply missing, and
-    Snakemake schedules its job again. With `verified_cache`, files that passed before and
-    have the same size and mtime since are not read again (any write changes the mtime).
+    With `verified_cache`, files that passed before with the same size and mtime are not read
+    again (any write changes the mtime); `remember` adds the files that pass now to it (real
+    runs only: a dry run writes nothing).
     """
     seen = {}
     if verified_cache and os.path.exists(verified_cache):
@@ -174,7 +186,7 @@ def quarantine_corrupt(paths, verified_cache: Path | str | None = None) -> list[
             seen = json.loads(Path(verified_cache).read_text())
         except ValueError:
             seen = {}
-    passed, moved = {}, []
+    passed, damaged = {}, []
     for path in map(str, paths):
         try:
             st = os.stat(path)
@@ -183,15 +195,14 @@ def quarantine_corrupt(paths, verified_cache: Path | str | None = None) -> list[
         stamp = [st.st_size, st.st_mtime_ns]
         if seen.get(path) != stamp:
             try:
-                verify(path)
+                verify(path, full=True)
             except CorruptRecord:
-                quarantine(path)
-                moved.append(Path(path))
+                damaged.append(Path(path))
                 continue
         passed[path] = stamp
-    if verified_cache and passed != seen:
+    if remember and verified_cache and passed != seen:
         atomic_write_text(verified_cache, json.dumps(passed))
-    return moved
+    return damaged
 
 
 # -- maintenance: list the store, remove what no config refers to ------------------------------
@@ -199,7 +210,7 @@ KINDS = ("shards", "eval", "runs", "prune")
 
 
 def list_entries(root: Path | str) -> list[dict]:
-    """Every stored entry: kind, key, bytes, and for runs what they are (from the record)."""
+    """Every stored entry: kind, key, bytes, what it is and its provenance (from its record)."""
     entries = []
     root = Path(root)
     for kind in KINDS:
@@ -209,17 +220,25 @@ def list_entries(root: Path | str) -> list[dict]:
         for entry in sorted(folder.iterdir()):
             size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
             info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
-            record = entry / "metrics.json"
-            if kind in ("runs", "prune") and record.exists():
+            record = entry / ("metrics.json" if kind in ("runs", "prune") else "meta.json")
+            if record.exists():
                 try:
-                    spec = read_record(record)["spec"]
-                    info["what"] = f"{spec['dataset']}/{spec['family']} size={spec['size']} n={spec['n']}"
+                    info.update(_describe(read_record(record)))
                 except (CorruptRecord, KeyError):
                     info["what"] = "corrupted record"
-            elif kind in ("runs", "prune"):
+            else:
                 info["what"] = "unfinished"
             entries.append(info)
     return entries
+
+
+def _describe(record: dict) -> dict:
+    spec = record["spec"]
+    if "family_type" in spec:
+        what = f"{spec['family_type']} size={spec['size']} n={spec['n']} ({spec['metric']})"
+    else:
+        what = f"{spec['type']} " + (f"n={spec['n']}" if spec.get("n") is not None else "eval splits")
+    return {"what": what, "provenance": record.get("provenance", {})}  # data: no provenance (same bytes for same content)
 
 
 def unreferenced(root: Path | str, keep: set[str]) -> list[dict]:

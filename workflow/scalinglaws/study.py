@@ -6,6 +6,7 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from . import store
+from . import identity, store
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
 from .datasets.shards import shard_sizes
@@ -22,7 +23,8 @@ from .models import ModelError, family
 from .train.spec import TrainSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-# The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not).
+# The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not);
+# their normalised code (identity.py) enters every job's identity.
 TRAINER_CODE = ("train/trainer.py", "train/ensemble.py", "train/metrics.py", "train/spec.py", "train/fast.py",
                 "train/schedule.py", "train/tuning.py", "models/base.py")  # fmt: skip
 PRUNE_CODE = ("train/imp.py",)
@@ -85,6 +87,10 @@ class Study:
         except (DataError, ModelError) as exc:
             raise ConfigError(f"{source}: {exc}") from None
         self.train_spec = self._train_spec()
+        # the device and precision in effect, and torch's version: a run's numbers depend on them
+        self.numerics, self.train_spec.precision = identity.numerics(c["device"], self.train_spec.precision)
+        self.config_hash = store.digest(self.config, length=12)
+        self.labels: dict[str, list[list[str]]] = {}  # job key -> its [dataset, family] names
         self.shards: dict[str, ShardSpec] = {}
         self.evals: dict[str, str] = {}  # eval key -> dataset name
         self.jobs: dict[str, JobSpec] = {}
@@ -129,11 +135,13 @@ class Study:
             given = self.config["models"][fname]
             kind = given.get("type", fname)
             options = {**fam.defaults, **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
-            out.append((fname, kind, options, store.code_version(*TRAINER_CODE, fam.source)))
+            out.append((fname, kind, options, identity.code_version(*TRAINER_CODE, fam.source)))
         return out
 
     def _expand(self) -> None:
-        """Fill shards, evals and jobs; each key is a digest of everything its numbers depend on."""
+        """Fill shards, evals and jobs; each key is a digest of everything its numbers depend on,
+        and of nothing else: the names of datasets and families are labels (self.labels), so
+        renaming one in the config retrains nothing."""
         train_spec = asdict(self.train_spec)
         families = self._families()
         for dname, ds in self.datasets.items():
@@ -146,21 +154,21 @@ class Study:
                 for fname, kind, model_opts, trainer_code in families:
                     for size in self.config["models"][fname]["sizes"]:
                         spec = {
-                            "dataset": dname,
                             "task": ds.task,
                             "metric": ds.metric,
                             "num_outputs": ds.num_outputs,
                             "n": n,
                             "shard_key": shard_key,
                             "eval_key": eval_key,
-                            "family": fname,
                             "family_type": kind,
                             "size": int(size),
                             "model_options": model_opts,
                             "train": train_spec,
                             "trainer_code": trainer_code,
+                            "numerics": self.numerics,
                         }
                         key = store.digest(spec)
+                        self.labels.setdefault(key, []).append([dname, fname])
                         self.jobs[key] = JobSpec(key, dname, fname, int(size), n, shard_key, eval_key, spec)
 
     def pruning_jobs(self) -> dict[str, JobSpec]:
@@ -176,8 +184,8 @@ class Study:
             )
         settings = {k: cfg[k] for k in ("fraction", "rewind_step", "iterations")}
         settings["fraction"] = float(settings["fraction"])
-        trained = {(j.dataset, j.family, j.size, j.n): j for j in self.jobs.values()}
-        code = store.code_version(*PRUNE_CODE)
+        trained = {(d, f, j.size, j.n): j for key, j in self.jobs.items() for d, f in self.labels[key]}
+        code = identity.code_version(*PRUNE_CODE)
         jobs = {}
         for i, point in enumerate(cfg["points"]):
             for size in point["sizes"]:
@@ -186,20 +194,25 @@ class Study:
                     raise ConfigError(f"pruning.points[{i}]: (dataset {where[0]}, family {where[1]}, size {where[2]}, "
                                       f"n {where[3]}) is not a trained point of the study")  # fmt: skip
                 job = trained[where]
-                spec = {**job.spec, "prune": settings, "prune_code": code}
+                labels = {"dataset": where[0], "family": where[1]}  # pruning's tables read them from the record
+                spec = {**job.spec, **labels, "prune": settings, "prune_code": code}
                 key = store.digest(spec)
-                jobs[key] = JobSpec(key, job.dataset, job.family, job.size, job.n, job.shard_key, job.eval_key, spec)
+                jobs[key] = JobSpec(key, where[0], where[1], job.size, job.n, job.shard_key, job.eval_key, spec)
         return jobs
 
     def data_spec(self, key: str) -> str:
-        """JSON that the `data` command needs to rebuild shard `key` or eval splits `key`."""
+        """JSON that the `data` command needs to rebuild shard `key` or eval splits `key`: no
+        name, which is a label (a renamed dataset must not rebuild its data)."""
         if key in self.shards:
             name, n = self.shards[key].dataset, self.shards[key].n
         else:
             name, n = self.evals[key], None
         ds = self.datasets[name]
-        return store.canonical_json({"name": name, "type": self.config["datasets"][name].get("type", name),
-                                     "options": ds.rebuild_options(n), "seed": ds.seed})  # fmt: skip
+        return store.canonical_json({"type": self.config["datasets"][name].get("type", name),
+                                     "options": ds.rebuild_options(n), "seed": ds.seed, "n": n})  # fmt: skip
+
+    def data_file(self, key: str) -> str:
+        return self.shard_file(key) if key in self.shards else self.eval_file(key)
 
     # -- paths ------------------------------------------------------------------------------
     # Plain strings, not Paths: the DAG asks for thousands of these on every invocation.
@@ -218,3 +231,31 @@ class Study:
     def curves(self) -> list[tuple[str, str]]:
         """(dataset, family) pairs: one learning curve, one set of fits and figures each."""
         return [(d, f) for d in self.datasets for f in self.families]
+
+
+def write_data(spec: dict, out: str | Path) -> None:
+    """Materialise a shard (spec["n"]) or the eval splits (n None) of Study.data_spec at `out`,
+    then its record `meta.json` beside it: what it is and a hash of the arrays. The record is
+    the same for the same content (no time, no provenance) and is not rewritten when it is
+    unchanged, so a rebuilt shard does not look new to the jobs that read it."""
+    from .datasets import make_dataset
+
+    ds = make_dataset(spec["type"], {**spec["options"], "type": spec["type"]}, spec["seed"])
+    if spec["n"] is None:
+        splits = ds.eval_splits()
+        arrays = {"val_x": splits["val"].x, "val_y": splits["val"].y, "test_x": splits["test"].x,
+                  "test_y": splits["test"].y}  # fmt: skip
+    else:
+        shard = ds.shard(spec["n"])
+        arrays = {"x": shard.x, "y": shard.y}
+    store.atomic_save_npz(out, **arrays)
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(f"{name}:{arrays[name].dtype}:{arrays[name].shape}".encode() + arrays[name].tobytes())
+    meta, path = {"spec": spec, "arrays_sha256": h.hexdigest()}, Path(out).with_name("meta.json")
+    try:
+        if {k: v for k, v in store.read_record(path).items() if k != "checksum"} == meta:
+            return
+    except (OSError, store.CorruptRecord):
+        pass
+    store.write_record(path, meta)

@@ -18,21 +18,27 @@ RUN_COLUMNS = [
     "steps", "step_budget", "best_step", "budget", "stopped_by", "limited_by", "lr_round", "batch_size", "flops",
     "wall_time_s", "members", "device", "diverged", "metric", "job_key",
 ]  # fmt: skip
+# Provenance of each job's rows (its record's `provenance`: identity.provenance)
+PROVENANCE = {"scalinglaws": "scalinglaws_version", "commit": "git_commit", "torch": "torch_version",
+              "numpy": "numpy_version", "config": "config_hash"}  # fmt: skip
 GROUP = ["dataset", "family"]
 
 
-def load_runs(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per run from the jobs' metrics.json files."""
+def load_runs(paths: list[str | Path], labels: dict[str, list[list[str]]]) -> pd.DataFrame:
+    """One row per run from the jobs' metrics.json files; `labels` names each job's
+    (dataset, family) in this study (Study.labels: names are not part of a record)."""
     rows = []
     for path in paths:
         job = read_record(path)
-        spec = job["spec"]
-        for run in job["runs"]:
-            rows.append({
-                "dataset": spec["dataset"], "family": spec["family"], "size": spec["size"],
-                "n": spec["n"], "metric": spec["metric"], "job_key": job["key"], **run,
-            })  # fmt: skip
-    df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+        spec, made = job["spec"], job.get("provenance", {})
+        provenance = {column: made.get(field) for field, column in PROVENANCE.items()}
+        for dataset, family in labels[job["key"]]:
+            for run in job["runs"]:
+                rows.append({
+                    "dataset": dataset, "family": family, "size": spec["size"],
+                    "n": spec["n"], "metric": spec["metric"], "job_key": job["key"], **run, **provenance,
+                })  # fmt: skip
+    df = pd.DataFrame(rows, columns=RUN_COLUMNS + list(PROVENANCE.values()))
     df["limited_by"] = with_lr_edges(df)  # records from before the flags existed read as "none"
     return df.sort_values(["dataset", "family", "n", "size", "lr", "seed"], ignore_index=True)
 

@@ -9,7 +9,6 @@ a config's `type` (default: its key in `datasets`) to a class; add a dataset her
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 from pathlib import Path
 
@@ -31,7 +30,6 @@ REGISTRY: dict[str, type[Dataset]] = {
     "calibration": CalibrationDataset,
     "files": FileDataset,
 }
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def dataset_class(name: str, kind: str) -> type[Dataset]:
@@ -54,21 +52,12 @@ def make_dataset(name: str, options: dict, seed: int) -> Dataset:
 
 
 def code_version(ds: Dataset) -> str:
-    """Hash of the source of every class the dataset is made of, in the package or a user's file.
+    """Hash of the normalised code of every class the dataset is made of, in the package or a
+    user's file (identity.code_version: comments, docstrings and formatting do not count)."""
+    from ..identity import code_version as normalized_code_version
 
-    Package files are named by their path in the package and users' files by their name only,
-    so the identity does not depend on where either is installed.
-    """
-    named = {}
-    for cls in type(ds).__mro__:
-        if issubclass(cls, Dataset):
-            path = Path(inspect.getsourcefile(cls)).resolve()
-            named[str(path.relative_to(PACKAGE_DIR)) if path.is_relative_to(PACKAGE_DIR) else path.name] = path
-    h = hashlib.sha256()
-    for name in sorted(named):
-        h.update(name.encode())
-        h.update(named[name].read_bytes())
-    return h.hexdigest()[:12]
+    files = {Path(inspect.getsourcefile(cls)).resolve() for cls in type(ds).__mro__ if issubclass(cls, Dataset)}
+    return normalized_code_version(*files)
 
 
 __all__ = ["Dataset", "DataError", "Split", "Splits", "make_dataset", "code_version", "REGISTRY"]

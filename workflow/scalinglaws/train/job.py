@@ -1,12 +1,13 @@
 """One training or pruning job as the workflow runs it: stored inputs in, one record out.
 
-Reads the shard and eval splits from the store (a damaged file is moved aside and never used),
+Reads the shard and eval splits from the store (a damaged file is never used),
 takes a GPU slot on CUDA, trains, and writes the record atomically, so that no partial file is
 ever taken for a finished job.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import store
+from .. import identity, store
+from ..errors import UserError
 from ..datasets import Split, Splits
 from .gpus import GpuSlot
 from .imp import iterative_magnitude_pruning
@@ -23,20 +25,43 @@ from .tuning import train_with_lr_search
 
 
 def load_splits(shard: str, evals: str) -> Splits:
-    """(train, val, test) from a stored shard and eval file; a damaged file is moved aside."""
+    """(train, val, test) from a stored shard and eval file; a damaged file is never used.
+
+    It is left in place: the next run's integrity check (integrity.py) rebuilds it before any
+    job starts, so that the jobs that read it intact before are not retrained."""
     arrays = {}
     for path in (shard, evals):
+        _wait_for(path)
         try:  # reading every array checks its CRC-32: a damaged shard is never used
             with np.load(path) as f:
                 arrays.update({k: f[k] for k in f.files})
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            moved = store.quarantine(path)
-            raise store.CorruptRecord(f"{path} is corrupted ({exc}); moved to {moved.name}: rerun to rebuild it") from None
+            raise store.CorruptRecord(f"{path} is corrupted ({exc}); run snakemake again to rebuild it") from None
     return Splits(Split(arrays["x"], arrays["y"]), Split(arrays["val_x"], arrays["val_y"]),
                   Split(arrays["test_x"], arrays["test_y"]))  # fmt: skip
 
 
+def _wait_for(path: str, seconds: float = 60.0) -> None:
+    """Wait a while for a missing input: in a shared store, another invocation's Snakemake
+    removes a data job's outputs just before it rewrites them (identical content)."""
+    deadline = time.time() + seconds
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.2)
+
+
 def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+    """Train one ensemble job unless another invocation on the same store just did (store.job_lock)."""
+    with store.job_lock(out):
+        try:
+            store.read_record(out)
+            print(f"scalinglaws: {out} was written by another invocation meanwhile; not trained again", file=sys.stderr)
+            return
+        except (OSError, store.CorruptRecord):
+            pass
+        _train_job(spec, shard, evals, out, args)
+
+
+def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     """Train one ensemble job and write its record at `out`.
 
     `args` carries how to run it (device, threads, checkpoint_every). On CUDA the job takes a
@@ -46,8 +71,8 @@ def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     started = time.time()
     torch.set_num_threads(args.threads)
     job = EnsembleJob.from_spec(spec)
-    device, slot = args.device, None
-    if device in ("auto", "cuda") and torch.cuda.is_available():
+    device, slot = planned_device(spec, args.device), None
+    if device == "cuda":
         cost = job.train.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
         slot = GpuSlot(torch.cuda.device_count(), cost=cost)
         device = f"cuda:{slot.gpu}"
@@ -71,15 +96,37 @@ def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
         "end": now,
         "gpu": slot.gpu if slot else None,
     }
-    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing})
+    record = {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing,
+              "provenance": identity.provenance(device, getattr(args, "config_hash", None))}  # fmt: skip
+    store.write_record(out, record)
+
+
+def planned_device(spec: dict, requested: str) -> str:
+    """The device the job's identity was planned for ("cpu" or "cuda"); refuse to run elsewhere.
+
+    `device: auto` is resolved where the study is planned (identity.numerics): a job must not
+    compute on another kind of device than its identity says, or the store would hold numbers
+    under a key that does not describe them.
+    """
+    planned = spec.get("numerics", {}).get("device")
+    if planned is None:  # a spec made by hand (no identity): the command line decides
+        return "cuda" if requested in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    if planned == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            "this job's identity was planned for device 'cuda' (config device: cuda, or auto on a machine "
+            "with a GPU) but no CUDA device is available here; set device: cpu, or run it where a GPU is"
+        )
+    return planned
 
 
 def run_prune_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     """Prune one point (every seed x lr) by IMP with rewinding; write its record at `out`."""
     torch.set_num_threads(args.threads)
+    device = planned_device(spec, args.device)
     runs = iterative_magnitude_pruning(EnsembleJob.from_spec(spec), load_splits(shard, evals), spec["prune"],
-                                       device=args.device)  # fmt: skip
-    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs})
+                                       device=device)  # fmt: skip
+    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs,
+                             "provenance": identity.provenance(device, getattr(args, "config_hash", None))})  # fmt: skip
 
 
 def _seconds_since_process_start() -> float:

@@ -1,0 +1,75 @@
+"""Find and repair a study's damaged stored files, once, before any job runs.
+
+Runs at the start of a real `snakemake` run (never a dry run, --summary or a job's own parse:
+those change nothing) and in `scalinglaws store verify --repair`. Repairs are exact:
+- a damaged run record is moved aside (`metrics.json.corrupt`), so its job, and only it, trains
+  again; the study's runs.csv goes too, as Snakemake does not rebuild a missing input of
+  up-to-date outputs;
+- a damaged or missing shard or eval split that trained jobs depend on is rebuilt here, in
+  place, from its config: were it rebuilt by a job of the DAG, Snakemake would retrain every
+  job that reads it, though their inputs are intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import store
+from .study import Study, write_data
+
+
+def verified_cache(study: Study) -> str:
+    return f".snakemake/scalinglaws/{study.name}.verified.json"
+
+
+def check(study: Study, remember: bool = False) -> list[Path]:
+    """The study's damaged stored files (records, shards, eval splits and their meta.json)."""
+    data = [study.data_file(k) for k in [*study.shards, *study.evals]]
+    paths = [study.job_file(k) for k in study.jobs] + data + [_meta(p) for p in data]
+    return store.find_damaged(paths, verified_cache(study), remember)
+
+
+def missing_data(study: Study) -> list[str]:
+    """Keys of shards and eval splits that are missing though a trained job of the study read them."""
+    needed = set()
+    for key, job in study.jobs.items():
+        if os.path.exists(study.job_file(key)):
+            needed |= {job.shard_key, job.eval_key}
+    files = {k: study.data_file(k) for k in needed}
+    return sorted(k for k, f in files.items() if not (os.path.exists(f) and os.path.exists(_meta(f))))
+
+
+def _meta(data_file: str) -> str:
+    return str(Path(data_file).with_name("meta.json"))
+
+
+def repair(study: Study, damaged: list[Path]) -> list[str]:
+    """Repair what check() and missing_data() found; one line per repair, for the user."""
+    lines = []
+    data_keys = {str(Path(study.data_file(k)).parent): k for k in [*study.shards, *study.evals]}
+    rebuild = set(missing_data(study))
+    for path in damaged:
+        moved = store.quarantine(path)
+        if path.name == "metrics.json":
+            (study.results / "tables" / "runs.csv").unlink(missing_ok=True)
+            lines.append(f"{path} is damaged; moved to {moved.name}; its job runs again")
+        else:
+            rebuild.add(data_keys[str(path.parent)])
+            lines.append(f"{path} is damaged; moved to {moved.name}; rebuilt now")
+    for key in sorted(rebuild):
+        out = study.data_file(key)
+        if not any(str(p).startswith(str(Path(out).parent)) for p in damaged):
+            lines.append(f"{out} is missing though trained jobs read it; rebuilt now")
+        write_data(json.loads(study.data_spec(key)), out)
+        _not_newer_than_readers(study, key)
+    return lines
+
+
+def _not_newer_than_readers(study: Study, key: str) -> None:
+    """Give a rewritten meta.json the age of the oldest record that read it: training reads it
+    by mtime (not ancient(), see train.smk), and its content, hence identity, is unchanged."""
+    readers = [study.job_file(k) for k, j in study.jobs.items() if key in (j.shard_key, j.eval_key)]
+    stamps = [os.stat(f).st_mtime_ns for f in readers if os.path.exists(f)]
+    if stamps:
+        os.utime(_meta(study.data_file(key)), ns=(min(stamps), min(stamps)))
