@@ -10,7 +10,7 @@ from scalinglaws.fit.identify import ci_warnings, exponent_words, gamma_warning
 from scalinglaws.fit.intervals import intervals
 from scalinglaws.fit.predict import stored_law
 from scalinglaws.fit.selection import select_law
-from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs, resample_seeds, runs_noise, shared_draws
+from scalinglaws.fit.uncertainty import Replicates, bootstrap, collapse_runs, resample_runs, resample_seeds, runs_noise, shared_draws
 from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
 
 TRUTH = {"alpha": 2.0, "beta": -0.5, "gamma": 0.02}
@@ -100,7 +100,7 @@ def test_fit_entry_reports_everything_a_reader_needs():
     x, y = power_runs(np.random.default_rng(3))
     points, means, _ = collapse_runs(x, y)
     what, reps = resample_runs(x, y, 30, seed=0)
-    entry = fit_entry(PowerLaw(), points, means, reps, resample=what, seed=0)
+    entry = fit_entry(PowerLaw(), points, means, Replicates(reps, what, 0))
     assert set(entry["params"]) == {"alpha", "beta", "gamma"}
     beta = entry["params"]["beta"]
     assert beta["ci95"][0] < beta["value"] < beta["ci95"][1] and beta["bounds"] == [-4.0, 0.0]
@@ -118,7 +118,7 @@ def test_joint_fit_entry_draws_one_line_per_model_size():
     x = np.column_stack([np.tile(m, len(n)), np.repeat(n, len(m))])
     y = JointLaw()._f(x, {"a": 30.0, "alpha": 0.6, "b": 20.0, "beta": 0.5, "c_inf": 0.02, "eps0": 0.9})
     reps = [(x, y * np.exp(0.01 * np.random.default_rng(i).standard_normal(len(y)))) for i in range(10)]
-    entry = fit_entry(JointLaw(), x, y, reps, resample="test", seed=0)
+    entry = fit_entry(JointLaw(), x, y, Replicates(reps, "test", 0))
     plot = entry["plot"]
     assert plot["kind"] == "lines" and plot["line_input"] == "m" and plot["line_values"] == list(m)
     assert np.shape(plot["fit"]) == (3, 60) and np.shape(plot["lo"]) == (3, 60)
@@ -160,7 +160,7 @@ def test_prediction_interval_contains_the_band_and_both_reach_beyond_the_data():
     x, y = power_runs(np.random.default_rng(3), seeds=3)
     points, means, _ = collapse_runs(x, y)
     what, reps = resample_runs(x, y, 60, seed=0)
-    entry = fit_entry(PowerLaw(), points, means, reps, resample=what, seed=0, noise=runs_noise(x, y))
+    entry = fit_entry(PowerLaw(), points, means, Replicates(reps, what, 0), noise=runs_noise(x, y))
     band = entry["band"]
     assert band["data_max"] == SHARDS.max() and max(band["x"]) == pytest.approx(10 * SHARDS.max())
     for key in ("lo", "hi", "pi_lo", "pi_hi"):

@@ -9,8 +9,6 @@ and pruning fits all report a law this way, so the CLI, fits.json and the figure
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 from .backtest import backtest, score_holdout
@@ -19,15 +17,15 @@ from .identify import ci_warnings, gamma_warning
 from .intervals import intervals
 from .laws import FitError, Law
 from .laws.base import as_inputs
-from .uncertainty import CI_LEVEL, Bootstrap, Noise, bootstrap, derived_interval, finite_or_none, shared_draws
+from .uncertainty import CI_LEVEL, Bootstrap, Noise, Replicates, bootstrap, derived_interval, finite_or_none, shared_draws
 
 PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
 
 
-def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, axis: int | None = None,
-              holdout=None, noise: Noise | None = None) -> dict:  # fmt: skip
-    """Fit `law` to (x, y) and report it. `replicates` yields resampled (x, y) of the fitted
-    points; `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
+def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, holdout=None,
+              noise: Noise | None = None) -> dict:  # fmt: skip
+    """Fit `law` to (x, y) and report it. `replicates` holds resampled (x, y) of the fitted
+    points (with what was resampled, and the seed); `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
     leaves those rows out of the fit and of the backtest: they are only predicted and scored;
     `noise` is the points' seed noise (None: one run per point)."""
     x = as_inputs(x, len(law.x_names))
@@ -39,7 +37,8 @@ def fit_entry(law: Law, x, y, replicates: Iterable, resample: str, seed: int, ax
     except FitError as exc:
         return {**head, "error": str(exc), "data": {"x": x.tolist(), "y": y.tolist()}}
     noise = (noise or Noise()).with_fit(law, fit_x, fit_y)
-    replicates = list(replicates)
+    resample, seed = replicates.what, replicates.seed
+    replicates = list(replicates.draws)
     boot = bootstrap(law, replicates, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
     law.ci_ = boot.intervals()
     law.warnings_ += ci_warnings(law) + gamma_warning(law, fit_y)

@@ -22,7 +22,7 @@ from .entry import fit_entry
 from .laws import LAWS, FitError, make_law
 from .laws.base import quiet
 from .selection import select_law, too_many_parameters
-from .uncertainty import collapse_runs, resample_runs, runs_noise
+from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 
 AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
@@ -177,7 +177,7 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         try:
-            out[name] = fit_entry(law, x, y, reps, resample=what, seed=seed, axis=axis, holdout=holdout, noise=noise)
+            out[name] = fit_entry(law, x, y, Replicates(reps, what, seed), axis=axis, holdout=holdout, noise=noise)
         except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
     if all("skipped" in out[name] for name in laws):

@@ -8,7 +8,7 @@ import pandas as pd
 from ..aggregate.pruning import select_lineages
 from .entry import fit_entry
 from .laws import make_law
-from .uncertainty import collapse_runs, resample_runs
+from .uncertainty import Replicates, collapse_runs, resample_runs
 
 
 def invariant_inputs(selected: pd.DataFrame, target: str) -> np.ndarray:
@@ -47,11 +47,11 @@ def fit_pruning(
             )
             what, reps = resample_runs(x, y, replicates, seed)
             entry["curves"][f"{family}/{size}"] = {"family": family, "size": int(size), "depth": int(cur["depth"].iloc[0]),
-                                                   **fit_entry(make_law("pruning"), *_means(x, y), reps, what, seed)}  # fmt: skip
+                                                   **fit_entry(make_law("pruning"), *_means(x, y), Replicates(reps, what, seed))}  # fmt: skip
         x = invariant_inputs(grp, target)
         what, reps = resample_runs(x, y_all, replicates, seed)
         entry["invariant"] = fit_entry(
-            make_law("pruning-invariant"), *_means(x, y_all), reps, what, seed
+            make_law("pruning-invariant"), *_means(x, y_all), Replicates(reps, what, seed)
         )
         out[f"{dataset}/n={n}"] = entry
     return out

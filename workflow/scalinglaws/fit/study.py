@@ -20,7 +20,7 @@ from ..aggregate.selection import SIZE_TOLERANCE, config_cube, per_size_best, se
 from .entry import fit_entry
 from .laws import make_law
 from .selection import select_law
-from .uncertainty import Noise, resample_seeds, runs_noise
+from .uncertainty import Noise, Replicates, resample_seeds, runs_noise
 
 DEFAULT_LAWS = ("power", "size")
 # What each law is fitted to in a study: the learning curve, the best size per shard, or the
@@ -88,9 +88,9 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         reps = ((x[source], r[source]) for r in replicate_data)
         law = make_law(name, **law_options(name, spec, best_guess, noise["curve"]))
         # backtests cut along n (the joint laws' second input)
-        out[name] = fit_entry(law, x[source], observed[source], reps, seed=spec.seed,
-                              resample="seeds within each shard (small-sample corrected), model selection redone",
-                              axis=1 if source == "joint" else 0, noise=noise[source])  # fmt: skip
+        reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
+        out[name] = fit_entry(law, x[source], observed[source], reps, axis=1 if source == "joint" else 0,
+                              noise=noise[source])  # fmt: skip
     choices = [select_law({k: out[k] for k in spec.laws if k in group}, among)
                for group, among in ((CURVE_LAWS, "learning curve"), (JOINT_LAWS, "error vs (size, n)"))]  # fmt: skip
     out["selection"] = [c for c in choices if c]

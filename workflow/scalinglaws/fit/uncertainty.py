@@ -85,6 +85,16 @@ def percentile_interval(samples: np.ndarray, level: float = CI_LEVEL) -> list[fl
 
 
 @dataclass
+class Replicates:
+    """Resampled data sets for a bootstrap: the draws (x, y), what was resampled (for the
+    report) and the seed they came from."""
+
+    draws: Iterable
+    what: str
+    seed: int
+
+
+@dataclass
 class Noise:
     """The noise of the fitted points in log units, from their runs (seeds).
 
