@@ -28,6 +28,16 @@ TINY_CONFIG = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="session")
+def teacher():
+    """A small teacher-student regression task: a 512-example shard, validation and test splits."""
+    from scalinglaws.datasets import make_dataset
+
+    ds = make_dataset("teacher", {"input_dim": 4, "teacher_width": 16, "val_size": 256, "test_size": 512}, seed=0)
+    splits = ds.eval_splits()
+    return ds.shard(512), splits["val"], splits["test"]
+
+
 def pytest_collection_modifyitems(items):
     """Every end-to-end test is also `slow`, so `pytest -m "not slow"` leaves out all of them."""
     for item in items:

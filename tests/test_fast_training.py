@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from scalinglaws import cli
-from scalinglaws.datasets import Split, make_dataset
+from scalinglaws.datasets import Split
 from scalinglaws.train.fast import FlatAdam, flatten_parameters
 from scalinglaws.train.gpus import GpuSlot
 from scalinglaws.models import build_ensemble
@@ -24,13 +24,6 @@ from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, trai
 
 torch.set_num_threads(1)
 WORKFLOW = str(Path(cli.__file__).resolve().parents[1])  # what a subprocess needs on its PYTHONPATH
-
-
-@pytest.fixture(scope="module")
-def teacher():
-    ds = make_dataset("teacher", {"input_dim": 4, "teacher_width": 16, "val_size": 256, "test_size": 512}, seed=0)
-    splits = ds.eval_splits()
-    return ds.shard(512), splits["val"], splits["test"]
 
 
 def classification_data():

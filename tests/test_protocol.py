@@ -7,20 +7,12 @@ import pytest
 import torch
 
 from scalinglaws.aggregate.diagnostics import point_limits, with_lr_edges
-from scalinglaws.datasets import make_dataset
 from scalinglaws.train.ensemble import EarlyStopping
 from scalinglaws.train.schedule import FLOOR, Schedule
 from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
 from scalinglaws.train.tuning import next_learning_rate, train_with_lr_search
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def teacher():
-    ds = make_dataset("teacher", {"input_dim": 4, "teacher_width": 16, "val_size": 256, "test_size": 512}, seed=0)
-    splits = ds.eval_splits()
-    return ds.shard(512), splits["val"], splits["test"]
 
 
 def spec(**kw):

@@ -4,18 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from scalinglaws.datasets import make_dataset
 from scalinglaws.models import build_ensemble
-from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
+from scalinglaws.train.trainer import EnsembleJob, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def teacher():
-    ds = make_dataset("teacher", {"input_dim": 4, "teacher_width": 16, "val_size": 256, "test_size": 512}, seed=0)
-    splits = ds.eval_splits()
-    return ds.shard(512), splits["val"], splits["test"]
 
 
 def run(data, seeds, lrs, **kw):

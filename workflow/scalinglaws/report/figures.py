@@ -61,7 +61,7 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
     target = fit.get("target", "test_metric").split("_")[0]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.errorbar(curve["n"], curve[f"{target}_mean"], yerr=curve[f"{target}_std"], fmt="o", capsize=3,
-                color="C0", label=f"best over sizes and lrs (mean ± std over seeds)")  # fmt: skip
+                color="C0", label="best over sizes and lrs (mean ± std over seeds)")  # fmt: skip
     limited = curve[curve["limited_by"].fillna("none") != "none"] if "limited_by" in curve else curve.iloc[:0]
     if len(limited):
         ax.plot(limited["n"], limited[f"{target}_mean"], "s", ms=11, mfc="none", mec="C3", mew=1.5,

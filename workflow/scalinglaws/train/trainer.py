@@ -17,7 +17,6 @@ import math
 import sys
 import time
 
-import numpy as np
 import torch
 
 from ..datasets.base import Split
