@@ -24,10 +24,15 @@ from scalinglaws.study import ConfigError, Study
 SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 
 
-# Every job runs this checkout's package: its folder goes first on the job's PYTHONPATH.
-PY = f'PYTHONPATH="{PACKAGE_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" "{sys.executable}" -m scalinglaws'
+# In a rule's shell command, `scalinglaws` runs this checkout's package with this Python (a shell
+# function, its folder first on PYTHONPATH), whatever else is installed.
+RUN_PACKAGE = 'scalinglaws() { PYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" "%s" -m scalinglaws "$@"; }; ' % (
+    PACKAGE_ROOT, sys.executable)
 
 include: "workflow/rules/common.smk"
+
+
+shell_prefix("")
 
 
 if config.get("external"):  # a table of measurements instead of training
@@ -50,6 +55,9 @@ else:
     if workflow.is_main_process:
         check_store(STUDY)
     CONFIG_HASH = STUDY.config_hash
+    # Environment, not params, so that they rerun nothing: the device is already in every job's
+    # identity (and a job refuses another device), the config hash is provenance only.
+    shell_prefix(f"export SCALINGLAWS_DEVICE={STUDY.config['device']} SCALINGLAWS_CONFIG_HASH={CONFIG_HASH}; ")
 
     RESULTS = str(STUDY.results)
     STORE = str(STUDY.store)

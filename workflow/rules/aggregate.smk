@@ -8,9 +8,12 @@ rule labels:
         f"{RESULTS}/tables/jobs.json",
     params:
         labels=STUDY.labels,
+    log:
+        f"{RESULTS}/logs/labels.txt",
     localrule: True
     run:
         store.atomic_write_json(output[0], params.labels)
+        store.atomic_write_text(log[0], f"{len(params.labels)} jobs labelled\n")
 
 
 rule aggregate:
@@ -32,5 +35,5 @@ rule aggregate:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} aggregate --out-dir {params.out_dir} --size-tolerance {params.tolerance} --labels {input.labels}"
+        "scalinglaws aggregate --out-dir {params.out_dir} --size-tolerance {params.tolerance} --labels {input.labels}"
         " {input.records} > {log} 2>&1"

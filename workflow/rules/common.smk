@@ -7,6 +7,12 @@ def fail(exc):
     sys.exit(1)
 
 
+def shell_prefix(text):
+    """Every job's shell starts with this: the `scalinglaws` function, then `text` (braces
+    escaped, as Snakemake formats the prefix)."""
+    shell.prefix(f"set -euo pipefail; {RUN_PACKAGE}{text}".replace("{", "{{").replace("}", "}}"))
+
+
 def figure_files(ext, names):
     """Figure paths of every (dataset, family) curve of the study."""
     return [f"{RESULTS}/figures/{d}.{f}.{fig}.{ext}" for d, f in STUDY.curves() for fig in names]

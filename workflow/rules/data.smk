@@ -16,7 +16,7 @@ rule shard:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{PY} data --dataset {params.dataset:q} --out {output.data} > {log} 2>&1"
+        "scalinglaws data --dataset {params.dataset:q} --out {output.data} > {log} 2>&1"
 
 
 use rule shard as eval_splits with:

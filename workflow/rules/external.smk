@@ -45,5 +45,5 @@ rule fit_table:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} fit {input:q} --law {params.laws} --x {params.x:q} --y {params.y:q} {params.options}"
+        "scalinglaws fit {input:q} --law {params.laws} --x {params.x:q} --y {params.y:q} {params.options}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --out {RESULTS} > {log} 2>&1"

@@ -26,4 +26,4 @@ rule figures:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate} > {log} 2>&1"
+        "scalinglaws plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate} > {log} 2>&1"

@@ -25,6 +25,6 @@ rule fit:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "{PY} fit-study --runs {input.runs} --out {output.fits} --table {output.table} --target {params.target}"
+        "scalinglaws fit-study --runs {input.runs} --out {output.fits} --table {output.table} --target {params.target}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --size-tolerance {params.tolerance}"
-        " --laws {params.laws} {params.evals} {params.fit_eps0} --config-hash {CONFIG_HASH} > {log} 2>&1"
+        " --laws {params.laws} {params.evals} {params.fit_eps0} --config-hash $SCALINGLAWS_CONFIG_HASH > {log} 2>&1"

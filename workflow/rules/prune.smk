@@ -25,8 +25,8 @@ rule prune:
     log:
         f"{STORE}/prune/{{key}}/log.txt",
     shell:
-        "{PY} prune --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
-        " --out {output} --device {DEVICE} --threads {threads} --config-hash {CONFIG_HASH} > {log} 2>&1"
+        "scalinglaws prune --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
+        " --out {output} --device $SCALINGLAWS_DEVICE --threads {threads} --config-hash $SCALINGLAWS_CONFIG_HASH > {log} 2>&1"
 
 
 rule pruning_report:
@@ -53,5 +53,5 @@ rule pruning_report:
     log:
         f"{RESULTS}/logs/pruning_report.txt",
     shell:
-        "{PY} prune-report --out-dir {params.out_dir} --target {params.target} --bootstrap {params.bootstrap}"
+        "scalinglaws prune-report --out-dir {params.out_dir} --target {params.target} --bootstrap {params.bootstrap}"
         " --seed {params.seed} {input} > {log} 2>&1"

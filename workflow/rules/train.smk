@@ -2,9 +2,6 @@
 # The output path is the job's identity, so finished work anywhere in the store is reused.
 import json
 
-# Not a param: the device the job runs on is in its spec (`numerics`, resolved by the Study),
-# and the job refuses to run on another one.
-DEVICE = STUDY.config["device"]
 
 
 rule train:
@@ -30,5 +27,5 @@ rule train:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{PY} train --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
-        " --out {output} --device {DEVICE} --threads {threads} --config-hash {CONFIG_HASH} > {log} 2>&1"
+        "scalinglaws train --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
+        " --out {output} --device $SCALINGLAWS_DEVICE --threads {threads} --config-hash $SCALINGLAWS_CONFIG_HASH > {log} 2>&1"
