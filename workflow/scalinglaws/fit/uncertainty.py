@@ -43,21 +43,13 @@ def derived_interval(values: np.ndarray) -> list[float | None] | None:
 @dataclass
 class Bootstrap:
     names: list[str]
-    samples: np.ndarray  # (replicates that fitted, parameters)
-    predictions: np.ndarray | None  # (replicates that fitted, points of `at`)
+    samples: np.ndarray  # (replicates that fitted, parameters); bands are drawn from them (intervals.py)
     failed: int  # replicates whose refit failed (left out)
     log_params: frozenset[str]
 
     def intervals(self, level: float = CI_LEVEL) -> dict[str, list[float] | None]:
         return {p: percentile_interval(self.samples[:, i], level) if len(self.samples) else None
                 for i, p in enumerate(self.names)}  # fmt: skip
-
-    def band(self, level: float = CI_LEVEL) -> tuple[list[float] | None, list[float] | None]:
-        if self.predictions is None or len(self.predictions) < 2:
-            return None, None
-        half = (1 - level) / 2 * 100
-        lo, hi = np.nanpercentile(self.predictions, [half, 100 - half], axis=0)
-        return lo.tolist(), hi.tolist()
 
     def correlations(self) -> dict | None:
         """Pearson correlations of the estimates, scale parameters taken as logs (where they
@@ -148,11 +140,11 @@ def shared_draws(noise: Noise | None, replicates: int, seed: int) -> np.ndarray:
     return np.sqrt(np.maximum(resid - noise.point_var, 0.0))
 
 
-def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], at=None, shared_sd=None,
+def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], shared_sd=None,
               seed: int = 0) -> Bootstrap:  # fmt: skip
-    """Refit the fitted `law` on every replicate (x, y); predict at `at` for bands. `shared_sd`
+    """Refit the fitted `law` on every replicate (x, y). `shared_sd`
     (one per replicate) adds that much independent log-normal noise to every point of it."""
-    samples, predictions, failed = [], [], 0
+    samples, failed = [], 0
     rng = np.random.default_rng([seed, 2])
     for i, (x, y) in enumerate(replicates):
         if shared_sd is not None and shared_sd[i] > 0:
@@ -163,11 +155,8 @@ def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], at=
             failed += 1
             continue
         samples.append([b.params_[p] for p in law.param_names])
-        if at is not None:
-            predictions.append(b.predict(at))
     samples = np.array(samples, float).reshape(-1, len(law.param_names))
-    preds = np.array(predictions) if at is not None else None
-    return Bootstrap(list(law.param_names), samples, preds, failed, law.log_params)
+    return Bootstrap(list(law.param_names), samples, failed, law.log_params)
 
 
 def collapse_runs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
