@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The ready-made studies on a GPU machine, each in its own copy of the workflow, side by side.
-#   bash benchmarks/gpu_studies.sh OUT LIMIT_S STUDY...      (STUDY: a name in studies/)
+#   bash benchmarks/gpu_studies.sh OUT LIMIT_S STUDY[:JOBS]...   (STUDY: a name in studies/)
 # Prepares a machine that lacks Snakemake and the Debian data (the lent GPU machine): wheels from
 # .whl/ (benchmarks/prepare_wheels.sh) and data from .gpudata/ (Fashion-MNIST's four .gz files and
-# gcide.dict.dz, copied from this machine's Debian packages), where those folders exist. Every
-# study gets --cores 4 and gpu=4 (four jobs share the GPU at a time); each stops after LIMIT_S
+# gcide.dict.dz, copied from this machine's Debian packages), where those folders exist. A study
+# gets --cores JOBS and gpu=JOBS (JOBS training jobs share the GPU at a time; default 4); each
+# stops after LIMIT_S
 # seconds and is resumed by the next call (its folder stays while the machine does). OUT gets, per
-# study, <study>.tgz: its results (tables, fits, logs, PNG figures), snakemake.log and time.txt
-# (wall seconds and exit status of every call).
+# study, <study>.tgz: its results (tables, fits, logs, PNG figures), the run records of its store
+# (metrics.json: enough to aggregate and fit an unfinished study elsewhere), snakemake.log and
+# time.txt (wall seconds and exit status of every call).
 set -uo pipefail
 OUT=$1; LIMIT=$2; shift 2
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,8 @@ if [ -d "$REPO/.gpudata" ]; then
   cp -n "$REPO"/.gpudata/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/ 2>/dev/null
   cp -n "$REPO"/.gpudata/gcide.dict.dz /usr/share/dictd/ 2>/dev/null
 fi
-for study in "$@"; do
+for spec in "$@"; do
+  study=${spec%%:*}; jobs=${spec#*:}; [ "$jobs" = "$spec" ] && jobs=4
   work=/tmp/gpu-studies/$study
   mkdir -p "$work"
   (cd "$REPO" && cp -r Snakefile config.yaml workflow profiles envs studies "$work"/)
@@ -28,12 +31,13 @@ for study in "$@"; do
     cd "$work" || exit
     start=$(date +%s)
     python3 -m snakemake --unlock --configfile "studies/$study.yaml" > /dev/null 2>&1  # after a timeout
-    timeout "$LIMIT" python3 -m snakemake --cores 4 --resources gpu=4 --configfile "studies/$study.yaml" \
+    timeout "$LIMIT" python3 -m snakemake --cores "$jobs" --resources gpu="$jobs" --configfile "studies/$study.yaml" \
       >> snakemake.log 2>&1
     rc=$?
     echo "wall_s=$(python3 -c "import time; print(round(time.time() - $start, 1))") rc=$rc" >> time.txt
-    tar czf "$OUT/$study.tgz" --exclude='*.pdf' "results/$study" snakemake.log time.txt 2>/dev/null
+    find results/store/runs -name metrics.json > records.txt 2>/dev/null
+    tar czf "$OUT/$study.tgz" --exclude='*.pdf' "results/$study" snakemake.log time.txt -T records.txt 2>/dev/null
   ) &
 done
 wait
-for study in "$@"; do echo "$study: $(tail -1 /tmp/gpu-studies/$study/time.txt)"; tail -2 /tmp/gpu-studies/$study/snakemake.log; done
+for spec in "$@"; do study=${spec%%:*}; echo "$study: $(tail -1 /tmp/gpu-studies/$study/time.txt)"; tail -2 /tmp/gpu-studies/$study/snakemake.log; done
