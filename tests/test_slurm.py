@@ -20,7 +20,7 @@ from conftest import TINY_CONFIG, job_counts, make_checkout
 from scalinglaws import store
 from slurm_cluster import SlurmCluster, fit_profile, install
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 N_TRAIN = 10  # ensemble jobs of the tiny study: 5 shards x 2 sizes
 PROFILE = "profiles/slurm/config.yaml"
 TIMING_COLUMNS = ["wall_time_s"]  # how long a run took: the one column that may differ
@@ -94,7 +94,7 @@ def cluster(tmp_path_factory):
 def slurm_study(cluster, tmp_path_factory):
     """The tiny study through SLURM: a cancelled first run, a completing rerun, an idle third run."""
     work = make_checkout(tmp_path_factory.mktemp("slurm-checkout"), TINY_CONFIG)
-    fit_profile(work / PROFILE)  # train asks for gpu: 1, as shipped
+    fit_profile(work / PROFILE)  # train asks for gres: gpu:1, as shipped
 
     # 1. `scancel` the SLURM job (a batch of 5 ensemble jobs) of the first training process seen.
     proc = start_snakemake(work, cluster)
@@ -114,8 +114,9 @@ def slurm_study(cluster, tmp_path_factory):
     first = {"returncode": proc.returncode, "output": out1, "victim": victim, "store": store_state(work),
              "jobs": job_records(cluster)}  # fmt: skip
 
-    # 2. Rerun to completion, asking for the GPU as --gres this time.
-    fit_profile(work / PROFILE, train={"gpu": None, "gres": "gpu:1"})
+    # 2. Rerun to completion, asking for the GPU as --gpus=1 this time: `gpu: 1` is a number, which a
+    # batch adds up over the jobs it runs at once, so its jobs run one at a time (all the slots each).
+    fit_profile(work / PROFILE, train={"gres": None, "gpu": 1, "group_slots": 2})
     rc2, out2, submitted2 = run_snakemake(work, cluster)
     assert rc2 == 0, out2[-5000:]
     second = {"output": out2, "submitted": submitted2, "jobs": job_records(cluster)}
@@ -158,9 +159,10 @@ def test_finished_study_submits_nothing(slurm_study):
     assert "Nothing to be done" in third["output"], third["output"][-2000:]
 
 
-@pytest.mark.parametrize("run, field", [("first", "TresPerJob"), ("second", "TresPerNode")])
+@pytest.mark.parametrize("run, field", [("first", "TresPerNode"), ("second", "TresPerJob")])
 def test_only_training_asks_for_a_gpu(slurm_study, run, field):
-    """As shipped (first run) training asks `--gpus=1`; switched to `gres: gpu:1` (second), `--gres`."""
+    """As shipped (first run) a batch asks `--gres=gpu:1`, one GPU for its jobs running 2 at a time;
+    switched to `gpu: 1` (second), `--gpus=1`. Either way one GPU per batch, and only for training."""
     _, first, second, _ = slurm_study
     jobs = {"first": first, "second": second}[run]["jobs"]
     trains = [r for r in jobs.values() if r["Comment"].startswith("rule_train")]
@@ -184,3 +186,15 @@ def test_results_equal_a_local_run(slurm_study, tiny_run):
     fits_local = json.loads((local / "results/tiny/fits/fits.json").read_text())
     fits_slurm = json.loads((work / "results/tiny/fits/fits.json").read_text())
     assert fits_slurm == fits_local
+
+
+def test_a_batch_asks_for_its_rounds_of_jobs_not_the_sum_of_their_runtimes(slurm_study):
+    """5 ensemble jobs of 60 minutes, 2 at a time (first run): 3 rounds, 3 hours, 2 CPUs; one at
+    a time (second run, `gpu: 1`): the sum; aggregate, fit and figures, one after another, 3 x 30."""
+    _, first, second, _ = slurm_study
+    trains = [r for r in first["jobs"].values() if r["Comment"].startswith("rule_train")]
+    assert trains and {(r["TimeLimit"], r["NumCPUs"]) for r in trains} == {("03:00:00", "2")}
+    missing = job_counts(second["output"])["train"]
+    rerun = [r for j, r in second["jobs"].items() if j in second["submitted"]]
+    assert [r["TimeLimit"] for r in rerun if r["Comment"].startswith("rule_train")] == [f"0{missing}:00:00"]
+    assert [r["TimeLimit"] for r in rerun if not r["Comment"].startswith("rule_train")] == ["01:30:00"]
