@@ -247,9 +247,8 @@ def fit_profile(path: Path, train: dict | None = None, batching: str = "groups")
     """Fit a copy of profiles/slurm/config.yaml to this 2-CPU test node; the rest stays as shipped.
 
     Status checks start after 1 s rather than 20 s (jobs here take seconds), memory requests fit
-    the node, a batch runs 2 jobs at once (2 slots: the node's 2 CPUs) and batches are sized so
-    that the tiny study splits evenly (2 data groups, 2 training groups of 5). `train` replaces
-    training resources (a None value removes one).
+    the node, and batches are sized so that 2 CPUs share the tiny study evenly (2 data groups,
+    2 training groups of 5). `train` replaces training resources (a None value removes one).
     `batching`: "groups" as shipped, "none" submits every job on its own, "array" submits the
     ensemble jobs as one SLURM job array instead of groups.
     """
@@ -259,7 +258,6 @@ def fit_profile(path: Path, train: dict | None = None, batching: str = "groups")
     profile["default-resources"]["mem_mb"] = 1000
     profile["set-resources"]["train"]["mem_mb"] = 1000
     profile["group-components"].update(data=3, train_batch=5)
-    profile["resources"]["group_slots"] = profile["default-resources"]["group_slots"] = 2
     for key, value in (train or {}).items():
         profile["set-resources"]["train"].pop(key, None)
         if value is not None:

@@ -26,29 +26,32 @@ def batch_request(conf: dict, jobs: int, rule: str = "train") -> dict:
     return GroupResources.basic_layered([members], limits, run_local=False)
 
 
-@pytest.mark.parametrize("name", PROFILES)
-def test_a_batch_runs_its_jobs_4_at_a_time_and_asks_for_their_rounds(name):
+def test_the_plugin_runs_a_batchs_jobs_one_after_another():
+    """What the profiles' requests assume: inside a group job's allocation, the plugin's Snakemake
+    runs with --jobs 1. If a new plugin runs them side by side, the requests below must change."""
+    plugin = pytest.importorskip("snakemake_executor_plugin_slurm")
+    assert "--jobs 1" in plugin.Executor.additional_general_args(SimpleNamespace(
+        workflow=SimpleNamespace(executor_settings=SimpleNamespace(pass_command_as_script=False))))
+
+
+@pytest.mark.parametrize("name, minutes", [("slurm", 15), ("slurm-cpu", 30)])
+def test_a_batch_asks_for_the_sum_of_its_runtimes_and_one_jobs_resources(name, minutes):
     conf = profile(name)
     batch = conf["group-components"]["train_batch"]
     request = batch_request(conf, batch)
     assert batch == 8 and conf["set-resource-scopes"] == {"group_slots": "local"}
-    assert request["runtime"] == 2 * 60  # 8 jobs of 60 minutes in 2 rounds of 4, not 8 x 60
-    assert request["_cores"] == 4 and request["mem_mb"] == 4 * 4000
-    assert batch_request(conf, 3)["runtime"] == 60  # a short batch: one round
-    # the CPU stages fill every slot of their batch: one at a time, their runtimes add up
+    assert request["runtime"] == 8 * minutes  # run one after another: 2 hours (GPU), 4 (CPU)
+    assert request["_cores"] == 1 and request["mem_mb"] == conf["set-resources"]["train"]["mem_mb"]
     assert batch_request(conf, 3, rule="aggregate")["runtime"] == 3 * 30
-    assert batch_request(conf, 3, rule="aggregate")["_cores"] == 1
+    # without the one slot per batch, Snakemake would ask for 8 jobs side by side: 8 CPUs, 1 runtime
+    free = {**conf, "resources": {"group_slots": 8}}
+    assert batch_request(free, batch)["_cores"] == 8 and batch_request(free, batch)["runtime"] == minutes
 
 
 def test_the_gpu_profile_asks_one_gpu_per_batch_the_cpu_profile_none():
-    gpu = batch_request(profile("slurm"), 8)
-    assert gpu["gres"] == "gpu:1" and gpu["gpu"] == 0  # a string is not added up: one GPU, shared
+    assert batch_request(profile("slurm"), 8)["gpu"] == 1
     cpu = batch_request(profile("slurm-cpu"), 8)
     assert "gres" not in cpu and not cpu.get("gpu")
-    # as an integer, `gpu: 1` would be added up over the jobs running at once
-    counted = profile("slurm")
-    counted["set-resources"]["train"].update(gpu=1, gres=None)
-    assert batch_request(counted, 8)["gpu"] == 4
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -59,6 +62,7 @@ def test_no_partition_is_hard_coded_and_logs_have_a_place(name):
     assert conf["slurm-logdir"] == "results/slurm_logs" and conf["slurm-status-command"] == "squeue"
     text = (REPO / "profiles" / name / "config.yaml").read_text()
     assert f"snakemake --profile profiles/{name} -n" in text  # the dry run to do first
+    assert "debug" not in text
 
 
 @pytest.mark.e2e

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import TINY_CONFIG, job_counts, make_checkout
+from conftest import REPO, TINY_CONFIG, job_counts, make_checkout
 from scalinglaws import store
 from slurm_cluster import SlurmCluster, fit_profile, install
 
@@ -94,7 +95,7 @@ def cluster(tmp_path_factory):
 def slurm_study(cluster, tmp_path_factory):
     """The tiny study through SLURM: a cancelled first run, a completing rerun, an idle third run."""
     work = make_checkout(tmp_path_factory.mktemp("slurm-checkout"), TINY_CONFIG)
-    fit_profile(work / PROFILE)  # train asks for gres: gpu:1, as shipped
+    fit_profile(work / PROFILE)  # train asks for gpu: 1, as shipped
 
     # 1. `scancel` the SLURM job (a batch of 5 ensemble jobs) of the first training process seen.
     proc = start_snakemake(work, cluster)
@@ -114,9 +115,8 @@ def slurm_study(cluster, tmp_path_factory):
     first = {"returncode": proc.returncode, "output": out1, "victim": victim, "store": store_state(work),
              "jobs": job_records(cluster)}  # fmt: skip
 
-    # 2. Rerun to completion, asking for the GPU as --gpus=1 this time: `gpu: 1` is a number, which a
-    # batch adds up over the jobs it runs at once, so its jobs run one at a time (all the slots each).
-    fit_profile(work / PROFILE, train={"gres": None, "gpu": 1, "group_slots": 2})
+    # 2. Rerun to completion, asking for the GPU as --gres this time.
+    fit_profile(work / PROFILE, train={"gpu": None, "gres": "gpu:1"})
     rc2, out2, submitted2 = run_snakemake(work, cluster)
     assert rc2 == 0, out2[-5000:]
     second = {"output": out2, "submitted": submitted2, "jobs": job_records(cluster)}
@@ -159,10 +159,9 @@ def test_finished_study_submits_nothing(slurm_study):
     assert "Nothing to be done" in third["output"], third["output"][-2000:]
 
 
-@pytest.mark.parametrize("run, field", [("first", "TresPerNode"), ("second", "TresPerJob")])
+@pytest.mark.parametrize("run, field", [("first", "TresPerJob"), ("second", "TresPerNode")])
 def test_only_training_asks_for_a_gpu(slurm_study, run, field):
-    """As shipped (first run) a batch asks `--gres=gpu:1`, one GPU for its jobs running 2 at a time;
-    switched to `gpu: 1` (second), `--gpus=1`. Either way one GPU per batch, and only for training."""
+    """As shipped (first run) training asks `--gpus=1`; switched to `gres: gpu:1` (second), `--gres`."""
     _, first, second, _ = slurm_study
     jobs = {"first": first, "second": second}[run]["jobs"]
     trains = [r for r in jobs.values() if r["Comment"].startswith("rule_train")]
@@ -173,6 +172,24 @@ def test_only_training_asks_for_a_gpu(slurm_study, run, field):
     assert trains and others
     assert all(r.get(field) == "gres:gpu:1" for r in trains), trains
     assert not any("gpu" in r.get("TresPerJob", "") + r.get("TresPerNode", "") for r in others), others
+
+
+def test_a_batch_asks_for_the_sum_of_its_jobs_runtimes_and_one_jobs_cpus(slurm_study):
+    """The plugin runs a batch's jobs one after another: 5 ensemble jobs of 15 minutes ask for 75
+    minutes and 1 CPU; aggregate, fit and figures for 3 x 30 minutes."""
+    _, first, second, _ = slurm_study
+    minutes = yaml.safe_load((REPO / PROFILE).read_text())["set-resources"]["train"]["runtime"]
+    trains = [r for r in first["jobs"].values() if r["Comment"].startswith("rule_train")]
+    assert trains and {(r["TimeLimit"], r["NumCPUs"]) for r in trains} == {(hours(5 * minutes), "1")}
+    missing = job_counts(second["output"])["train"]
+    rerun = [r for j, r in second["jobs"].items() if j in second["submitted"]]
+    assert [r["TimeLimit"] for r in rerun if r["Comment"].startswith("rule_train")] == [hours(missing * minutes)]
+    assert [r["TimeLimit"] for r in rerun if not r["Comment"].startswith("rule_train")] == [hours(3 * 30)]
+
+
+def hours(minutes: int) -> str:
+    """A time limit as `scontrol show job` prints it (under a day)."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
 def test_results_equal_a_local_run(slurm_study, tiny_run):
@@ -186,15 +203,3 @@ def test_results_equal_a_local_run(slurm_study, tiny_run):
     fits_local = json.loads((local / "results/tiny/fits/fits.json").read_text())
     fits_slurm = json.loads((work / "results/tiny/fits/fits.json").read_text())
     assert fits_slurm == fits_local
-
-
-def test_a_batch_asks_for_its_rounds_of_jobs_not_the_sum_of_their_runtimes(slurm_study):
-    """5 ensemble jobs of 60 minutes, 2 at a time (first run): 3 rounds, 3 hours, 2 CPUs; one at
-    a time (second run, `gpu: 1`): the sum; aggregate, fit and figures, one after another, 3 x 30."""
-    _, first, second, _ = slurm_study
-    trains = [r for r in first["jobs"].values() if r["Comment"].startswith("rule_train")]
-    assert trains and {(r["TimeLimit"], r["NumCPUs"]) for r in trains} == {("03:00:00", "2")}
-    missing = job_counts(second["output"])["train"]
-    rerun = [r for j, r in second["jobs"].items() if j in second["submitted"]]
-    assert [r["TimeLimit"] for r in rerun if r["Comment"].startswith("rule_train")] == [f"0{missing}:00:00"]
-    assert [r["TimeLimit"] for r in rerun if not r["Comment"].startswith("rule_train")] == ["01:30:00"]
