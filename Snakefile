@@ -6,23 +6,15 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
-# The default study, unless --configfile names another one (which then replaces it whole,
-# rather than being merged into it key by key).
-if not workflow.overwrite_configfiles:
-
-    configfile: "config.yaml"
-
-
 # Rules call the package of this checkout (workflow/scalinglaws), installed or not.
 PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
 
 from scalinglaws import integrity, store
+from scalinglaws.configfile import load_config_file
+from scalinglaws.jobnames import JobNames, summary_line
 from scalinglaws.identity import code_version, stage_code
 from scalinglaws.study import ConfigError, Study
-
-SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
-
 
 # In a rule's shell command, `scalinglaws` runs this checkout's package with this Python (a shell
 # function, its folder first on PYTHONPATH), whatever else is installed.
@@ -32,6 +24,19 @@ RUN_PACKAGE = 'scalinglaws() { PYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" "%s" -
 include: "workflow/rules/common.smk"
 
 
+# The default study, unless --configfile names another one (which then replaces it whole,
+# rather than being merged into it key by key). Read here first, so that a YAML error is one line
+# with its line number (Snakemake reads a --configfile itself, before this file: see README).
+if not workflow.overwrite_configfiles:
+    try:
+        load_config_file("config.yaml")
+    except ConfigError as exc:
+        fail(exc)
+
+    configfile: "config.yaml"
+
+
+SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 shell_prefix("")
 
 
@@ -60,6 +65,7 @@ else:
     shell_prefix(f"export SCALINGLAWS_DEVICE={STUDY.config['device']} SCALINGLAWS_CONFIG_HASH={CONFIG_HASH}; ")
 
     RESULTS = str(STUDY.results)
+    JOB_NAMES = JobNames(STUDY)  # a job's message: what it runs, not its content key
     STORE = str(STUDY.store)
 
     include: "workflow/rules/data.smk"
@@ -89,3 +95,4 @@ onsuccess:
             print(f"scalinglaws: the run ended with {len(missing)} results missing, e.g. {missing[0]}; "
                   "run snakemake again", file=sys.stderr)
             sys.exit(1)
+        print(summary_line(RESULTS, rules.all.input, pruning=bool(config.get("pruning"))))

@@ -1,4 +1,4 @@
-"""The caching contract (DESIGN.md §5), proven on the real workflow by counting Snakemake's jobs."""
+"""The caching contract (docs/design.md), proven on the real workflow by counting Snakemake's jobs."""
 from __future__ import annotations
 
 import copy

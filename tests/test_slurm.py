@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import TINY_CONFIG, job_counts, make_checkout
+from conftest import REPO, TINY_CONFIG, job_counts, make_checkout
 from scalinglaws import store
 from slurm_cluster import SlurmCluster, fit_profile, install
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 N_TRAIN = 10  # ensemble jobs of the tiny study: 5 shards x 2 sizes
 PROFILE = "profiles/slurm/config.yaml"
 TIMING_COLUMNS = ["wall_time_s"]  # how long a run took: the one column that may differ
@@ -171,6 +172,24 @@ def test_only_training_asks_for_a_gpu(slurm_study, run, field):
     assert trains and others
     assert all(r.get(field) == "gres:gpu:1" for r in trains), trains
     assert not any("gpu" in r.get("TresPerJob", "") + r.get("TresPerNode", "") for r in others), others
+
+
+def test_a_batch_asks_for_the_sum_of_its_jobs_runtimes_and_one_jobs_cpus(slurm_study):
+    """The plugin runs a batch's jobs one after another: 5 ensemble jobs of 15 minutes ask for 75
+    minutes and 1 CPU; aggregate, fit and figures for 3 x 30 minutes."""
+    _, first, second, _ = slurm_study
+    minutes = yaml.safe_load((REPO / PROFILE).read_text())["set-resources"]["train"]["runtime"]
+    trains = [r for r in first["jobs"].values() if r["Comment"].startswith("rule_train")]
+    assert trains and {(r["TimeLimit"], r["NumCPUs"]) for r in trains} == {(hours(5 * minutes), "1")}
+    missing = job_counts(second["output"])["train"]
+    rerun = [r for j, r in second["jobs"].items() if j in second["submitted"]]
+    assert [r["TimeLimit"] for r in rerun if r["Comment"].startswith("rule_train")] == [hours(missing * minutes)]
+    assert [r["TimeLimit"] for r in rerun if not r["Comment"].startswith("rule_train")] == [hours(3 * 30)]
+
+
+def hours(minutes: int) -> str:
+    """A time limit as `scontrol show job` prints it (under a day)."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
 def test_results_equal_a_local_run(slurm_study, tiny_run):

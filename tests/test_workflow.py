@@ -17,6 +17,10 @@ def test_tiny_study_runs_every_stage(tiny_run):
     assert counts["train"] == N_SHARDS * N_SIZES
     assert counts["shard"] == N_SHARDS and counts["eval_splits"] == 1
     assert counts["aggregate"] == counts["fit"] == counts["figures"] == 1
+    # every job says what it runs, and the study ends with one line saying where its results are
+    assert "train teacher/mlp size 16 on n=1024 (2 seeds x 2 lr, key " in proc.stdout
+    assert proc.stdout.count("scalinglaws: study done: ") == 1
+    assert "scalinglaws: study done: figures results/tiny/figures/, fits results/tiny/fits/fits.json" in proc.stdout
 
 
 def test_runs_table_has_every_run(tiny_run):

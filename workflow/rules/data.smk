@@ -15,6 +15,8 @@ rule shard:
         f"{STORE}/shards/{{key}}/log.txt",
     conda:
         "../../envs/train.yaml"
+    message:
+        "{JOB_NAMES:{wildcards.key}}"  # which dataset and shard, in words (jobnames.py)
     shell:
         "scalinglaws data --dataset {params.dataset:q} --out {output.data} > {log} 2>&1"
 

@@ -7,6 +7,7 @@ try:
 except ConfigError as exc:
     fail(exc)
 PRUNING = STUDY.config["pruning"]
+JOB_NAMES = JobNames(STUDY, PRUNE_JOBS)
 
 
 rule prune:
@@ -24,6 +25,8 @@ rule prune:
         gpu=1 if STUDY.numerics["device"] == "cuda" else 0,
     log:
         f"{STORE}/prune/{{key}}/log.txt",
+    message:
+        "{JOB_NAMES:{wildcards.key}}"  # what it prunes, in words (jobnames.py)
     shell:
         "scalinglaws prune --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
         " --out {output} --device $SCALINGLAWS_DEVICE --threads {threads} --config-hash $SCALINGLAWS_CONFIG_HASH > {log} 2>&1"

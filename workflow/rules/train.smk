@@ -26,6 +26,8 @@ rule train:
         f"{STORE}/runs/{{key}}/log.txt",
     conda:
         "../../envs/train.yaml"
+    message:
+        "{JOB_NAMES:{wildcards.key}}"  # what it trains, in words (jobnames.py)
     shell:
         "scalinglaws train --spec {params.spec:q} --shard {input.shard} --eval {input.evals}"
         " --out {output} --device $SCALINGLAWS_DEVICE --threads {threads} --config-hash $SCALINGLAWS_CONFIG_HASH > {log} 2>&1"

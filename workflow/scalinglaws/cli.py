@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import identity, store
+from . import __version__, identity, store
 from .errors import Preempted, UserError
+from .store_cli import add_store_commands
 
 
 def cmd_data(args) -> None:
@@ -105,6 +106,7 @@ def cmd_fit(args) -> int:
             raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
         derive[name.strip()] = expr.strip()
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
+    args.out = args.out or default_out(args.table)
     spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options,
                      args.replicate_col)  # fmt: skip
     fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
@@ -134,6 +136,12 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def default_out(table: str) -> str:
+    """`scalinglaws fit`'s output folder when --out is not given: TABLE_fits beside the table."""
+    path = Path(table)
+    return str(path.with_name(f"{path.stem}_fits"))
+
+
 def cmd_predict(args) -> None:
     """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run."""
     from .fit.predict import load_fits, parse_values, predict_rows
@@ -158,59 +166,6 @@ def cmd_plot(args) -> None:
              args.extrapolate)  # fmt: skip
 
 
-def cmd_store_ls(args) -> None:
-    entries = store.list_entries(store.store_root(args.store))
-    for e in entries:
-        p = e.get("provenance") or {}
-        made = " ".join(f"{k}={p[k]}" for k in ("scalinglaws", "commit", "torch", "numpy", "device", "config") if p.get(k))
-        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}" + (f"  [{made}]" if made else ""))
-    total = sum(e["bytes"] for e in entries)
-    print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.store_root(args.store)}")
-
-
-def cmd_store_verify(args) -> None:
-    """Check every stored file of the given studies (checksums, CRCs); --repair fixes them."""
-    from . import integrity
-    from .study import Study
-
-    bad = 0
-    for path in args.configfile:
-        study = Study.from_file(path)
-        damaged, missing = integrity.check(study), integrity.missing_data(study)
-        if args.repair:
-            for line in integrity.repair(study, damaged):
-                print(f"{path}: {line}")
-        else:
-            for item in [*map(str, damaged), *(f"{study.data_file(k)} (missing)" for k in missing)]:
-                print(f"{path}: damaged: {item}")
-        bad += len(damaged) + len(missing)
-    print(f"{bad} damaged or missing stored files" + ("; repaired" if args.repair and bad else ""))
-    if bad and not args.repair:
-        raise store.CorruptRecord("run `scalinglaws store verify --repair` (or snakemake) to repair them")
-
-
-def cmd_store_gc(args) -> None:
-    """Remove store entries that none of the given study configs refers to."""
-    import shutil
-
-    from .study import Study
-
-    keep: set[str] = set()
-    roots = set()
-    for path in args.configfile:
-        study = Study.from_file(path)
-        keep |= set(study.shards) | set(study.evals) | set(study.jobs) | set(study.pruning_jobs())
-        roots.add(study.store)
-    root = store.store_root(args.store) if args.store else roots.pop()
-    doomed = store.unreferenced(root, keep)
-    for e in doomed:
-        print(f"{'remove' if args.yes else 'would remove'} {e['kind']}/{e['key']} ({e['bytes'] / 1e6:.3f} MB) {e.get('what', '')}")
-        if args.yes:
-            shutil.rmtree(e["path"])
-    freed = sum(e["bytes"] for e in doomed) / 1e6
-    print(f"{len(doomed)} unreferenced entries, {freed:.1f} MB" + ("" if args.yes else " (dry run: add --yes to remove)"))
-
-
 def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentParser:
     """A subcommand that runs one stored job: its spec, inputs, output and where it runs."""
     s = sub.add_parser(name, help=help)
@@ -224,15 +179,28 @@ def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentP
     return s
 
 
+SIZE_TOLERANCE = "a shard's best size: the smallest within this fraction of the best (default %(default)s)"
+
+
+def _fit_options(s: argparse.ArgumentParser, target: bool) -> None:
+    """The options every fitting subcommand shares: what to fit, and its bootstrap."""
+    if target:
+        s.add_argument("--target", choices=["val", "test"], default="test",
+                       help="fit the test metric or the validation metric (default %(default)s)")  # fmt: skip
+    s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default %(default)s)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's resampling (default %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scalinglaws", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
     s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
                    "n: the shard size, or null for the validation and test splits")  # fmt: skip
     s.add_argument("--n", type=int, help="shard size (overrides the JSON's n)")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="the data file to write (data.npz; meta.json goes beside it)")
     s.set_defaults(func=cmd_data)
 
     s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")
@@ -245,27 +213,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_prune)
 
     s = sub.add_parser("prune-report", help="pruning tables, fits and figures from pruning metrics files")
-    s.add_argument("--out-dir", required=True)
-    s.add_argument("--target", choices=["val", "test"], default="test")
-    s.add_argument("--bootstrap", type=int, default=200)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("metrics", nargs="+")
+    s.add_argument("--out-dir", required=True, help="folder for the pruning tables, fits and figures/")
+    _fit_options(s, target=True)
+    s.add_argument("metrics", nargs="+", help="the pruning jobs' records (metrics.json)")
     s.set_defaults(func=cmd_prune_report)
 
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
-    s.add_argument("--out-dir", required=True)
-    s.add_argument("--size-tolerance", type=float, default=0.05)
+    s.add_argument("--out-dir", required=True, help="folder for the three tables")
+    s.add_argument("--size-tolerance", type=float, default=0.05, help=SIZE_TOLERANCE)
     s.add_argument("--labels", required=True, help="JSON file: job key -> [[dataset, family], ...]")
-    s.add_argument("metrics", nargs="+")
+    s.add_argument("metrics", nargs="+", help="the ensemble jobs' records (metrics.json)")
     s.set_defaults(func=cmd_aggregate)
 
     s = sub.add_parser("fit-study", help="fit the laws to every learning curve of runs.csv")
-    s.add_argument("--runs", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--target", choices=["val", "test"], default="test")
-    s.add_argument("--bootstrap", type=int, default=200)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--size-tolerance", type=float, default=0.05)
+    s.add_argument("--runs", required=True, help="the study's runs.csv (scalinglaws aggregate)")
+    s.add_argument("--out", required=True, help="the fits to write (fits.json)")
+    _fit_options(s, target=True)
+    s.add_argument("--size-tolerance", type=float, default=0.05, help=SIZE_TOLERANCE)
     s.add_argument("--laws", default="power,size", help="comma-separated law names")
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
     s.add_argument("--evals", action="append", default=[], metavar="DATASET=PATH",
@@ -277,21 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
     s.add_argument("table", help="CSV file: one row per run")
-    s.add_argument("--law", required=True, help="law name(s), comma-separated, or 'auto': all that take as many x "
-                   "columns; with several, the one with the best backtest is selected")  # fmt: skip
+    s.add_argument("--law", default="auto", help="law name(s), comma-separated, or 'auto' (the default): all that "
+                   "take as many x columns; with several, the one with the best backtest is selected")  # fmt: skip
     s.add_argument("--x", required=True, help="x column(s), comma-separated (power: n; joint: m,n; chinchilla: N,D)")
     s.add_argument("--y", required=True, help="the column to fit (an error or loss)")
     s.add_argument("--group", help="fit every value of this column separately")
     s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
     s.add_argument("--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged")
     s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
-    s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default 1)")
+    s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default %(default)s)")
     s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
                    help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
     s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
-    s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default 200)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="output folder (default: TABLE_fits/ next to the table)")
+    _fit_options(s, target=False)
     s.add_argument("--eps0", type=float, help="the random-guess error: joint's eps0 (fitted if not given) and the "
                    "anchor of power's small-data region (none is detected without it)")  # fmt: skip
     s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
@@ -304,31 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--law", help="default: the law the backtest selected (else the first fitted)")
     s.add_argument("--group", help="one curve, e.g. teacher/mlp (default: every one)")
     s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default %(default)s)")
     s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")
-    s.add_argument("--tables", required=True)
-    s.add_argument("--fits", required=True)
-    s.add_argument("--out-dir", required=True)
+    s.add_argument("--tables", required=True, help="the folder of learning_curve.csv and sizes.csv")
+    s.add_argument("--fits", required=True, help="the study's fits.json")
+    s.add_argument("--out-dir", required=True, help="folder for the figures (PNG and PDF)")
     s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
     s.set_defaults(func=cmd_plot)
 
-    st = sub.add_parser("store", help="inspect or clean the content-addressed store").add_subparsers(
-        dest="store_command", required=True
-    )
-    s = st.add_parser("ls", help="list stored shards, eval splits and runs")
-    s.add_argument("--store", help="store folder (default: $SCALINGLAWS_STORE or results/store)")
-    s.set_defaults(func=cmd_store_ls)
-    s = st.add_parser("verify", help="check the stored files of the given studies; --repair rebuilds them")
-    s.add_argument("--configfile", action="append", required=True, help="a study config (repeatable)")
-    s.add_argument("--repair", action="store_true", help="move damaged records aside, rebuild damaged data")
-    s.set_defaults(func=cmd_store_verify)
-    s = st.add_parser("gc", help="remove entries that none of the given configs refers to")
-    s.add_argument("--configfile", action="append", required=True, help="a study config to keep (repeatable)")
-    s.add_argument("--store", help="store folder (default: the configs' store)")
-    s.add_argument("--yes", action="store_true", help="really remove (default: only list)")
-    s.set_defaults(func=cmd_store_gc)
+    add_store_commands(sub)
     return p
 
 

@@ -18,6 +18,7 @@ from . import identity, store
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
 from .datasets.shards import shard_sizes
+from .configfile import load_config_file
 from .errors import ConfigError
 from .models import ModelError, family
 from .train.spec import TrainSpec
@@ -98,12 +99,7 @@ class Study:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Study":
-        path = Path(path)
-        try:
-            config = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc}") from None
-        return cls(config or {}, source=str(path))
+        return cls(load_config_file(path), source=str(path))
 
     def _train_spec(self) -> TrainSpec:
         t = dict(self.config["training"])

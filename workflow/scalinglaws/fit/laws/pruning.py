@@ -10,7 +10,7 @@ and depths l the paper finds that error depends on (l, w, d) only through the in
 m* = l^phi * w^psi * d, so one (eps_up, p, gamma, phi, psi) describes a whole family, given
 each network's unpruned error eps_np.
 
-What we used, and why: ../shared/DESIGN.md writes the ratio as (eps_np/eps_up)^(1/gamma); that
+What we used, and why: our first design notes wrote the ratio as (eps_np/eps_up)^(1/gamma); that
 makes eps(d -> 0) = eps_np^2/eps_up, below the unpruned error, which contradicts the paper's
 own description of the high-error plateau (eps -> eps_up). We use (eps_up/eps_np)^(1/gamma),
 the form of the paper's Eq. 1 as we recall it; the `search` tool found the paper (arXiv

@@ -1,0 +1,148 @@
+"""Everyday use: the command's help, version and defaults, config errors in one line, job names
+and the summary line a study ends with."""
+import argparse
+import copy
+import json
+import re
+import tomllib
+
+import pytest
+import yaml
+from snakemake.utils import format as snakemake_format
+
+from conftest import REPO, TINY_CONFIG, make_checkout, snakemake
+from scalinglaws import __version__
+from scalinglaws.cli import build_parser, default_out, main
+from scalinglaws.configfile import load_config_file
+from scalinglaws.jobnames import JobNames, describe, summary_line
+from scalinglaws.study import ConfigError, Study
+from test_tables import runs_table
+
+BROKEN_YAML = "study: broken\ntraining:\n  seeds: 2\n  learning_rates: [0.01, 0.03\n  epochs: 5\n"
+
+
+def walk(parser: argparse.ArgumentParser, prog: str = "scalinglaws"):
+    """(command, action) for every argument of the parser and of all its subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from walk(child, f"{prog} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            yield prog, action
+
+
+def test_every_option_of_every_subcommand_has_help():
+    seen = list(walk(build_parser()))
+    commands = {prog for prog, _ in seen}
+    assert {"scalinglaws fit", "scalinglaws store verify", "scalinglaws train", "scalinglaws plot"} <= commands
+    assert len(seen) > 60  # the walk reached every subcommand's options
+    missing = [f"{prog} {'/'.join(a.option_strings) or a.dest}" for prog, a in seen if not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_version_is_the_package_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert capsys.readouterr().out.strip() == f"scalinglaws {__version__}" == f"scalinglaws {project['version']}"
+
+
+def test_fit_defaults_to_auto_laws_and_a_folder_next_to_the_table(tmp_path, capsys):
+    table = runs_table(tmp_path / "measurements.csv", groups=("a",))
+    args = build_parser().parse_args(["fit", str(table), "--x", "n", "--y", "error"])
+    assert args.law == "auto" and args.out is None
+    assert default_out("data/measurements.csv") == "data/measurements_fits"
+    assert main(["fit", str(table), "--x", "n", "--y", "error", "--replicate-col", "seed", "--bootstrap", "20",
+                 "--no-figures"]) == 0
+    fits = json.loads((tmp_path / "measurements_fits" / "fits.json").read_text())
+    assert fits["all"]["laws"] == ["power", "bnsl"]  # auto: every law of one x column
+    assert f"wrote {tmp_path / 'measurements_fits'}/fits.json" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "{path}: no such config file"),
+        (BROKEN_YAML, "{path}: line 5, column 9: YAML error: expected ',' or ']', but got ':' "
+                      "(while parsing a flow sequence started on line 4)"),
+        ("study: x\n\tseed: 1\n", "{path}: line 2, column 1: YAML error: found character '\\t' that cannot start any token "
+                                  "(while scanning for the next token)"),
+        ("- 1\n- 2\n", "{path}: a config is a mapping of keys (study:, datasets:, ...), not a list"),
+    ],
+)  # fmt: skip
+def test_a_missing_or_broken_config_is_one_line_naming_file_and_line(tmp_path, capsys, text, message):
+    path = tmp_path / "study.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_config_file(path)
+    assert str(exc.value) == message.format(path=path)
+    assert main(["store", "verify", "--configfile", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"scalinglaws store: error: {message.format(path=path)}\n"
+
+
+def test_an_empty_config_file_is_an_empty_config(tmp_path):
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    assert load_config_file(tmp_path / "empty.yaml") == {}
+
+
+@pytest.mark.e2e
+def test_snakemake_names_a_broken_default_config_and_its_line(tmp_path):
+    work = make_checkout(tmp_path)
+    (work / "config.yaml").write_text(BROKEN_YAML)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "scalinglaws: config.yaml: line 5, column 9: YAML error: expected ',' or ']', but got ':' "
+        "(while parsing a flow sequence started on line 4)"
+    )
+    assert "Traceback" not in proc.stdout
+
+
+def tiny_study(**changes):
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(changes)
+    return Study(config)
+
+
+def test_every_job_is_named_by_what_it_runs():
+    study = tiny_study(models={"mlp": {"sizes": [4, 16], "depth": 2}, "wide": {"type": "mlp", "sizes": [16], "depth": 2}})
+    shard = next(k for k, s in study.shards.items() if s.n == 256)
+    assert describe(study, shard) == "data: teacher shard n=256 (its first 256 examples)"
+    assert describe(study, next(iter(study.evals))) == "data: teacher validation and test splits"
+    job = next(k for k, j in study.jobs.items() if (j.size, j.n) == (4, 1024))
+    assert describe(study, job) == f"train teacher/mlp size 4 on n=1024 (2 seeds x 2 lr, key {job[:8]})"
+    # one identity, two names: a job that two families share trains once, under both names
+    shared = next(k for k, labels in study.labels.items() if len(labels) == 2 and study.jobs[k].n == 64)
+    assert describe(study, shared).startswith("train teacher/mlp, teacher/wide size 16 on n=64 ")
+    assert describe(study, "0" * 20) == "0" * 20  # not a job of this study: only its key
+
+
+def test_the_message_directive_reaches_the_names_through_snakemakes_formatter():
+    study = tiny_study()
+    key = next(iter(study.jobs))
+    wildcards = argparse.Namespace(key=key)  # what {wildcards.key} reads
+    text = snakemake_format("{JOB_NAMES:{wildcards.key}}", JOB_NAMES=JobNames(study), wildcards=wildcards)
+    assert text == describe(study, key) and text.startswith("train teacher/mlp size ")
+    for rule in ("train", "data", "prune"):
+        assert '"{JOB_NAMES:{wildcards.key}}"' in (REPO / f"workflow/rules/{rule}.smk").read_text()
+
+
+def test_the_summary_line_says_where_the_results_are():
+    line = summary_line("results/tiny", ["results/tiny/fits/fits.json"])
+    assert line == ("scalinglaws: study done: figures results/tiny/figures/, fits results/tiny/fits/fits.json, "
+                    "tables results/tiny/tables/; report: snakemake --report results/tiny/report.html")  # fmt: skip
+    built = summary_line("results/tiny", ["results/tiny/report.html"], pruning=True)
+    assert built.endswith(", pruning results/tiny/pruning/; report results/tiny/report.html")
+
+
+@pytest.mark.e2e
+def test_a_dry_run_shows_every_job_by_name(tmp_path):
+    work = make_checkout(tmp_path, TINY_CONFIG)
+    out = snakemake(work, "-n").stdout
+    trained = re.findall(r"Job \d+: train teacher/mlp size (\d+) on n=(\d+) \(2 seeds x 2 lr, key [0-9a-f]{8}\)", out)
+    assert sorted((int(s), int(n)) for s, n in trained) == sorted((s, n) for s in (4, 16) for n in (64, 128, 256, 512, 1024))
+    assert len(re.findall(r"Job \d+: data: teacher shard n=\d+ ", out)) == 5
+    assert "scalinglaws: study done" not in out  # a dry run is not a finished study
