@@ -16,7 +16,7 @@ from snakemake.utils import update_config
 
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.predict import predict_rows
-from scalinglaws.plan import Context, Grid, Protocol, budget_split, data_factor_table, load_curve, propose_next, target_error
+from scalinglaws.plan import Context, Grid, Protocol, Throughput, budget_split, data_factor_table, load_curve, propose_next, target_error
 from scalinglaws.plan.overlay import make_overlay, merge, rerun
 from scalinglaws.report.tables import write_outputs
 from scalinglaws.study import Study
@@ -147,6 +147,45 @@ def test_the_overlay_merges_as_snakemake_merges_and_adds_only_new_jobs(tmp_path)
     own["datasets"]["teacher"]["shards"] = {"min": 64, "max": 512}
     with pytest.raises(ValueError, match="datasets.teacher.shards: a min/max schedule of the dataset's own"):
         make_overlay(Study(own), "teacher/mlp", [2048], [])
+
+
+JOINT = {"a": 4.0, "alpha": 0.5, "b": 50.0, "beta": 0.6, "c_inf": 0.01}  # eps(m, n) = a n^-alpha + b m^-beta + c_inf
+
+
+@pytest.fixture(scope="module")
+def joint_fit(tmp_path_factory):
+    """`scalinglaws fit` of joint-additive to 2 noisy runs per (m, n) of a known truth."""
+    rng = np.random.default_rng(1)
+    m, n = np.meshgrid(1000 * 2.0 ** np.arange(5), 100 * 2.0 ** np.arange(10))
+    m, n = np.repeat(m.ravel(), 2), np.repeat(n.ravel(), 2)
+    t = JOINT
+    error = (t["a"] * n ** -t["alpha"] + t["b"] * m ** -t["beta"] + t["c_inf"]) * np.exp(0.03 * rng.standard_normal(len(n)))
+    folder = tmp_path_factory.mktemp("joint")
+    pd.DataFrame({"m": m, "n": n, "error": error}).to_csv(folder / "runs.csv", index=False)
+    return folder, fit_table(TableSpec(folder / "runs.csv", ["joint-additive"], ["m", "n"], "error"), 40, 0)
+
+
+def test_joint_law_target_size_budget_and_gpu_hours(joint_fit):
+    """At the best size (within 5% of an infinite model), eps = 1.05 (a n^-alpha + c_inf)."""
+    folder, fits = joint_fit
+    runs = pd.DataFrame({"job_key": ["j1", "j1", "j2"], "flops": [1e12, 1e12, 1e11], "wall_time_s": [4.0, 4.0, 1.0],
+                         "device": "cuda", "params": [1000, 1000, 10]})  # fmt: skip
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1), throughput=Throughput.measured(runs))
+    assert ctx.curve.name == "joint-additive" and ctx.throughput[0].flops_per_s == 5e11  # the largest model's jobs
+    p = params_of(fits, "joint-additive")
+    out = target_error(ctx, 0.05)
+    n_hat = ((0.05 / 1.05 - p["c_inf"]) / p["a"]) ** (-1 / p["alpha"])
+    m_hat = (p["b"] / (0.05 * (p["a"] * n_hat ** -p["alpha"] + p["c_inf"]))) ** (1 / p["beta"])
+    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6) and out["params"]["value"] == pytest.approx(m_hat, rel=1e-6)
+    t = JOINT
+    n_true = ((0.05 / 1.05 - t["c_inf"]) / t["a"]) ** (-1 / t["alpha"])
+    assert out["n"]["ci95"][0] < n_true < out["n"]["ci95"][1]
+    hours = out["hours"][0]
+    assert hours["gpu"] and hours["value"] == pytest.approx(6 * m_hat * n_hat / 5e11 / 3600, rel=1e-6)
+    budget = budget_split(ctx, 1e13)  # minimise a n^-alpha + b m^-beta with 6 m n = budget
+    n_opt = (p["alpha"] * p["a"] * (1e13 / 6) ** p["beta"] / (p["beta"] * p["b"])) ** (1 / (p["alpha"] + p["beta"]))
+    assert budget["n"]["value"] == pytest.approx(n_opt, rel=1e-4)
+    assert budget["params"]["value"] == pytest.approx(1e13 / (6 * n_opt), rel=1e-4)
 
 
 @pytest.mark.parametrize("args,message", [

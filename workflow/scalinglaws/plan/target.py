@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 
 from .cost import Knob, Protocol, Throughput
 from .curve import Curve, PlanError, interval
@@ -150,16 +151,27 @@ def budget_split(ctx: Context, budget: float) -> dict:
 
 
 def _joint_split(ctx: Context, p: dict, budget: float) -> tuple[float, float]:
+    """(n, m) of the lowest error for one run of `budget` FLOPs: m is the largest model the
+    budget allows at n; n from a grid in log n, refined between the best point's neighbours."""
     curve = ctx.curve
-    n = np.geomspace(N_RANGE[0], 1e15, BUDGET_GRID)
-    m = budget / (ctx.protocol.flops(1.0, n))
-    ok = m >= 1
-    if not ok.any():
+
+    def error(log_n):
+        n = np.exp(np.atleast_1d(log_n))
+        rows = np.empty((len(n), 2))
+        rows[:, curve.law.axis], rows[:, 1 - curve.law.axis] = n, budget / ctx.protocol.flops(1.0, n)
+        with np.errstate(all="ignore"):
+            return np.where(rows[:, 1 - curve.law.axis] >= 1, curve.law._f(rows, p), np.inf)
+
+    grid = np.linspace(np.log(N_RANGE[0]), np.log(1e15), BUDGET_GRID)
+    errors = error(grid)
+    if not np.isfinite(errors).any():
         return np.inf, np.inf
-    rows = np.empty((ok.sum(), 2))
-    rows[:, curve.law.axis], rows[:, 1 - curve.law.axis] = n[ok], m[ok]
-    best = int(np.argmin(curve.law._f(rows, p)))
-    return float(n[ok][best]), float(m[ok][best])
+    i = int(np.argmin(errors))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    best = minimize_scalar(lambda v: float(error(v)[0]), bounds=(lo, hi), method="bounded",
+                           options={"xatol": 1e-6}).x  # fmt: skip
+    n = float(np.exp(best if error(best)[0] <= errors[i] else grid[i]))
+    return n, float(budget / ctx.protocol.flops(1.0, n))
 
 
 def _joint_predict(curve: Curve, m: float, n: float) -> dict:
