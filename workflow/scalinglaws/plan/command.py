@@ -163,13 +163,15 @@ def text(out: dict) -> list[str]:
 
 
 def next_text(p: dict) -> list[str]:
-    lines = [f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)",
+    inside = " (inside the measured shards: their noise, not the extrapolation, sets its interval)"
+    lines = [f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)" + inside * p["inside_data"],
              f"  new shards: {', '.join(map(str, p['shards'])) or 'none'}; new sizes: {', '.join(map(str, p['sizes'])) or 'none'}",
              f"  PI at the target: now {_ci(p['now']['pi'])}, expected after {_ci(p['after']['pi'])} "
              f"(one run's noise alone: {_ci(p['pi_floor'])})",
              f"  CI of the mean curve there: now {_ci(p['now']['ci'])}, expected after {_ci(p['after']['ci'])}"]  # fmt: skip
     if p.get("flops") is not None:
-        lines.append(f"  cost: {p['flops']:.3g} FLOPs (at most {p['round_limit']:.3g}: the round limit)")
+        over = " (the first proposal is made even when it costs more)" if p["flops"] > p["round_limit"] else ""
+        lines.append(f"  cost: {p['flops']:.3g} FLOPs; round limit {p['round_limit']:.3g}{over}")
     lines += [f"  about {h['value']:.3g} {'GPU' if h['gpu'] else h['device']}-hours at the measured throughput" for h in p["hours"]]
     jobs = p["rerun_jobs"]
     lines.append(f"  the rerun runs {sum(jobs.values())} jobs: " + ", ".join(f"{k} {v}" for k, v in jobs.items()))

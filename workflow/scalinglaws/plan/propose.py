@@ -208,7 +208,7 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
         cov, candidates = new_cov, [c for c in candidates if c[0] != n]
     ci1, pi1 = after(cov)
     return {
-        "target_n": float(target_n), "prediction": pred, "law": curve.name,
+        "target_n": float(target_n), "prediction": pred, "law": curve.name, "inside_data": target_n <= curve.n_max,
         "now": {"ci": ci.tolist(), "pi": pi.tolist()}, "after": {"ci": ci1.tolist(), "pi": pi1.tolist()},
         "pi_floor": (pred * np.exp([-noise[0], noise[1]])).tolist(),
         "shards": sorted(plan.shards), "sizes": sorted(plan.sizes), "steps": steps,
