@@ -99,6 +99,7 @@ def test_data_factor_table_matches_predict_and_widens(fitted):
     assert np.all(np.diff(np.log(table["ci_high"] / table["ci_low"])) > 0)  # wider the further out
     q = params_of(fits, "size")
     np.testing.assert_allclose(table["best_params"], q["k"] * table["n"] ** q["beta_p"], rtol=1e-9)
+    pd.testing.assert_frame_equal(data_factor_table(fits, (2, 4, 10, 100)), table)  # a report passes the fits
     assert (table["best_params_low"] < table["best_params"]).all() and (table["best_params"] < table["best_params_high"]).all()
 
 
@@ -194,6 +195,7 @@ def test_joint_law_target_size_budget_and_gpu_hours(joint_fit):
     (["--group", "nope"], "no group 'nope' (groups: all)"),
     (["--law", "bnsl"], "--law bnsl: a plan reads power (with size) or a joint law"),
     (["--budget", "-1"], "--budget -1.0: must be a positive number of FLOPs"),
+    (["--round-factor", "0"], "--round-factor 0: must be a positive number"),
 ])  # fmt: skip
 def test_bad_requests_get_one_line(fitted, args, message):
     proc = plan(fitted[0], *args)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ..fit.predict import load_fits, parse_values
 from ..study import Study
-from .cost import Knob, Protocol, Throughput, read_runs
-from .curve import PlanError, load_curve
+from .cost import Protocol, read_runs
+from .curve import PlanError
 from .overlay import make_overlay, read_config, rerun, study_grid, write_overlay
 from .propose import propose_next
 from .target import FACTORS, Context, budget_split, data_factor_table, target_error
@@ -53,19 +55,16 @@ def find_study(paths: list[str] | None, results: Path | None) -> Study | None:
 
 
 def context(args, source: Path, fits: dict) -> tuple[Context, Study | None, Path | None]:
-    curve = load_curve(source, fits, args.group, args.law)
+    for name in ("epochs", "round_factor"):
+        value = getattr(args, name)
+        if not (np.isfinite(value) and value > 0):
+            raise PlanError(f"--{name.replace('_', '-')} {value:g}: must be a positive number")
     results = results_folder(source)
     study = find_study(args.configfile, results)
-    protocol = Protocol(epochs=args.epochs)
-    if study is not None:
-        t = study.train_spec
-        protocol = Protocol(t, members=len(t.seeds) * len(t.learning_rates))
-    runs = read_runs(results)
-    knob = None
-    if runs is not None and "/" in curve.group:
-        dataset, family = curve.group.split("/", 1)
-        knob = Knob.from_runs(runs[(runs["dataset"] == dataset) & (runs["family"] == family)])
-    return Context(curve, protocol, knob, Throughput.measured(runs)), study, results
+    ctx = Context.from_fits(fits, args.group, args.law, study, read_runs(results), str(source))
+    if study is None:
+        ctx.protocol = Protocol(epochs=args.epochs)
+    return ctx, study, results
 
 
 def run(args) -> None:

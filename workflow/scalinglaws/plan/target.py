@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 
 from .cost import Knob, Protocol, Throughput
-from .curve import Curve, PlanError, interval
+from .curve import Curve, PlanError, interval, load_curve
 
 N_RANGE = (1.0, 1e30)  # where targets are searched for (examples)
 FACTORS = (2, 4, 10, 100)  # the "what k x data buys" table's default factors
@@ -30,6 +30,27 @@ class Context:
     protocol: Protocol = field(default_factory=Protocol)
     knob: Knob | None = None
     throughput: list[Throughput] = field(default_factory=list)
+
+    @classmethod
+    def from_fits(cls, fits: dict, group: str | None = None, law: str | None = None, study=None,
+                  runs: pd.DataFrame | None = None, source: str = "fits.json") -> "Context":  # fmt: skip
+        """The context of one curve of a fits.json's content: `study` (a Study) gives the
+        protocol, `runs` (runs.csv) the size knob and the measured throughput."""
+        curve = load_curve(source, fits, group, law)
+        protocol = Protocol()
+        if study is not None:
+            t = study.train_spec
+            protocol = Protocol(t, members=len(t.seeds) * len(t.learning_rates))
+        knob = None
+        if runs is not None and "/" in curve.group:
+            dataset, family = curve.group.split("/", 1)
+            knob = Knob.from_runs(runs[(runs["dataset"] == dataset) & (runs["family"] == family)])
+        return cls(curve, protocol, knob, Throughput.measured(runs))
+
+
+def as_context(ctx) -> Context:
+    """A Context, or the content of a fits.json with one curve (for a report's convenience)."""
+    return ctx if isinstance(ctx, Context) else Context.from_fits(ctx)
 
 
 def crossing(fn, target: float, lo: float = N_RANGE[0], hi: float = N_RANGE[1]) -> float:
@@ -78,6 +99,7 @@ def target_error(ctx: Context, error: float) -> dict:
     each with its interval; "not reachable" when `error` is below the irreducible error's CI."""
     if not (np.isfinite(error) and error > 0):
         raise PlanError(f"--target-error {error}: must be a positive number")
+    ctx = as_context(ctx)
     curve = ctx.curve
     floor, floor_ci = curve.floor()
     out = {"target_error": error, "law": curve.name, "irreducible": {"value": floor, "ci95": floor_ci}}
@@ -93,7 +115,8 @@ def target_error(ctx: Context, error: float) -> dict:
                                        "but inside its 95% CI: only some replicates reach it")  # fmt: skip
     elif not np.isfinite(n_reps).all():
         reason = f"{np.mean(~np.isfinite(n_reps)):.0%} of the replicates never reach it: the interval is open above"
-    out.update(status=status, reason=reason, n=_value(n_hat, n_reps), beyond_data=n_hat / curve.n_max)
+    out.update(status=status, reason=reason, n=_value(n_hat, n_reps),
+               beyond_data=n_hat / curve.n_max if np.isfinite(n_hat) else None)
     params = None if not (curve.has_size and np.isfinite(n_hat)) else float(curve.size_estimate(n_hat))
     params_reps = curve.sizes_each(n_reps) if curve.has_size else None
     return {**out, **_sizes(ctx, params, params_reps), **_costs(ctx, params, n_hat, params_reps, n_reps)}
@@ -101,7 +124,9 @@ def target_error(ctx: Context, error: float) -> dict:
 
 def data_factor_table(ctx: Context, factors=FACTORS) -> pd.DataFrame:
     """What k times the largest shard buys, one row per k: the error at the best size with the
-    CI of the mean curve and the PI of one new run, that best size, and one run's FLOPs."""
+    CI of the mean curve and the PI of one new run, that best size, and one run's FLOPs.
+    `ctx`: a Context, or a fits.json's content with one curve."""
+    ctx = as_context(ctx)
     curve = ctx.curve
     ks = np.asarray(factors, float)
     if (ks <= 0).any():
@@ -128,6 +153,7 @@ def budget_split(ctx: Context, budget: float) -> dict:
     budget allows, and the n whose error is lowest (a grid in log n)."""
     if not (np.isfinite(budget) and budget > 0):
         raise PlanError(f"--budget {budget}: must be a positive number of FLOPs")
+    ctx = as_context(ctx)
     curve = ctx.curve
     if not curve.has_size:
         raise PlanError(f"group {curve.group!r}: a budget split needs the best-size law (fit.laws: size) or a joint law")
