@@ -16,7 +16,7 @@ from snakemake.utils import update_config
 
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.predict import predict_rows
-from scalinglaws.plan import Context, Grid, Protocol, Throughput, budget_split, data_factor_table, load_curve, propose_next, target_error
+from scalinglaws.plan import Context, Grid, Knob, Protocol, Throughput, budget_split, data_factor_table, load_curve, propose_next, target_error
 from scalinglaws.plan.overlay import make_overlay, merge, rerun
 from scalinglaws.report.tables import write_outputs
 from scalinglaws.study import Study
@@ -187,6 +187,22 @@ def test_joint_law_target_size_budget_and_gpu_hours(joint_fit):
     n_opt = (p["alpha"] * p["a"] * (1e13 / 6) ** p["beta"] / (p["beta"] * p["b"])) ** (1 / (p["alpha"] + p["beta"]))
     assert budget["n"]["value"] == pytest.approx(n_opt, rel=1e-4)
     assert budget["params"]["value"] == pytest.approx(1e13 / (6 * n_opt), rel=1e-4)
+
+
+def test_next_for_a_joint_law_measures_every_size_of_a_new_shard(joint_fit):
+    folder, fits = joint_fit
+    sizes = [1000 * 2**i for i in range(5)]
+    knob = Knob(tuple(map(float, sizes)), tuple(map(float, sizes)))  # the knob is the parameter count
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1), knob)
+    shards = [100 * 2**i for i in range(10)]
+    out = propose_next(ctx, Grid(shards, sizes), 8 * shards[-1])
+    first = out["steps"][0]
+    new_sizes = len(first["sizes"])  # a new size is trained on every shard, old and new
+    assert first["shard"] == 2 * shards[-1] and first["jobs"] == (len(sizes) + new_sizes) + new_sizes * len(shards)
+    assert out["after"]["pi"][1] / out["after"]["pi"][0] < out["now"]["pi"][1] / out["now"]["pi"][0]
+    assert out["flops"] == pytest.approx(sum(s["flops"] for s in out["steps"]))
+    with pytest.raises(ValueError, match="needs the parameter counts"):
+        propose_next(Context(ctx.curve), Grid(shards, sizes), 8 * shards[-1])
 
 
 @pytest.mark.parametrize("args,message", [

@@ -165,6 +165,9 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
     """The next shards and sizes to train (see the module's docstring), the PI at `target_n`
     expected after training them, and what they cost."""
     curve = ctx.curve
+    if curve.joint and ctx.knob is None:
+        raise PlanError(f"group {curve.group!r}: --next with a joint law needs the parameter counts of the study's "
+                        "sizes (its tables/runs.csv)")  # fmt: skip
     info = Information(ctx)
     target = curve.points([target_n])
     iv = curve.predict([target_n])
