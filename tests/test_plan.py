@@ -243,3 +243,8 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
     assert fits["shards"] == [64, 128, 256, 512, 1024, *new_shards]
     again = snakemake(work, "--configfile", "config.yaml", "overlay.yaml", "-n")
     assert job_counts(again.stdout) == {} and "Nothing to be done" in again.stdout
+    # the next round reads the config with the overlay, and continues past the new shards
+    proc = plan(work / "results/tiny", "--configfile", work / "config.yaml", "--configfile", work / "overlay.yaml",
+                "--target-error", "0.016", "--next", "--out", work / "overlay2.yaml", "--format", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert min(json.loads(proc.stdout)["next"]["shards"]) == 2 * max(new_shards)
