@@ -5,8 +5,9 @@ How (optimal experimental design, kept small):
 - The fit's uncertainty is its bootstrap replicates: their covariance S of the parameters (log
   scale parameters as logs, fixed ones left out) is the uncertainty now.
 - A new point x (a shard, at the best size; for a joint law every size trained on it) is one
-  more measurement of log eps(x) with the variance of a fitted point (the fit's residual
-  variance, `Noise.resid_var`) and gradient J = d log eps(x) / d theta. The Gaussian update
+  more measurement of log eps(x) with the variance of a fitted point (its seeds' mean plus the
+  shard-level part: `Noise.point_var + Noise.shared_var`, uncertainty.py) and gradient
+  J = d log eps(x) / d theta. The Gaussian update
   S' = S - S J' (J S J' + var I)^-1 J S is what S becomes after measuring it, whatever the
   measurement turns out to be.
 - At the target, the CI of the mean curve then narrows by sqrt(g' S' g / g' S g) (g: the
@@ -65,7 +66,8 @@ class Information:
                                 for i, lg in zip(self.free, self.logs)])  # fmt: skip
         self.cov = np.atleast_2d(np.cov(theta, rowvar=False))
         noise = curve.noise
-        self.var = noise.resid_var if np.isfinite(noise.resid_var) and noise.resid_var > 0 else noise.new_run_var
+        self.var = noise.shared_var + noise.point_var  # a new point: its seeds' mean, plus the shard's own part
+        self.var = self.var if self.var > 0 else noise.new_run_var
         if not self.var > 0:
             raise PlanError(f"group {curve.group!r}: the fit has no noise estimate (too few points), so the value "
                             "of a new point cannot be judged")  # fmt: skip
