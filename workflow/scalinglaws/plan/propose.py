@@ -19,8 +19,9 @@ How (optimal experimental design, kept small):
   grid grows). A candidate costs the FLOPs of every job it adds (all seeds x learning rates;
   a new size is trained on every shard).
 - Greedy: take the candidate with the largest narrowing of the PI (its width in log units) per
-  FLOP, then the next, while the round costs at most `round_factor` times what the study has
-  trained so far (default 1: a round at most doubles the study, as a 2x shard schedule does).
+  FLOP (the first whatever it costs), then the next, while the round costs at most
+  `round_factor` times what the study's grid costs under the same protocol (default 1: a round
+  at most doubles the study, as a 2x shard schedule does).
   Each round extends the data toward the target, so plan -> run -> plan converges on it.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .curve import PlanError
 from .target import Context
 
 MAX_CANDIDATES = 12  # shards tried beyond the largest one
-MAX_NEW_SIZES = 3  # model sizes added for one shard at most
+MAX_NEW_SIZES = 3  # model sizes added for one shard at most (a weak size law can ask for many)
 
 
 @dataclass
