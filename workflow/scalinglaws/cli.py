@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import __version__, identity, store
+from .plan import command as plan_command
 from .errors import Preempted, UserError
 from .store_cli import add_store_commands
 
@@ -269,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
     s.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default %(default)s)")
     s.set_defaults(func=cmd_predict)
+
+    plan_command.add_parser(sub)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")
     s.add_argument("--tables", required=True, help="the folder of learning_curve.csv and sizes.csv")

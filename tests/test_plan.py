@@ -1,0 +1,251 @@
+"""`scalinglaws plan`: targets, what more data buys, budgets and the next round, from real fits
+(`scalinglaws fit` on tables with a known truth, and the tiny study), and a real rerun."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import TINY_CONFIG, job_counts, snakemake
+from snakemake.utils import update_config
+
+from scalinglaws.fit.external import TableSpec, fit_table
+from scalinglaws.fit.predict import predict_rows
+from scalinglaws.plan import Context, Grid, Knob, Protocol, Throughput, budget_split, data_factor_table, load_curve, propose_next, target_error
+from scalinglaws.plan.overlay import make_overlay, merge, rerun
+from scalinglaws.report.tables import write_outputs
+from scalinglaws.study import Study
+
+WORKFLOW = str(Path(__file__).resolve().parents[1] / "workflow")
+A, BETA, GAMMA = 4.0, -0.5, 0.01  # the truth: eps(n) = 4 n^-0.5 + 0.01
+K, BETA_P = 2.0, 0.5  # best size s(n) = 2 n^0.5
+SHARDS = [100 * 2**i for i in range(12)]  # to 204,800, where the error is within 2x of gamma
+
+
+def plan(*args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": WORKFLOW}
+    return subprocess.run([sys.executable, "-m", "scalinglaws", "plan", *map(str, args)], capture_output=True,
+                          text=True, env=env)  # fmt: skip
+
+
+def truth(n):
+    return A * np.asarray(n, float) ** BETA + GAMMA
+
+
+def fits_for(shards, folder: Path, seed: int = 0, replicates: int = 40) -> dict:
+    """`scalinglaws fit` of 3 noisy runs per shard (power), and of the best sizes (size)."""
+    rng = np.random.default_rng(seed)
+    n = np.repeat(np.array(shards, float), 3)
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"n": n, "error": truth(n) * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(folder / "runs.csv", index=False)
+    pd.DataFrame({"n": n, "best": K * n**BETA_P * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(folder / "sizes.csv", index=False)
+    fits = fit_table(TableSpec(folder / "runs.csv", ["power"], ["n"], "error"), replicates, seed)
+    sizes = fit_table(TableSpec(folder / "sizes.csv", ["size"], ["n"], "best"), replicates, seed)
+    fits["all"]["size"], fits["all"]["laws"] = sizes["all"]["size"], ["power", "size"]
+    write_outputs(fits, folder, "runs", figures=False)
+    return fits
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plan")
+    return folder, fits_for(SHARDS, folder)
+
+
+def params_of(fits: dict, law: str) -> dict:
+    return {k: v["value"] for k, v in fits["all"][law]["params"].items()}
+
+
+def test_target_error_inverts_the_fit_and_its_interval_holds_the_truth(fitted):
+    folder, fits = fitted
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=3))
+    out = target_error(ctx, 0.03)
+    p, q = params_of(fits, "power"), params_of(fits, "size")
+    n_hat = ((0.03 - p["gamma"]) / p["alpha"]) ** (1 / p["beta"])
+    assert out["status"] == "reachable" and out["n"]["value"] == pytest.approx(n_hat, rel=1e-6)
+    lo, hi = out["n"]["ci95"]
+    n_true = ((0.03 - GAMMA) / A) ** (1 / BETA)  # 40,000
+    assert lo < n_hat < hi and lo < n_true < hi and hi / lo < 10
+    assert out["params"]["value"] == pytest.approx(q["k"] * n_hat ** q["beta_p"], rel=1e-6)
+    assert out["params"]["ci95"][0] < K * n_true**BETA_P < out["params"]["ci95"][1]
+    # FLOPs: 6 x params x 3 passes over n, for the same n and size
+    assert out["flops"]["value"] == pytest.approx(6 * out["params"]["value"] * 3 * n_hat, rel=1e-6)
+    assert "knob" not in out and out["hours"] == []  # a table has no size knob and no timings
+
+
+def test_a_target_below_the_irreducible_errors_ci_is_not_reachable(fitted):
+    folder, _ = fitted
+    proc = plan(folder, "--target-error", "0.001")
+    assert proc.returncode == 0, proc.stderr
+    assert "target error 0.001: not reachable (the target 0.001 is below the irreducible error's 95% CI" in proc.stdout
+    out = json.loads(plan(folder, "--target-error", "0.001", "--format", "json").stdout)["target"]
+    assert out["status"] == "not reachable" and out["irreducible"]["ci95"][0] > 0.001 and "n" not in out
+
+
+def test_data_factor_table_matches_predict_and_widens(fitted):
+    folder, fits = fitted
+    ctx = Context(load_curve(folder, fits, None, None))
+    table = data_factor_table(ctx, (2, 4, 10, 100))
+    rows = predict_rows(folder / "fits.json", fits, table["n"].to_numpy(), "power")
+    assert list(table["n"]) == [k * SHARDS[-1] for k in (2, 4, 10, 100)]
+    for col in ("prediction", "ci_low", "ci_high", "pi_low", "pi_high"):
+        np.testing.assert_allclose(table[col], rows[col], rtol=1e-12)
+    assert ((table["pi_low"] < table["ci_low"]) & (table["ci_high"] < table["pi_high"])).all()
+    assert np.all(np.diff(np.log(table["ci_high"] / table["ci_low"])) > 0)  # wider the further out
+    q = params_of(fits, "size")
+    np.testing.assert_allclose(table["best_params"], q["k"] * table["n"] ** q["beta_p"], rtol=1e-9)
+    pd.testing.assert_frame_equal(data_factor_table(fits, (2, 4, 10, 100)), table)  # a report passes the fits
+    assert (table["best_params_low"] < table["best_params"]).all() and (table["best_params"] < table["best_params_high"]).all()
+
+
+def test_budget_split_spends_the_budget_at_the_best_size(fitted):
+    folder, fits = fitted
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1))
+    out = budget_split(ctx, 1e12)
+    q = params_of(fits, "size")
+    n = (1e12 / (6 * q["k"])) ** (1 / (1 + q["beta_p"]))  # 6 k n^beta_p n = budget
+    assert out["n"]["value"] == pytest.approx(n, rel=1e-6) and out["flops"] == pytest.approx(1e12, rel=1e-6)
+    assert out["error"]["prediction"] == pytest.approx(float(truth(n)), rel=0.1)
+
+
+def test_next_rounds_converge_on_the_target(tmp_path):
+    """plan -> run -> plan: each round proposes the next shards of the 2x schedule toward the
+    target's n; the measured interval at the target narrows as they are added."""
+    shards, proposed, widths = list(SHARDS[:6]), [], []
+    target_n = ((0.02 - GAMMA) / A) ** (1 / BETA)  # 160,000 in truth
+    for round_ in range(3):
+        fits = fits_for(shards, tmp_path / str(round_), seed=round_)
+        ctx = Context(load_curve(tmp_path, fits, None, "power"), Protocol(epochs=1))
+        iv = ctx.curve.predict([target_n])
+        widths.append(float(np.log(iv["pi_high"][0] / iv["pi_low"][0])))
+        out = propose_next(ctx, Grid(shards, [1]), target_n)
+        steps = np.log2(np.array(out["shards"]) / max(shards))
+        assert len(steps) and (steps >= 1).all() and np.allclose(steps, np.round(steps))  # the 2x schedule continued
+        assert out["after"]["pi"][1] / out["after"]["pi"][0] < out["now"]["pi"][1] / out["now"]["pi"][0]
+        assert max(out["shards"]) <= 2 * target_n
+        proposed.append(max(out["shards"]))
+        shards += out["shards"]
+    assert proposed == sorted(proposed) and proposed[-1] >= 4 * proposed[0]
+    assert widths[-1] < widths[0]
+
+
+def test_the_overlay_merges_as_snakemake_merges_and_adds_only_new_jobs(tmp_path):
+    study = Study(TINY_CONFIG)
+    overlay = make_overlay(study, "teacher/mlp", [2048], [64])
+    assert overlay == {"datasets": {"teacher": {"shards": {"sizes": [64, 128, 256, 512, 1024, 2048]}}},
+                       "models": {"mlp": {"sizes": [4, 16, 64]}}}  # fmt: skip
+    expected = json.loads(json.dumps(TINY_CONFIG))
+    update_config(expected, overlay)  # Snakemake's own merge of configfiles
+    assert merge(TINY_CONFIG, overlay) == expected
+    after, jobs = rerun(study, overlay, tmp_path)  # an empty store: everything is missing
+    assert set(study.jobs) < set(after.jobs) and len(after.jobs) - len(study.jobs) == 1 * 3 + 5 * 1
+    assert jobs == {"shard": 6, "train": 18, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    own = json.loads(json.dumps(TINY_CONFIG))
+    own["datasets"]["teacher"]["shards"] = {"min": 64, "max": 512}
+    with pytest.raises(ValueError, match="datasets.teacher.shards: a min/max schedule of the dataset's own"):
+        make_overlay(Study(own), "teacher/mlp", [2048], [])
+
+
+JOINT = {"a": 4.0, "alpha": 0.5, "b": 50.0, "beta": 0.6, "c_inf": 0.01}  # eps(m, n) = a n^-alpha + b m^-beta + c_inf
+
+
+@pytest.fixture(scope="module")
+def joint_fit(tmp_path_factory):
+    """`scalinglaws fit` of joint-additive to 2 noisy runs per (m, n) of a known truth."""
+    rng = np.random.default_rng(1)
+    m, n = np.meshgrid(1000 * 2.0 ** np.arange(5), 100 * 2.0 ** np.arange(10))
+    m, n = np.repeat(m.ravel(), 2), np.repeat(n.ravel(), 2)
+    t = JOINT
+    error = (t["a"] * n ** -t["alpha"] + t["b"] * m ** -t["beta"] + t["c_inf"]) * np.exp(0.03 * rng.standard_normal(len(n)))
+    folder = tmp_path_factory.mktemp("joint")
+    pd.DataFrame({"m": m, "n": n, "error": error}).to_csv(folder / "runs.csv", index=False)
+    return folder, fit_table(TableSpec(folder / "runs.csv", ["joint-additive"], ["m", "n"], "error"), 40, 0)
+
+
+def test_joint_law_target_size_budget_and_gpu_hours(joint_fit):
+    """At the best size (within 5% of an infinite model), eps = 1.05 (a n^-alpha + c_inf)."""
+    folder, fits = joint_fit
+    runs = pd.DataFrame({"job_key": ["j1", "j1", "j2"], "flops": [1e12, 1e12, 1e11], "wall_time_s": [4.0, 4.0, 1.0],
+                         "device": "cuda", "params": [1000, 1000, 10]})  # fmt: skip
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1), throughput=Throughput.measured(runs))
+    assert ctx.curve.name == "joint-additive" and ctx.throughput[0].flops_per_s == 5e11  # the largest model's jobs
+    p = params_of(fits, "joint-additive")
+    out = target_error(ctx, 0.05)
+    n_hat = ((0.05 / 1.05 - p["c_inf"]) / p["a"]) ** (-1 / p["alpha"])
+    m_hat = (p["b"] / (0.05 * (p["a"] * n_hat ** -p["alpha"] + p["c_inf"]))) ** (1 / p["beta"])
+    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6) and out["params"]["value"] == pytest.approx(m_hat, rel=1e-6)
+    t = JOINT
+    n_true = ((0.05 / 1.05 - t["c_inf"]) / t["a"]) ** (-1 / t["alpha"])
+    assert out["n"]["ci95"][0] < n_true < out["n"]["ci95"][1]
+    hours = out["hours"][0]
+    assert hours["gpu"] and hours["value"] == pytest.approx(6 * m_hat * n_hat / 5e11 / 3600, rel=1e-6)
+    budget = budget_split(ctx, 1e13)  # minimise a n^-alpha + b m^-beta with 6 m n = budget
+    n_opt = (p["alpha"] * p["a"] * (1e13 / 6) ** p["beta"] / (p["beta"] * p["b"])) ** (1 / (p["alpha"] + p["beta"]))
+    assert budget["n"]["value"] == pytest.approx(n_opt, rel=1e-4)
+    assert budget["params"]["value"] == pytest.approx(1e13 / (6 * n_opt), rel=1e-4)
+
+
+def test_next_for_a_joint_law_measures_every_size_of_a_new_shard(joint_fit):
+    folder, fits = joint_fit
+    sizes = [1000 * 2**i for i in range(5)]
+    knob = Knob(tuple(map(float, sizes)), tuple(map(float, sizes)))  # the knob is the parameter count
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1), knob)
+    shards = [100 * 2**i for i in range(10)]
+    out = propose_next(ctx, Grid(shards, sizes), 8 * shards[-1])
+    first = out["steps"][0]
+    new_sizes = len(first["sizes"])  # a new size is trained on every shard, old and new
+    assert first["shard"] == 2 * shards[-1] and first["jobs"] == (len(sizes) + new_sizes) + new_sizes * len(shards)
+    assert out["after"]["pi"][1] / out["after"]["pi"][0] < out["now"]["pi"][1] / out["now"]["pi"][0]
+    assert out["flops"] == pytest.approx(sum(s["flops"] for s in out["steps"]))
+    with pytest.raises(ValueError, match="needs the parameter counts"):
+        propose_next(Context(ctx.curve), Grid(shards, sizes), 8 * shards[-1])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--next"], "--next needs the study's config (--configfile)"),
+    (["--data-factor", "0"], "--data-factor 0: outside the laws' domain"),
+    (["--group", "nope"], "no group 'nope' (groups: all)"),
+    (["--law", "bnsl"], "--law bnsl: a plan reads power (with size) or a joint law"),
+    (["--budget", "-1"], "--budget -1.0: must be a positive number of FLOPs"),
+    (["--round-factor", "0"], "--round-factor 0: must be a positive number"),
+])  # fmt: skip
+def test_bad_requests_get_one_line(fitted, args, message):
+    proc = plan(fitted[0], *args)
+    assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.e2e
+def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
+    """The tiny study, planned toward an error below its last shard's: the overlay is valid,
+    Snakemake runs exactly the jobs the plan announced, and a second run has nothing to do."""
+    work = tmp_path / "checkout"
+    shutil.copytree(tiny_run[0], work, symlinks=True)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    proc = plan(work / "results/tiny", "--target-error", "0.016", "--next", "--out", work / "overlay.yaml",
+                "--format", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    nxt = json.loads(proc.stdout)["next"]
+    new_shards, new_sizes = nxt["shards"], nxt["sizes"]
+    assert new_shards and min(new_shards) == 2048  # the 2x schedule continued past 1024
+    overlay = yaml.safe_load((work / "overlay.yaml").read_text())
+    sizes = overlay.get("models", {}).get("mlp", {}).get("sizes", config["models"]["mlp"]["sizes"])
+    assert overlay["datasets"]["teacher"]["shards"]["sizes"] == [64, 128, 256, 512, 1024, *new_shards]
+    trains = len(new_shards) * len(sizes) + 5 * len(new_sizes)
+    expected = {"shard": len(new_shards), "train": trains, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    assert nxt["rerun_jobs"] == expected
+    run = snakemake(work, "--configfile", "config.yaml", "overlay.yaml")
+    assert job_counts(run.stdout) == expected
+    fits = json.loads((work / "results/tiny/fits/fits.json").read_text())["teacher/mlp"]
+    assert fits["shards"] == [64, 128, 256, 512, 1024, *new_shards]
+    again = snakemake(work, "--configfile", "config.yaml", "overlay.yaml", "-n")
+    assert job_counts(again.stdout) == {} and "Nothing to be done" in again.stdout
+    # the next round reads the config with the overlay, and continues past the new shards
+    proc = plan(work / "results/tiny", "--configfile", work / "config.yaml", "--configfile", work / "overlay.yaml",
+                "--target-error", "0.016", "--next", "--out", work / "overlay2.yaml", "--format", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert min(json.loads(proc.stdout)["next"]["shards"]) == 2 * max(new_shards)

@@ -1,0 +1,178 @@
+"""`scalinglaws plan FITS`: the subcommand's options, and the plan printed as text or JSON."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..fit.predict import load_fits, parse_values
+from ..study import Study
+from .cost import Protocol, read_runs
+from .curve import PlanError
+from .overlay import make_overlay, read_config, rerun, study_grid, write_overlay
+from .propose import propose_next
+from .target import FACTORS, Context, budget_split, data_factor_table, target_error
+
+
+def add_parser(sub) -> None:
+    """Register `plan` on the CLI's subparsers."""
+    s = sub.add_parser("plan", help="what a target error takes, what more data buys, and what to train next")
+    s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
+    s.add_argument("--target-error", type=float, metavar="E", help="the data size, model size and compute that "
+                   "reach this error (in the fitted metric's units), with intervals")  # fmt: skip
+    s.add_argument("--data-factor", metavar="K[,K...]", help="what K times the largest shard buys: the error with "
+                   f"its CI and PI, and the best size there (default when nothing else is asked: {FACTORS})")  # fmt: skip
+    s.add_argument("--budget", type=float, metavar="FLOPS", help="the best split of one run's training compute "
+                   "between data and model size")  # fmt: skip
+    s.add_argument("--next", action="store_true", help="propose the shards and sizes that narrow the prediction "
+                   "interval at the target most per FLOP, as a config overlay (needs --target-error or --data-factor)")  # fmt: skip
+    s.add_argument("--out", default="overlay.yaml", help="--next: where the overlay is written (default: overlay.yaml)")
+    s.add_argument("--group", help="the curve, e.g. teacher/mlp (needed when the fits hold several)")
+    s.add_argument("--law", help="power (with the size law; the default) or a joint law: joint, joint-additive")
+    s.add_argument("--configfile", action="append", metavar="FILE", help="the study's config (repeatable, merged in "
+                   "order as Snakemake does); default: the config.yaml of the checkout that holds the results folder")  # fmt: skip
+    s.add_argument("--epochs", type=float, default=1.0, help="without a study config: passes over the data a run "
+                   "makes, for its FLOPs (default 1)")  # fmt: skip
+    s.add_argument("--round-factor", type=float, default=1.0, help="--next: a round costs at most this many times "
+                   "what the study has trained (default 1: at most doubling it)")  # fmt: skip
+    s.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or JSON")
+    s.set_defaults(func=run)
+
+
+def results_folder(source: Path) -> Path | None:
+    """results/<study> when the fits are a study's (results/<study>/fits/fits.json)."""
+    folder = source.resolve().parent.parent
+    return folder if source.parent.name == "fits" and (folder / "tables").is_dir() else None
+
+
+def find_study(paths: list[str] | None, results: Path | None) -> Study | None:
+    if not paths and results is not None and results.parent.name == "results":
+        default = results.parent.parent / "config.yaml"
+        if default.is_file() and (read_config([str(default)]).get("study") == results.name):
+            paths = [str(default)]
+    return Study(read_config(paths), source=", ".join(paths)) if paths else None
+
+
+def context(args, source: Path, fits: dict) -> tuple[Context, Study | None, Path | None]:
+    for name in ("epochs", "round_factor"):
+        value = getattr(args, name)
+        if not (np.isfinite(value) and value > 0):
+            raise PlanError(f"--{name.replace('_', '-')} {value:g}: must be a positive number")
+    results = results_folder(source)
+    study = find_study(args.configfile, results)
+    ctx = Context.from_fits(fits, args.group, args.law, study, read_runs(results), str(source))
+    if study is None:
+        ctx.protocol = Protocol(epochs=args.epochs)
+    return ctx, study, results
+
+
+def run(args) -> None:
+    source, fits = load_fits(args.fits)
+    ctx, study, results = context(args, source, fits)
+    factors = parse_values(args.data_factor, "--data-factor")
+    asked = args.target_error is not None or args.budget is not None or args.next
+    out = {"group": ctx.curve.group, "law": ctx.curve.name, "compute": ctx.protocol.describe(),
+           "throughput": [t.describe() for t in ctx.throughput]}  # fmt: skip
+    if args.target_error is not None:
+        out["target"] = target_error(ctx, args.target_error)
+    if factors is not None or not asked:
+        table = data_factor_table(ctx, FACTORS if factors is None else factors)
+        out["data_factor"] = json.loads(table.to_json(orient="records"))
+    if args.budget is not None:
+        out["budget"] = budget_split(ctx, args.budget)
+    if args.next:
+        out["next"] = next_round(args, ctx, study, results, out)
+    if args.format == "json":
+        print(json.dumps(out, indent=1))
+    else:
+        print("\n".join(text(out)))
+
+
+def next_round(args, ctx: Context, study: Study | None, results: Path | None, out: dict) -> dict:
+    """Propose, write the overlay and count the rerun's jobs."""
+    if study is None:
+        raise PlanError("--next needs the study's config (--configfile): the overlay extends its shards and sizes")
+    target = out.get("target", {})
+    if target.get("n", {}).get("value") is not None:
+        target_n = target["n"]["value"]
+    elif args.data_factor is not None:
+        target_n = float(max(parse_values(args.data_factor, "--data-factor"))) * ctx.curve.n_max
+    else:
+        raise PlanError("--next needs a target: a reachable --target-error, or --data-factor K (n = K x the largest shard)")
+    proposal = propose_next(ctx, study_grid(study, ctx.curve.group), target_n, args.round_factor)
+    overlay = make_overlay(study, ctx.curve.group, proposal["shards"], proposal["sizes"])
+    _, jobs = rerun(study, overlay, results.parent.parent if results is not None else Path.cwd())
+    configs = " ".join([*(args.configfile or ["config.yaml"]), str(args.out)])
+    note = (f"scalinglaws plan --next for {ctx.curve.group} ({ctx.curve.name}), target n = {target_n:.4g}\n"
+            f"run: snakemake --configfile {configs}")  # fmt: skip
+    write_overlay(args.out, overlay, note)
+    return {**proposal, "overlay": str(args.out), "rerun_jobs": jobs, "command": f"snakemake --configfile {configs}"}
+
+
+def _ci(ci, fmt: str = ".4g") -> str:
+    if not ci:
+        return "(no interval)"
+    lo, hi = ("open" if v is None else format(v, fmt) for v in ci)
+    return f"[{lo}, {hi}]"
+
+
+def _quantity(name: str, q: dict | None, fmt: str = ".4g") -> str:
+    if not q:
+        return f"  {name}: unknown"
+    value = "none" if q.get("value") is None else format(q["value"], fmt)
+    return f"  {name}: {value}  95% CI {_ci(q.get('ci95'), fmt)}"
+
+
+def text(out: dict) -> list[str]:
+    """The plan as lines a person reads."""
+    lines = [f"== {out['group']} ({out['law']})", f"compute: {out['compute']}"]
+    lines += [f"throughput: {t}" for t in out["throughput"]]
+    if "target" in out:
+        t = out["target"]
+        lines.append(f"-- target error {t['target_error']:.4g}: {t['status']}" + (f" ({t['reason']})" if t.get("reason") else ""))
+        lines.append(_quantity("irreducible error", t["irreducible"]))
+        if t["status"] != "not reachable":
+            lines += [_quantity("data n", t["n"], ".4g"), _quantity("model parameters", t.get("params"))]
+            lines += [_quantity("size knob", t["knob"], ".4g")] if "knob" in t else []
+            lines += [_quantity("training FLOPs (one run)", t.get("flops"), ".3g")] if "flops" in t else []
+            if t.get("flops_job"):
+                lines.append(f"  FLOPs of the study's job there (every seed x learning rate): {t['flops_job']:.3g}")
+            for h in t.get("hours", []):
+                lines.append(_quantity(f"{'GPU' if h['gpu'] else h['device']}-hours (one run)", h, ".3g"))
+            if t.get("hours") and not any(h["gpu"] for h in t["hours"]):
+                lines.append("  (no GPU timings in the study: hours at its measured CPU throughput)")
+    if "data_factor" in out:
+        lines.append("-- what k x the largest shard buys (error at the best size; CI: mean curve, PI: one new run)")
+        for r in out["data_factor"]:
+            size = f"  best size {r['best_params']:.4g} params" if r.get("best_params") is not None else ""
+            size += f" (knob {r['best_knob']:.3g})" if r.get("best_knob") is not None else ""
+            lines.append(f"  {r['factor']:g}x  n = {r['n']:.4g}: {r['prediction']:.4g}  CI {_ci([r['ci_low'], r['ci_high']])}"
+                         f"  PI {_ci([r['pi_low'], r['pi_high']])}{size}")  # fmt: skip
+    if "budget" in out:
+        b = out["budget"]
+        e = b["error"]
+        lines += [f"-- budget {b['budget']:.3g} FLOPs for one run", _quantity("data n", b["n"]),
+                  _quantity("model parameters", b["params"])]  # fmt: skip
+        lines += [_quantity("size knob", b["knob"])] if "knob" in b else []
+        lines.append(f"  error: {e['prediction']:.4g}  CI {_ci([e['ci_low'], e['ci_high']])}  PI {_ci([e['pi_low'], e['pi_high']])}")
+    if "next" in out:
+        lines += next_text(out["next"])
+    return lines
+
+
+def next_text(p: dict) -> list[str]:
+    inside = " (inside the measured shards: their noise, not the extrapolation, sets its interval)"
+    lines = [f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)" + inside * p["inside_data"],
+             f"  new shards: {', '.join(map(str, p['shards'])) or 'none'}; new sizes: {', '.join(map(str, p['sizes'])) or 'none'}",
+             f"  PI at the target: now {_ci(p['now']['pi'])}, expected after {_ci(p['after']['pi'])} "
+             f"(one run's noise alone: {_ci(p['pi_floor'])})",
+             f"  CI of the mean curve there: now {_ci(p['now']['ci'])}, expected after {_ci(p['after']['ci'])}"]  # fmt: skip
+    if p.get("flops") is not None:
+        over = " (the first proposal is made even when it costs more)" if p["flops"] > p["round_limit"] else ""
+        lines.append(f"  cost: {p['flops']:.3g} FLOPs; round limit {p['round_limit']:.3g}{over}")
+    lines += [f"  about {h['value']:.3g} {'GPU' if h['gpu'] else h['device']}-hours at the measured throughput" for h in p["hours"]]
+    jobs = p["rerun_jobs"]
+    lines.append(f"  the rerun runs {sum(jobs.values())} jobs: " + ", ".join(f"{k} {v}" for k, v in jobs.items()))
+    lines.append(f"  wrote {p['overlay']}; run: {p['command']}")
+    return lines

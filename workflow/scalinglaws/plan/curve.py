@@ -1,0 +1,175 @@
+"""One learning curve's fitted laws as bootstrap samples: the error a model trained on n examples
+reaches at its best size, and that best size, once per stored replicate, so that every planned
+quantity gets its interval from the same uncertainty as `scalinglaws predict` (fit/intervals.py).
+
+A curve is read in one of two ways:
+- `power` (+ `size`): eps(n) from the power law; the best size s(n) = k n^beta_p from the size
+  law (its replicate i is paired with the power law's replicate i: both were refitted to the
+  same resampled seeds; if either lost replicates, they are paired at random instead);
+- a joint law eps(m, n) (`joint`, `joint-additive`): the best size at n is the smallest m whose
+  error is within the study's size tolerance of an infinitely large model's, the study's own
+  definition of the best size (README), so the error there is (1 + tol) eps(inf, n).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..fit.intervals import intervals
+from ..fit.predict import law_entry, stored_law
+from ..fit.uncertainty import CI_LEVEL, derived_interval
+
+CURVE_LAW, SIZE_LAW = "power", "size"
+JOINT = ("joint", "joint-additive")  # the joint laws a plan can read (size term b m^-beta)
+SIZE_TOLERANCE = 0.05  # the study's default (fit.size_tolerance) when the fits do not say
+
+
+class PlanError(UserError):
+    """The plan cannot be made as asked; the message names the file, group, law or value."""
+
+
+def interval(values) -> list[float | None] | None:
+    """The 95% percentile interval of per-replicate values; an end at infinity (e.g. a target
+    that some replicates never reach) stays open (None)."""
+    return derived_interval(np.asarray(values, float).ravel())
+
+
+class Curve:
+    """A curve's laws, with per-replicate `error(n)` and `size(n)` (rows: replicates)."""
+
+    def __init__(self, group: str, name: str, entry: dict, size_entry: dict | None, tol: float, seed: int = 0):
+        self.group, self.name, self.tol = group, name, tol
+        self.law, self.samples, self.noise, self.seed = stored_law(name, entry)
+        if len(self.samples) < 2:
+            raise PlanError(f"group {group!r}: law {name!r} has no bootstrap samples; fit it with --bootstrap > 1")
+        self.names = list(self.law.param_names)
+        x = np.asarray(entry["data"]["x"], float).reshape(-1, len(self.law.x_names))
+        self.n_max = float(x[:, self.law.axis].max())
+        self.size_law = self.size_samples = None
+        if size_entry is not None:
+            self.size_law, size_samples, _, _ = stored_law(SIZE_LAW, size_entry)
+            self.size_samples = _paired(size_samples, len(self.samples), seed)
+
+    @property
+    def joint(self) -> bool:
+        return self.name in JOINT
+
+    @property
+    def has_size(self) -> bool:
+        return self.joint or self.size_law is not None
+
+    def replicates(self) -> list[dict]:
+        return [dict(zip(self.names, s)) for s in self.samples]
+
+    # -- per parameter set --------------------------------------------------------------------
+    def _rest(self, n, p):
+        """The joint law's error without its model-size term, before the envelope."""
+        return p["a"] * np.power(n, -p["alpha"]) + p["c_inf"]
+
+    def _envelope(self, t, p):
+        return t if self.name != "joint" else p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
+
+    def error_at(self, n, p: dict) -> np.ndarray:
+        """The error at n of a model of the best size, for parameters p."""
+        n = np.asarray(n, float)
+        if not self.joint:
+            return self.law._f(n.reshape(-1, 1), p).reshape(n.shape)
+        return (1 + self.tol) * self._envelope(self._rest(n, p), p)
+
+    def size_at(self, n, p: dict, q: dict | None = None) -> np.ndarray:
+        """The best size (parameters) at n, for error-law parameters p (and size-law q)."""
+        n = np.asarray(n, float)
+        if not self.joint:
+            return q["k"] * np.power(n, q["beta_p"])
+        target = (1 + self.tol) * self._envelope(self._rest(n, p), p)
+        if self.name == "joint":  # invert the envelope: eps = e0 t / sqrt(t^2 + e0^2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                target = target * p["eps0"] / np.sqrt(np.maximum(p["eps0"] ** 2 - target**2, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.power(p["b"] / np.maximum(target - self._rest(n, p), 1e-300), 1 / p["beta"])
+
+    def floor_at(self, p: dict) -> float:
+        """The irreducible error: gamma, or the joint law's error at infinite m and n."""
+        if not self.joint:
+            return float(p["gamma"])
+        return float(self._envelope(np.asarray(p["c_inf"], float), p))
+
+    # -- over replicates ----------------------------------------------------------------------
+    def errors(self, n) -> np.ndarray:
+        """(replicates, len(n)): each replicate's error at the best size."""
+        return np.array([self.error_at(n, p) for p in self.replicates()])
+
+    def size_replicates(self) -> list[dict | None]:
+        """Each replicate's size-law parameters (None for a joint law, whose size is its own)."""
+        if self.joint:
+            return [None] * len(self.samples)
+        return [dict(zip(("k", "beta_p"), s)) for s in self.size_samples]
+
+    def sizes(self, n) -> np.ndarray | None:
+        """(replicates, len(n)): each replicate's best size in parameters (None: no size law)."""
+        if not self.has_size:
+            return None
+        return np.array([self.size_at(n, p, q) for p, q in zip(self.replicates(), self.size_replicates())])
+
+    def sizes_each(self, n_reps) -> np.ndarray:
+        """Each replicate's best size at its own n (inf where that n is)."""
+        return np.array([float(self.size_at(n, p, q)) if np.isfinite(n) else np.inf
+                         for n, p, q in zip(n_reps, self.replicates(), self.size_replicates())])  # fmt: skip
+
+    def size_estimate(self, n) -> np.ndarray | None:
+        if not self.has_size:
+            return None
+        return self.size_at(n, self.law.params_, None if self.joint else self.size_law.params_)
+
+    def floor(self) -> tuple[float, list[float | None] | None]:
+        """The irreducible error's estimate and 95% CI."""
+        return self.floor_at(self.law.params_), interval([self.floor_at(p) for p in self.replicates()])
+
+    def points(self, n) -> np.ndarray:
+        """The law's input rows for a model of the (estimated) best size trained on n."""
+        n = np.atleast_1d(np.asarray(n, float))
+        if not self.joint:
+            return n[:, None]
+        rows = np.empty((len(n), 2))
+        rows[:, self.law.axis], rows[:, 1 - self.law.axis] = n, self.size_estimate(n)
+        return rows
+
+    def predict(self, n) -> dict[str, np.ndarray | None]:
+        """The error at n (best size) with the CI of the mean curve and the PI of one new run."""
+        return intervals(self.law, self.samples, self.noise, self.points(n), self.seed, CI_LEVEL)
+
+
+def _paired(samples: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """The size law's replicates lined up with the error law's `count` ones."""
+    if len(samples) == count:
+        return samples
+    rng = np.random.default_rng([seed, 17])
+    return samples[rng.integers(0, len(samples), count)]
+
+
+def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> Curve:
+    """The curve of `group` (needed when the fits hold several) read through `law` (default:
+    the joint law the backtest selected when there is one and no power law, else power)."""
+    groups = [g for g, f in fits.items() if isinstance(f, dict) and "laws" in f]
+    if group is None:
+        if len(groups) != 1:
+            raise PlanError(f"{source}: {len(groups)} curves ({', '.join(groups)}): choose one with --group")
+        group = groups[0]
+    if group not in groups:
+        raise PlanError(f"{source}: no group {group!r} (groups: {', '.join(groups)})")
+    fit = fits[group]
+    fitted = [n for n in fit["laws"] if "error" not in fit.get(n, {"error": 1})]
+    if law is None:
+        law = CURVE_LAW if CURVE_LAW in fitted else next((n for n in JOINT if n in fitted), None)
+        if law is None:
+            raise PlanError(f"{source}: group {group!r} has no fitted power or joint law (fitted: {', '.join(fitted)})")
+    if law not in (CURVE_LAW, *JOINT):
+        raise PlanError(f"--law {law}: a plan reads power (with size) or a joint law ({', '.join(JOINT)})")
+    name, entry = law_entry(source, fits, group, law, 1 if law == CURVE_LAW else 2)
+    size_entry = None
+    if law == CURVE_LAW and SIZE_LAW in fitted:
+        size_entry = law_entry(source, fits, group, SIZE_LAW, 1)[1]
+    tol = fit.get("size_tolerance", SIZE_TOLERANCE)
+    return Curve(group, name, entry, size_entry, tol, entry["predict"]["seed"])
