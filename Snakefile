@@ -32,6 +32,10 @@ RUN_PACKAGE = 'scalinglaws() { PYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" "%s" -
 include: "workflow/rules/common.smk"
 
 
+# The report's landing page: the study and, per learning curve, its summary page.
+report: "workflow/report/workflow.rst"
+
+
 shell_prefix("")
 
 

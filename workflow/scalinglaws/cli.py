@@ -154,8 +154,12 @@ def cmd_plot(args) -> None:
 
     tables = Path(args.tables)
     fits = json.loads(Path(args.fits).read_text())
-    draw_all(pd.read_csv(tables / "learning_curve.csv"), pd.read_csv(tables / "sizes.csv"), fits, args.out_dir,
-             args.extrapolate)  # fmt: skip
+    curve = pd.read_csv(tables / "learning_curve.csv")
+    draw_all(curve, pd.read_csv(tables / "sizes.csv"), fits, args.out_dir, args.extrapolate)
+    if args.summary_dir:
+        from .report.summary import write_summaries
+
+        write_summaries(fits, curve, args.out_dir, args.summary_dir, args.extrapolate)
 
 
 def cmd_store_ls(args) -> None:
@@ -312,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fits", required=True)
     s.add_argument("--out-dir", required=True)
     s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
+    s.add_argument("--summary-dir", help="also write each curve's summary page (the report's first page) here")
     s.set_defaults(func=cmd_plot)
 
     st = sub.add_parser("store", help="inspect or clean the content-addressed store").add_subparsers(
