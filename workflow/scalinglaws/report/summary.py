@@ -124,7 +124,7 @@ def warning_sentences(fit: dict) -> list[str]:
         else:
             out.append(_sentence(f"The {owner}: {w}"))
     if fit.get("excluded_diverged"):
-        out.append(f"{fit['excluded_diverged']} of {fit['runs']} runs diverged and are left out of every fit.")
+        out.append(f"Of {fit['runs']} runs, {fit['excluded_diverged']} diverged and are left out of every fit.")
     if "error" in fit:
         out.append(_sentence(f"This curve could not be fitted: {fit['error']}"))
     return out
