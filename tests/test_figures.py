@@ -1,4 +1,7 @@
-"""The figures as a new user reads them: what their axes, ticks, legends and lines say."""
+"""The figures as a new user reads them: what their axes, ticks, legends, lines and captions say."""
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,3 +124,26 @@ def test_numbers_read_as_written():
     ax.set_xscale("log")
     assert not label_powers_of_two(ax, [100, 300, 1000])  # not powers of two: decades stay
     figures.plt.close(fig)
+
+
+REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
+PANEL_WORDS = r"\bpanels?\b|\b(Left|Middle|Right)\b|\b(left|middle|right) (panel|side)\b"  # not "left out"
+
+
+def test_no_caption_names_a_panel_its_figure_does_not_have(study):
+    curve, fit = study
+    law = (REPORT / "law.rst").read_text()
+    axes = len(figures.law_figure([("", fit["power"])], "power", y_label="test MSE").axes)
+    named = re.findall(r"(First|Second|Third) panel( \(chinchilla only\))?", law)
+    assert named and not re.search(r"\b(Left|Middle|Right)\b", law)
+    assert all(["First", "Second", "Third"].index(word) < axes for word, only in named if not only)
+    sizes = pd.DataFrame({"n": np.repeat(SHARDS, 2), "params": PARAMS[:2] * 8, "test_mean": 0.1, "test_std": 0.01})
+    single = {"learning_curve": figures.learning_curve_figure(curve, fit, "t"),
+              "best_size": figures.best_size_figure(curve, fit, "t"), "error_vs_size": figures.size_figure(sizes, "t")}  # fmt: skip
+    for name, fig in single.items():
+        assert len(fig.axes) == 1 and not re.search(PANEL_WORDS, (REPORT / f"{name}.rst").read_text()), name
+    # every figure the rules mark for the report has a caption of its own
+    rules = (REPORT.parent / "rules" / "figures.smk").read_text()
+    names = re.search(r"FIGURES = \[(.*)\]", rules).group(1)
+    for name in re.findall(r'"(\w+)"', names) + ["pruning_density", "pruning_collapse", "summary", "workflow"]:
+        assert (REPORT / f"{name}.rst").is_file(), name

@@ -19,7 +19,7 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
         key=lambda k: (entry["curves"][k]["depth"], entry["curves"][k]["size"]),
     )
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(keys), 1)))
-    for color, key in zip(colors, keys):
+    for i, (color, key) in enumerate(zip(colors, keys)):
         e = entry["curves"][key]
         c = curves[
             (curves["family"] == e["family"]) & (curves["size"] == e["size"])
@@ -49,6 +49,7 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
                     e["band"]["hi"],
                     color=color,
                     alpha=0.2,
+                    label="95% CI of the mean curve" if i == 0 else None,
                 )
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
     ax.set(xscale="log", yscale="log", xlabel="density d (fraction of weights kept)",
