@@ -147,3 +147,18 @@ def test_no_caption_names_a_panel_its_figure_does_not_have(study):
     names = re.search(r"FIGURES = \[(.*)\]", rules).group(1)
     for name in re.findall(r'"(\w+)"', names) + ["pruning_density", "pruning_collapse", "summary", "workflow"]:
         assert (REPORT / f"{name}.rst").is_file(), name
+
+
+def test_the_learning_curve_marks_what_2x_4x_10x_data_buy_as_the_summary_says(study):
+    from scalinglaws.fit.predict import predict_rows
+
+    curve, fit = study
+    ax = figures.learning_curve_figure(curve, fit, "d / f", extrapolate=10).axes[0]
+    bars = [c for c in ax.containers if c.get_label() == "predicted at 2x, 4x, 10x the data (95% PI)"]
+    x, y = bars[0].lines[0].get_data()
+    rows = predict_rows(Path("fits.json"), {"d/f": fit}, np.array([2.0, 4.0, 10.0]) * 16384, "power", "d/f")
+    assert list(x) == [32768, 65536, 163840] and np.allclose(y, rows["prediction"])
+    segments = bars[0].lines[2][0].get_segments()  # the error bars: (x, low) to (x, high)
+    assert np.allclose([s[0][1] for s in segments], rows["pi_low"])
+    assert np.allclose([s[1][1] for s in segments], rows["pi_high"])
+    assert max(line.get_xdata().max() for line in ax.get_lines() if len(line.get_xdata()) > 10) == pytest.approx(163840)

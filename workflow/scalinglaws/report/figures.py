@@ -22,9 +22,11 @@ import pandas as pd  # noqa: E402
 
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
-from ..fit.predict import redraw  # noqa: E402
+from ..fit.entry import PREDICT_VERSION  # noqa: E402
+from ..fit.intervals import intervals  # noqa: E402
+from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-from .axes import INPUT_LABEL, METRIC_LABEL, input_value, label_powers_of_two, metric_label, number  # noqa: E402, F401
+from .axes import DATA_FACTORS, INPUT_LABEL, METRIC_LABEL, input_value, label_powers_of_two, metric_label, number  # noqa: E402, F401
 
 
 def save(fig, stem: Path | str) -> list[Path]:
@@ -70,7 +72,7 @@ def draw_gamma(ax, entry: dict) -> None:
     ci = gamma.get("ci95")
     ci_txt = f", 95% CI {ci[0]:.2g} to {ci[1]:.2g}" if ci else ""
     ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
-    ax.text(0.99, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="right",
+    ax.text(0.01, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="left",
             va="bottom", fontsize=7, color="dimgrey")  # fmt: skip
 
 
@@ -80,6 +82,21 @@ def draw_small_data(ax, entry: dict) -> None:
     if regions.get("small_data_n"):
         ax.axvspan(min(regions["small_data_n"]) / 1.2, regions["power_law_start"] / 1.1, color="grey", alpha=0.15,
                    label="small-data region (not fitted)")  # fmt: skip
+
+
+def draw_factors(ax, entry: dict, extrapolate: float) -> None:
+    """The predictions at k x the largest shard (the summary's table, within the extrapolation
+    limit), with their 95% prediction intervals: where the curve is read off."""
+    if entry.get("predict", {}).get("version") != PREDICT_VERSION:
+        return
+    law, samples, noise, seed = stored_law(entry["law"], entry)
+    factors = [k for k in DATA_FACTORS if k <= extrapolate]
+    x = np.array(factors, float) * max(v[0] for v in entry["data"]["x"])
+    iv = intervals(law, samples, noise, x[:, None], seed)
+    pred = iv["prediction"]
+    yerr = None if iv["pi_low"] is None else [pred - iv["pi_low"], iv["pi_high"] - pred]
+    ax.errorbar(x, pred, yerr=yerr, fmt="D", ms=4, mfc="white", color="C1", capsize=2, elinewidth=0.8,
+                label=f"predicted at {', '.join(f'{k}x' for k in factors)} the data (95% PI)")  # fmt: skip
 
 
 def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
@@ -106,6 +123,7 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
         draw_intervals(ax, band, "C1", f"fit: {p['alpha']:.3g} n^{p['beta']:.2f} + {p['gamma']:.3g}{ci_txt}")
         draw_gamma(ax, power)
         draw_small_data(ax, power)
+        draw_factors(ax, power, extrapolate)
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel=metric_label(metric, target), title=title)
     label_powers_of_two(ax, curve["n"])
     ax.legend(fontsize=7)

@@ -19,11 +19,10 @@ from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
 from ..fit.predict import PredictError, default_law, predict_rows
 from ..store import atomic_write_text
-from .axes import INPUT_LABEL, metric_label, number
+from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
-DATA_FACTORS = (2, 4, 10, 100)  # "what k x data buys"
 FIGURES = (("learning_curve", "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
-            "interval of a new run, out to the extrapolation limit"),
+            "interval of a new run out to the extrapolation limit, and the predictions of the table above"),
            ("law_{law}", "The law used for the predictions above, with its backtest"),
            ("best_size", "The best model size per shard and its law"),
            ("error_vs_size", "Error against model size, one line per shard"))  # fmt: skip
