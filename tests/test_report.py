@@ -94,3 +94,15 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
     assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]
     assert all(width >= 600 and shown > 300 for _, width, shown in page["images"])  # decoded and drawn
+
+
+def test_a_curve_without_fits_gets_a_page_that_says_why(tmp_path):
+    import pandas as pd
+
+    fits = {"d/f": {"dataset": "d", "family": "f", "runs": 4, "excluded_diverged": 4, "error": "no usable runs"}}
+    curve = pd.DataFrame({"dataset": ["d"], "family": ["f"], "metric": ["error"]})
+    (path,) = summary.write_summaries(fits, curve, tmp_path, tmp_path / "summary")
+    page = path.read_text()
+    assert path.name == "d.f.html" and "d / f: the test error rate against the data" in page
+    assert "Of 4 runs, 4 diverged and are left out of every fit." in page
+    assert "This curve could not be fitted: no usable runs." in page and "What more data buys" not in page
