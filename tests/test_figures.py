@@ -23,7 +23,7 @@ def bent_runs() -> pd.DataFrame:
     rows = []
     for n in SHARDS:
         for size, params in enumerate(PARAMS):
-            clean = 40.0 * n**-0.5 + 3.0 * params**-0.5 + 0.01
+            clean = 10.0 * n**-0.5 + 0.3 * params**-0.5 + 0.1
             for lr in (0.003, 0.01):
                 for seed in range(3):
                     err = clean / (clean**4 + 1.0) ** 0.25 * (1.02 if lr == 0.01 else 1.0)
@@ -87,6 +87,8 @@ def test_axes_name_the_quantity_and_label_powers_of_two_as_integers(study):
     labels = tick_labels(lc.xaxis)
     assert labels[:3] == ["128", "512", "2048"] and len(labels) >= 5  # 128 to 10x 16384: every 2nd power
     assert all(t.isdigit() and int(t) == 2 ** round(np.log2(int(t))) for t in labels)
+    errors = tick_labels(lc.yaxis)  # plain numbers on the log y axis, not 10^-1 in mathtext
+    assert "0.1" in errors and not any("$" in t or "e-" in t for t in errors)
     sizes = pd.DataFrame({"n": np.repeat(SHARDS, 2), "params": PARAMS[:2] * 8, "test_mean": 0.1, "test_std": 0.01})
     ax = figures.size_figure(sizes, "d / f", "mse").axes[0]
     assert ax.get_ylabel() == "test MSE" and "metric" not in ax.get_ylabel() and "parameters" in ax.get_xlabel()
@@ -162,3 +164,11 @@ def test_the_learning_curve_marks_what_2x_4x_10x_data_buy_as_the_summary_says(st
     assert np.allclose([s[0][1] for s in segments], rows["pi_low"])
     assert np.allclose([s[1][1] for s in segments], rows["pi_high"])
     assert max(line.get_xdata().max() for line in ax.get_lines() if len(line.get_xdata()) > 10) == pytest.approx(163840)
+
+
+def test_a_gamma_at_zero_is_named_but_does_not_stretch_the_axis(study):
+    curve, fit = study
+    power = {**fit["power"], "params": {**fit["power"]["params"], "gamma": {"value": 3e-18, "ci95": [0.0, 0.01]}}}
+    ax = figures.learning_curve_figure(curve, {**fit, "power": power}, "d / f").axes[0]
+    assert "gamma = 3e-18 (irreducible, 95% CI 0 to 0.01; not drawn)" in texts(ax)
+    assert ax.get_ylim()[0] > 1e-3 * curve["test_mean"].min()

@@ -7,7 +7,7 @@ of two; any other axis keeps matplotlib's decades.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatterSciNotation, NullFormatter, NullLocator
 
 METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
 # a law's input names, as an axis label and as the unit of one value (the joint law's m, ...)
@@ -55,3 +55,18 @@ def label_powers_of_two(ax, values, which: str = "x") -> bool:
     axis.set_minor_locator(NullLocator())
     axis.set_minor_formatter(NullFormatter())
     return True
+
+
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's choice of which log ticks to label, written as plain numbers (0.02, 4000)."""
+
+    def __call__(self, x, pos=None):
+        return number(x) if super().__call__(x, pos) else ""
+
+
+def plain_log_labels(ax, which: str = "y") -> None:
+    """A log axis labelled 0.01, 0.02, 0.1 rather than 10^-2, 2x10^-2 (no-op on a linear axis)."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    if axis.get_scale() == "log":
+        axis.set_major_formatter(_PlainLogFormatter())
+        axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.5)))

@@ -26,7 +26,8 @@ from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.intervals import intervals  # noqa: E402
 from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-from .axes import DATA_FACTORS, INPUT_LABEL, METRIC_LABEL, input_value, label_powers_of_two, metric_label, number  # noqa: E402, F401
+from .axes import (DATA_FACTORS, INPUT_LABEL, METRIC_LABEL, input_value, label_powers_of_two, metric_label,  # noqa: E402, F401
+                   number, plain_log_labels)
 
 
 def save(fig, stem: Path | str) -> list[Path]:
@@ -63,6 +64,9 @@ def fit_start(entry: dict) -> float | None:
     return regions.get("power_law_start") if regions.get("small_data_n") else None
 
 
+TOO_SMALL = 0.01  # a gamma below 1% of the smallest error is named in the legend, not drawn
+
+
 def draw_gamma(ax, entry: dict) -> None:
     """The irreducible error gamma as a line labelled with its value (and CI), in the legend and
     on the line itself."""
@@ -71,6 +75,9 @@ def draw_gamma(ax, entry: dict) -> None:
         return
     ci = gamma.get("ci95")
     ci_txt = f", 95% CI {ci[0]:.2g} to {ci[1]:.2g}" if ci else ""
+    if gamma["value"] < TOO_SMALL * min(entry["data"]["y"]):  # a line there would squash the data
+        ax.plot([], [], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.2g} (irreducible{ci_txt}; not drawn)")
+        return
     ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
     ax.text(0.01, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="left",
             va="bottom", fontsize=7, color="dimgrey")  # fmt: skip
@@ -126,6 +133,7 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
         draw_factors(ax, power, extrapolate)
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel=metric_label(metric, target), title=title)
     label_powers_of_two(ax, curve["n"])
+    plain_log_labels(ax)
     ax.legend(fontsize=7)
     return fig
 
@@ -139,6 +147,7 @@ def size_figure(sizes: pd.DataFrame, title: str, metric: str = "mse"):
         ax.errorbar(s["params"], s["test_mean"], yerr=s["test_std"].fillna(0), marker="o", color=color,
                     capsize=2, label=input_value("n", n))  # fmt: skip
     ax.set(xscale="log", yscale="log", xlabel="model size m (parameters)", ylabel=metric_label(metric), title=title)
+    plain_log_labels(ax)
     ax.legend(fontsize=7, ncol=2, title="training set size", title_fontsize=7)
     return fig
 
@@ -156,6 +165,7 @@ def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: fl
         draw_intervals(ax, band, "C1", f"s(n) ~ n^{p['value']:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     label_powers_of_two(ax, curve["n"])
+    plain_log_labels(ax)
     ax.legend(fontsize=7)
     return fig
 
@@ -273,6 +283,7 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
     for i, note in enumerate(notes):
         axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
     for ax in axes:
+        plain_log_labels(ax)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
     axes[0].set_title(title)
