@@ -43,6 +43,12 @@ def save(fig, stem: Path | str) -> list[Path]:
     return paths
 
 
+def below(ax, fontsize: int = 7, y: float = -0.16) -> None:
+    """The legend under the axes (its top `y` axes heights down, below the axis label): inside,
+    its many entries hid the points they describe."""
+    ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, y), frameon=False)
+
+
 def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True) -> None:
     """A fitted curve (dashed beyond the data), its 95% CI band and its 95% prediction interval;
     `line` holds x, fit, lo, hi, pi_lo, pi_hi (None where absent) and data_max."""
@@ -134,7 +140,7 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel=metric_label(metric, target), title=title)
     label_powers_of_two(ax, curve["n"])
     plain_log_labels(ax)
-    ax.legend(fontsize=7)
+    below(ax)
     return fig
 
 
@@ -166,7 +172,7 @@ def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: fl
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     label_powers_of_two(ax, curve["n"])
     plain_log_labels(ax)
-    ax.legend(fontsize=7)
+    below(ax)
     return fig
 
 
@@ -285,7 +291,7 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
     for ax in axes:
         plain_log_labels(ax)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6)
+            below(ax, fontsize=6, y=-0.2)
     axes[0].set_title(title)
     fig.tight_layout()
     return fig
