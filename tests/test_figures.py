@@ -41,6 +41,12 @@ def study():
     return learning_curve(runs), fits["d/f"]
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    figures.plt.close("all")
+
+
 def texts(ax) -> list[str]:
     legend = ax.get_legend()
     return [t.get_text() for t in legend.get_texts()] if legend else []
