@@ -22,7 +22,7 @@ from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
 FIGURES = (("learning_curve", "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
-            "interval of a new run out to the extrapolation limit, and the predictions of the table above"),
+            "interval of a new run out to the extrapolation limit, and the power law's predictions at 2x, 4x and 10x"),
            ("law_{law}", "The law used for the predictions above, with its backtest"),
            ("best_size", "The best model size per shard and its law"),
            ("error_vs_size", "Error against model size, one line per shard"))  # fmt: skip
