@@ -147,7 +147,8 @@ def test_no_caption_names_a_panel_its_figure_does_not_have(study):
     assert all(["First", "Second", "Third"].index(word) < axes for word, only in named if not only)
     sizes = pd.DataFrame({"n": np.repeat(SHARDS, 2), "params": PARAMS[:2] * 8, "test_mean": 0.1, "test_std": 0.01})
     single = {"learning_curve": figures.learning_curve_figure(curve, fit, "t"),
-              "best_size": figures.best_size_figure(curve, fit, "t"), "error_vs_size": figures.size_figure(sizes, "t")}  # fmt: skip
+              "best_size": figures.best_size_figure(curve, fit, "t"),
+              "error_vs_size": figures.size_figure(sizes, "t")}  # fmt: skip
     for name, fig in single.items():
         assert len(fig.axes) == 1 and not re.search(PANEL_WORDS, (REPORT / f"{name}.rst").read_text()), name
     # every figure the rules mark for the report has a caption of its own

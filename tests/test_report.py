@@ -34,7 +34,7 @@ def test_the_laws_are_said_in_words_with_their_cis(fits):
 
 def test_what_more_data_buys_is_the_prediction_of_fit_predict(fits):
     rows = summary.data_factor_rows(fits, "d/f", extrapolate=10)
-    assert list(rows["factor"]) == [2, 4, 10, 100] and list(rows["x"]) == [2 * 16384, 4 * 16384, 10 * 16384, 100 * 16384]
+    assert list(rows["factor"]) == [2, 4, 10, 100] and list(rows["x"]) == [k * 16384 for k in (2, 4, 10, 100)]
     same = predict_rows(Path("fits.json"), fits, np.array([2, 4, 10, 100]) * 16384.0, "power", "d/f")
     for col in ("prediction", "ci_low", "ci_high", "pi_low", "pi_high"):
         assert np.allclose(rows[col], same[col])
@@ -76,7 +76,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
             return {text: s.innerText, top: h.top, height: window.innerHeight,
                     rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
                     warnings: s.querySelectorAll('li').length,
-                    images: [...s.querySelectorAll('img')].map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
+                    images: [...s.querySelectorAll('img')]
+                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
         })()""")  # fmt: skip
         errors = browser.errors()
     assert errors == []
@@ -88,8 +89,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     expected = predict_rows(Path("f"), fits, np.array([2, 4, 10, 100]) * 1024.0, None, "teacher/mlp")
     assert [r[0] for r in page["rows"][1:]] == ["2x", "4x", "10x", "100x*"]
     assert [float(r[2]) for r in page["rows"][1:]] == [float(f"{v:.3g}") for v in expected["prediction"]]
-    assert [r[3] for r in page["rows"][1:]] == [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"],
-                                                                                       expected["ci_high"])]  # fmt: skip
+    cis = [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"], expected["ci_high"])]
+    assert [r[3] for r in page["rows"][1:]] == cis
     assert page["warnings"] == len(summary.warning_sentences(fits["teacher/mlp"]))
     names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
     assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]

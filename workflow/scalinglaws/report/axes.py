@@ -7,7 +7,7 @@ of two; any other axis keeps matplotlib's decades.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatterSciNotation, NullFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, Locator, LogFormatterSciNotation, NullFormatter, NullLocator
 
 METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
 # a law's input names, as an axis label and as the unit of one value (the joint law's m, ...)
@@ -41,16 +41,24 @@ def powers_of_two(values) -> bool:
     return bool(len(v)) and bool(np.all(v > 0)) and bool(np.allclose(np.log2(v), np.round(np.log2(v))))
 
 
+class _PowersOfTwo(Locator):
+    """Ticks at the powers of two of the axis' view, decided when drawn (so lines added later
+    get ticks too): every one, or every 2nd, 4th... to keep MAX_TICKS at most."""
+
+    def __call__(self):
+        lo, hi = sorted(self.axis.get_view_interval())
+        exps = np.arange(np.ceil(np.log2(max(lo, 1e-300))), np.floor(np.log2(hi)) + 1)
+        step = max(1, int(np.ceil(len(exps) / MAX_TICKS)))
+        return 2.0 ** exps[::step]
+
+
 def label_powers_of_two(ax, values, which: str = "x") -> bool:
-    """Ticks of a log axis at the powers of two of its view, labelled as integers, when the data
-    `values` are powers of two (call after drawing everything); False where they are not."""
+    """Ticks of a log axis at powers of two, labelled as integers, when the data `values` are
+    powers of two; False where they are not."""
     if not powers_of_two(values):
         return False
     axis = ax.xaxis if which == "x" else ax.yaxis
-    lo, hi = sorted(axis.get_view_interval())
-    exps = np.arange(np.ceil(np.log2(max(lo, 1e-300))), np.floor(np.log2(hi)) + 1)
-    step = max(1, int(np.ceil(len(exps) / MAX_TICKS)))
-    axis.set_major_locator(FixedLocator(2.0 ** exps[::step]))
+    axis.set_major_locator(_PowersOfTwo())
     axis.set_major_formatter(FuncFormatter(lambda v, _: number(v)))
     axis.set_minor_locator(NullLocator())
     axis.set_minor_formatter(NullFormatter())

@@ -26,8 +26,9 @@ from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.intervals import intervals  # noqa: E402
 from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-from .axes import (DATA_FACTORS, INPUT_LABEL, METRIC_LABEL, input_value, label_powers_of_two, metric_label,  # noqa: E402, F401
-                   number, plain_log_labels)
+from .axes import METRIC_LABEL  # noqa: E402, F401 (pruning_figures and others read it here)
+from .axes import DATA_FACTORS, INPUT_LABEL, input_value, label_powers_of_two, metric_label, number  # noqa: E402
+from .axes import plain_log_labels  # noqa: E402
 
 
 def save(fig, stem: Path | str) -> list[Path]:
@@ -82,7 +83,8 @@ def draw_gamma(ax, entry: dict) -> None:
     ci = gamma.get("ci95")
     ci_txt = f", 95% CI {ci[0]:.2g} to {ci[1]:.2g}" if ci else ""
     if gamma["value"] < TOO_SMALL * min(entry["data"]["y"]):  # a line there would squash the data
-        ax.plot([], [], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.2g} (irreducible{ci_txt}; not drawn)")
+        label = f"gamma = {gamma['value']:.2g} (irreducible{ci_txt}; not drawn)"
+        ax.plot([], [], color="grey", ls=":", lw=1, label=label)
         return
     ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
     ax.text(0.01, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="left",
@@ -119,11 +121,12 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
     start = fit_start(power)
     left_out = curve["n"] < start if start else np.zeros(len(curve), bool)
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for out, style in ((False, {"fmt": "o", "color": "C0", "label": "best over sizes and lrs (mean ± std over seeds)"}),
-                       (True, {"fmt": "o", "mfc": "none", "color": "grey", "label": "left out of the fit (small data)"})):  # fmt: skip
+    styles = ((False, {"color": "C0", "label": "best over sizes and lrs (mean ± std over seeds)"}),
+              (True, {"mfc": "none", "color": "grey", "label": "left out of the fit (small data)"}))  # fmt: skip
+    for out, style in styles:
         c = curve[left_out == out]
         if len(c):
-            ax.errorbar(c["n"], c[f"{target}_mean"], yerr=c[f"{target}_std"], capsize=3, **style)
+            ax.errorbar(c["n"], c[f"{target}_mean"], yerr=c[f"{target}_std"], fmt="o", capsize=3, **style)
     limited = curve[curve["limited_by"].fillna("none") != "none"] if "limited_by" in curve else curve.iloc[:0]
     if len(limited):
         ax.plot(limited["n"], limited[f"{target}_mean"], "s", ms=11, mfc="none", mec="C3", mew=1.5,
@@ -215,7 +218,8 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extra
         if end is not None and end <= x[:, 0].max():
             ax.axvline(end, color="grey", ls="--", lw=1, label="irreducible region from here")
     names = entry["inputs"]
-    ax.set(xscale="log", yscale="log", xlabel=(x_labels or [INPUT_LABEL.get(v, v) for v in names])[axis], ylabel=y_label)
+    x_label = (x_labels or [INPUT_LABEL.get(v, v) for v in names])[axis]
+    ax.set(xscale="log", yscale="log", xlabel=x_label, ylabel=y_label)
     label_powers_of_two(ax, x[:, axis])
 
 
@@ -249,8 +253,9 @@ def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
         ax.plot(held, observed, "x", color="black", ms=5, label=None if label else "observed")
     for i, (split, shade) in enumerate(zip(splits, shades)):
         dodge = 1.05 ** (i - (len(splits) - 1) / 2)  # side by side around the observed point, not on top
+        label = f"{tag}fit on {bt['axis']} <= {number(split['train_max'])}: {100 * split['mean_rel_error']:.1f}% off"
         ax.plot(np.asarray(split[bt["axis"]]) * dodge, split["predicted"], "o", mfc="none", color=shade, ms=4, mew=0.8,
-                label=f"{tag}fit on {bt['axis']} <= {number(split['train_max'])}: {100 * split['mean_rel_error']:.1f}% off")  # fmt: skip
+                label=label)  # fmt: skip
     score = bt.get("mean_rel_error")
     title = f"backtest: mean {100 * score:.1f}% error" if score is not None else f"backtest: {bt.get('error', '')}"
     ax.set(xscale="log", yscale="log", xlabel=f"{INPUT_LABEL.get(bt['axis'], bt['axis'])} (held out)",

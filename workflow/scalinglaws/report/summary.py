@@ -144,8 +144,8 @@ def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, ext
     if len(rows):
         parts.append(_factor_table(rows, metric, extrapolate))
     proposal = next_step(fits, group)
-    parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else
-                 "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->")  # fmt: skip
+    hook = "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->"
+    parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else hook)
     warnings = warning_sentences(fit)
     parts.append("<h3>Warnings</h3>\n" + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
                                           if warnings else "<p>None.</p>"))  # fmt: skip
@@ -183,7 +183,8 @@ def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float) -> str:
     return head + "".join(cells) + "</table>\n" + foot
 
 
-def write_summaries(fits: dict, curve: pd.DataFrame, figures_dir, out_dir, extrapolate: float = EXTRAPOLATE) -> list[Path]:
+def write_summaries(fits: dict, curve: pd.DataFrame, figures_dir, out_dir,
+                    extrapolate: float = EXTRAPOLATE) -> list[Path]:  # fmt: skip
     """<dataset>.<family>.html in `out_dir` for every curve of `fits` (atomically); `curve` is
     learning_curve.csv, which names each curve's metric."""
     written = []
