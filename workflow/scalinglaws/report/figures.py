@@ -20,15 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
-from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.intervals import intervals  # noqa: E402
 from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-from .axes import METRIC_LABEL  # noqa: E402, F401 (pruning_figures and others read it here)
-from .axes import DATA_FACTORS, INPUT_LABEL, input_value, label_powers_of_two, metric_label, number  # noqa: E402
-from .axes import plain_log_labels  # noqa: E402
+from .axes import (DATA_FACTORS, INPUT_LABEL, input_value, label_powers_of_two, metric_label,  # noqa: E402
+                   number, plain_log_labels)
 
 
 def save(fig, stem: Path | str) -> list[Path]:
