@@ -37,6 +37,11 @@ if not workflow.overwrite_configfiles:
 
 
 SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
+
+# The report's landing page: the study and, per learning curve, its summary page.
+report: "workflow/report/workflow.rst"
+
+
 shell_prefix("")
 
 

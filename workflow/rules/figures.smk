@@ -1,4 +1,5 @@
-# Figures (PNG for the report, PDF for papers) per (dataset, family), and one per fitted law.
+# Figures (PNG for the report, PDF for papers) per (dataset, family), one per fitted law, and each
+# curve's summary page (the report's first page).
 FIGURES = ["learning_curve", "error_vs_size", "best_size"]
 
 
@@ -16,14 +17,21 @@ rule figures:
         ],
         laws=[report(path, caption="../report/law.rst", category="Laws") for path in figure_files("png", LAW_FIGURES)],
         pdf=figure_files("pdf", FIGURES + LAW_FIGURES),
+        # each curve's first page: its laws in words, what more data buys, warnings, figures
+        summary=[
+            report(f"{RESULTS}/summary/{d}.{f}.html", caption="../report/summary.rst", category="Summary")
+            for d, f in STUDY.curves()
+        ],
     params:
         tables=lambda wc, input: os.path.dirname(input.tables[0]),
         out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
+        summary_dir=lambda wc, output: os.path.dirname(output.summary[0]),
         extrapolate=STUDY.config["fit"]["extrapolate"],
-        code=stage_code("report/figures.py"),  # the code that computes them (identity.py)
+        code=stage_code("report/figures.py", "report/summary.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "scalinglaws plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate} > {log} 2>&1"
+        "scalinglaws plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate}"
+        " --summary-dir {params.summary_dir} > {log} 2>&1"

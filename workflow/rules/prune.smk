@@ -39,7 +39,7 @@ rule pruning_report:
         curves=f"{RESULTS}/pruning/pruning_curves.csv",
         fits=report(f"{RESULTS}/pruning/pruning_fits.json", caption="../report/pruning.rst", category="Pruning"),
         figures=[
-            report(path, caption="../report/pruning.rst", category="Pruning") if path.endswith(".png") else path
+            report(path, caption=f"../report/{path.rsplit('.', 2)[-2]}.rst", category="Pruning") if path.endswith(".png") else path
             for path in (
                 f"{RESULTS}/pruning/figures/{d}.n{n}.pruning_{fig}.{ext}"
                 for d, n in sorted({(j.dataset, j.n) for j in PRUNE_JOBS.values()})

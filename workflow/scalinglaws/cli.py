@@ -163,8 +163,12 @@ def cmd_plot(args) -> None:
 
     tables = Path(args.tables)
     fits = json.loads(Path(args.fits).read_text())
-    draw_all(pd.read_csv(tables / "learning_curve.csv"), pd.read_csv(tables / "sizes.csv"), fits, args.out_dir,
-             args.extrapolate)  # fmt: skip
+    curve = pd.read_csv(tables / "learning_curve.csv")
+    draw_all(curve, pd.read_csv(tables / "sizes.csv"), fits, args.out_dir, args.extrapolate)
+    if args.summary_dir:
+        from .report.summary import write_summaries
+
+        write_summaries(fits, curve, args.out_dir, args.summary_dir, args.extrapolate)
 
 
 def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentParser:
@@ -278,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fits", required=True, help="the study's fits.json")
     s.add_argument("--out-dir", required=True, help="folder for the figures (PNG and PDF)")
     s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
+    s.add_argument("--summary-dir", help="also write each curve's summary page (the report's first page) here")
     s.set_defaults(func=cmd_plot)
 
     add_store_commands(sub)

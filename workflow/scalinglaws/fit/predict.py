@@ -91,13 +91,16 @@ def stored_law(name: str, entry: dict):
     return law, samples, Noise.from_json(block["noise"]), block["seed"]
 
 
-def redraw(entry: dict, extrapolate: float = EXTRAPOLATE) -> dict:
+def redraw(entry: dict, extrapolate: float = EXTRAPOLATE, start: float | None = None) -> dict:
     """The entry's plot description recomputed out to `extrapolate` x its largest x (the stored
-    one when the entry has no `predict` block)."""
+    one when the entry has no `predict` block), from `start` on its axis when given (the power
+    law's first fitted shard: the curve is not drawn through the small-data points it left out)."""
     if entry.get("predict", {}).get("version") != PREDICT_VERSION:
         return entry["plot"]
     law, samples, noise, seed = stored_law(entry["law"], entry)
     x = np.asarray(entry["data"]["x"], float).reshape(-1, len(law.x_names))
+    if start is not None and (x[:, law.axis] >= start).any():
+        x = x[x[:, law.axis] >= start]
     return plot_with_intervals(law, x, samples, noise, seed, extrapolate)
 
 

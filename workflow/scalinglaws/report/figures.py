@@ -20,12 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
-from ..fit.predict import redraw  # noqa: E402
+from ..fit.intervals import intervals  # noqa: E402
+from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-
-METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
+from .axes import (DATA_FACTORS, INPUT_LABEL, input_value, label_powers_of_two, metric_label,  # noqa: E402
+                   number, plain_log_labels)
 
 
 def save(fig, stem: Path | str) -> list[Path]:
@@ -39,6 +41,12 @@ def save(fig, stem: Path | str) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def below(ax, fontsize: int = 7, y: float = -0.16) -> None:
+    """The legend under the axes (its top `y` axes heights down, below the axis label): inside,
+    its many entries hid the points they describe."""
+    ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, y), frameon=False)
 
 
 def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True) -> None:
@@ -56,45 +64,99 @@ def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True)
                         label="95% prediction interval, new run" if legend_bands else None)  # fmt: skip
 
 
+def fit_start(entry: dict) -> float | None:
+    """The first fitted shard of a power law that left small-data shards out, else None."""
+    regions = entry.get("regions") or {}
+    return regions.get("power_law_start") if regions.get("small_data_n") else None
+
+
+TOO_SMALL = 0.01  # a gamma below 1% of the smallest error is named in the legend, not drawn
+
+
+def draw_gamma(ax, entry: dict) -> None:
+    """The irreducible error gamma as a line labelled with its value (and CI), in the legend and
+    on the line itself."""
+    gamma = entry.get("params", {}).get("gamma")
+    if not gamma or not gamma["value"] > 0:
+        return
+    ci = gamma.get("ci95")
+    ci_txt = f", 95% CI {ci[0]:.2g} to {ci[1]:.2g}" if ci else ""
+    if gamma["value"] < TOO_SMALL * min(entry["data"]["y"]):  # a line there would squash the data
+        label = f"gamma = {gamma['value']:.2g} (irreducible{ci_txt}; not drawn)"
+        ax.plot([], [], color="grey", ls=":", lw=1, label=label)
+        return
+    ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
+    ax.text(0.01, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="left",
+            va="bottom", fontsize=7, color="dimgrey")  # fmt: skip
+
+
+def draw_small_data(ax, entry: dict) -> None:
+    """The small-data region's span, left out of the fit (Hestness et al.'s first region)."""
+    regions = entry.get("regions") or {}
+    if regions.get("small_data_n"):
+        ax.axvspan(min(regions["small_data_n"]) / 1.2, regions["power_law_start"] / 1.1, color="grey", alpha=0.15,
+                   label="small-data region (not fitted)")  # fmt: skip
+
+
+def draw_factors(ax, entry: dict, extrapolate: float) -> None:
+    """The predictions at k x the largest shard (the summary's table, within the extrapolation
+    limit), with their 95% prediction intervals: where the curve is read off."""
+    if entry.get("predict", {}).get("version") != PREDICT_VERSION:
+        return
+    law, samples, noise, seed = stored_law(entry["law"], entry)
+    factors = [k for k in DATA_FACTORS if k <= extrapolate]
+    x = np.array(factors, float) * max(v[0] for v in entry["data"]["x"])
+    iv = intervals(law, samples, noise, x[:, None], seed)
+    pred = iv["prediction"]
+    yerr = None if iv["pi_low"] is None else [pred - iv["pi_low"], iv["pi_high"] - pred]
+    ax.errorbar(x, pred, yerr=yerr, fmt="D", ms=4, mfc="white", color="C1", capsize=2, elinewidth=0.8,
+                label=f"predicted at {', '.join(f'{k}x' for k in factors)} the data (95% PI)")  # fmt: skip
+
+
 def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
     metric = curve["metric"].iloc[0] if len(curve) else "mse"
     target = fit.get("target", "test_metric").split("_")[0]
+    power = fit.get("power", {})
+    start = fit_start(power)
+    left_out = curve["n"] < start if start else np.zeros(len(curve), bool)
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.errorbar(curve["n"], curve[f"{target}_mean"], yerr=curve[f"{target}_std"], fmt="o", capsize=3,
-                color="C0", label="best over sizes and lrs (mean ± std over seeds)")  # fmt: skip
+    styles = ((False, {"color": "C0", "label": "best over sizes and lrs (mean ± std over seeds)"}),
+              (True, {"mfc": "none", "color": "grey", "label": "left out of the fit (small data)"}))  # fmt: skip
+    for out, style in styles:
+        c = curve[left_out == out]
+        if len(c):
+            ax.errorbar(c["n"], c[f"{target}_mean"], yerr=c[f"{target}_std"], fmt="o", capsize=3, **style)
     limited = curve[curve["limited_by"].fillna("none") != "none"] if "limited_by" in curve else curve.iloc[:0]
     if len(limited):
         ax.plot(limited["n"], limited[f"{target}_mean"], "s", ms=11, mfc="none", mec="C3", mew=1.5,
                 label="limited by the protocol (limited_by), not the data")  # fmt: skip
-    power = fit.get("power", {})
     if "plot" in power:
-        band = redraw(power, extrapolate)
+        band = redraw(power, extrapolate, start)
         p = {k: v["value"] for k, v in power["params"].items()}
         ci = power["params"]["beta"]["ci95"]
-        ci_txt = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-        draw_intervals(ax, band, "C1", f"{p['alpha']:.3g} n^{p['beta']:.3f}{ci_txt} + {p['gamma']:.3g}")
-        if p["gamma"] > 0:
-            ax.axhline(p["gamma"], color="grey", ls="--", lw=1, label="gamma (irreducible)")
-        small = power.get("regions", {}).get("small_data_n")
-        if small:
-            ax.axvspan(min(small), power["regions"]["power_law_start"], color="grey", alpha=0.15,
-                       label="small-data region (not fitted)")  # fmt: skip
-    ax.set(xscale="log", yscale="log", xlabel="training examples n",
-           ylabel=METRIC_LABEL.get(metric, metric).replace("test", target), title=title)  # fmt: skip
-    ax.legend(fontsize=7)
+        ci_txt = f" (beta 95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
+        draw_intervals(ax, band, "C1", f"fit: {p['alpha']:.3g} n^{p['beta']:.2f} + {p['gamma']:.3g}{ci_txt}")
+        draw_gamma(ax, power)
+        draw_small_data(ax, power)
+        draw_factors(ax, power, extrapolate)
+    ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel=metric_label(metric, target), title=title)
+    label_powers_of_two(ax, curve["n"])
+    plain_log_labels(ax)
+    below(ax)
     return fig
 
 
-def size_figure(sizes: pd.DataFrame, title: str):
+def size_figure(sizes: pd.DataFrame, title: str, metric: str = "mse"):
     fig, ax = plt.subplots(figsize=(5.5, 4))
     shards = sorted(sizes["n"].unique())
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(shards)))
     for color, n in zip(colors, shards):
         s = sizes[sizes["n"] == n].sort_values("params")
         ax.errorbar(s["params"], s["test_mean"], yerr=s["test_std"].fillna(0), marker="o", color=color,
-                    capsize=2, label=f"n={n}")  # fmt: skip
-    ax.set(xscale="log", yscale="log", xlabel="parameters", ylabel="test metric (best lr, mean over seeds)", title=title)
-    ax.legend(fontsize=7, ncol=2)
+                    capsize=2, label=input_value("n", n))  # fmt: skip
+    ax.set(xscale="log", yscale="log", xlabel="model size m (parameters)", ylabel=metric_label(metric), title=title)
+    plain_log_labels(ax)
+    ax.legend(fontsize=7, ncol=2, title="training set size", title_fontsize=7)
     return fig
 
 
@@ -110,28 +172,20 @@ def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: fl
         words = exponent_words(p["value"], p["ci95"])
         draw_intervals(ax, band, "C1", f"s(n) ~ n^{p['value']:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
-    ax.legend(fontsize=7)
+    label_powers_of_two(ax, curve["n"])
+    plain_log_labels(ax)
+    below(ax)
     return fig
 
 
 def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extrapolate: float) -> None:
-    plot, data = redraw(entry, extrapolate), entry["data"]
+    start = fit_start(entry)
+    plot, data = redraw(entry, extrapolate, start), entry["data"]
     x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
     held = np.asarray(data["holdout"] if data.get("holdout") is not None else np.zeros(len(y)), bool)
     tag = f"{label}: " if label else ""
     if plot["kind"] == "parity":
-        pred = np.asarray(plot["fit"])
-        yerr = None
-        if plot["lo"] is not None:
-            yerr = np.clip([pred - np.asarray(plot["lo"]), np.asarray(plot["hi"]) - pred], 0, None)
-        ax.errorbar(y[~held], pred[~held], yerr=None if yerr is None else yerr[:, ~held], fmt="o", ms=3, color=color,
-                    alpha=0.7, label=f"{tag}fitted points (95% CI)")  # fmt: skip
-        if held.any():
-            ax.plot(y[held], pred[held], "s", mfc="none", color=color, label=f"{tag}held out")
-        lims = [min(y.min(), pred.min()), max(y.max(), pred.max())]
-        ax.plot(lims, lims, color="grey", lw=1, ls="--")
-        scale = "log" if lims[1] > 10 * lims[0] else "linear"
-        ax.set(xscale=scale, yscale=scale, xlabel=f"observed {y_label}", ylabel=f"predicted {y_label}")
+        _parity(ax, plot, x, y, held, (tag, color, y_label))
         return
     axis = entry["inputs"].index(plot["line_input"]) ^ 1 if plot["kind"] == "lines" else 0
     grid = np.asarray(plot["x"])
@@ -142,40 +196,72 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extra
         lines = [(v, {k: plot[k][i] if plot.get(k) and not k.startswith("pi") else None for k in keys})
                  for i, v in enumerate(plot["line_values"])]  # fmt: skip
     shades = plt.cm.viridis(np.linspace(0, 0.9, len(lines))) if len(lines) > 1 else [color]
+    left_out = x[:, axis] < start if start else np.zeros(len(y), bool)
     for i, ((value, line), shade) in enumerate(zip(lines, shades)):
         on = np.ones(len(y), bool) if value is None else x[:, axis ^ 1] == value
-        name = tag if value is None else f"{tag}{plot['line_input']}={value:.3g} "
-        ax.plot(x[on & ~held, axis], y[on & ~held], "o", color=shade, ms=4)
+        name = tag if value is None else f"{tag}{input_value(plot['line_input'], value)}: "
+        fitted = on & ~held & ~left_out
+        ax.plot(x[fitted, axis], y[fitted], "o", color=shade, ms=4, label="data" if i == 0 and not tag else None)
         ax.plot(x[on & held, axis], y[on & held], "s", mfc="none", color=shade)
+        if (on & left_out).any():
+            ax.plot(x[on & left_out, axis], y[on & left_out], "o", mfc="none", color="grey", ms=5,
+                    label="left out of the fit (small data)" if i == 0 else None)  # fmt: skip
         line.update(x=grid, data_max=plot.get("data_max", grid.max()))
-        draw_intervals(ax, line, shade, f"{name}fit".strip(), legend_bands=i == 0)
+        draw_intervals(ax, line, shade, f"{name}fit", legend_bands=i == 0)
+    if plot["kind"] == "curve":
+        draw_gamma(ax, entry)
     regions = entry.get("regions")
     if regions:
-        if regions["small_data_n"]:
-            ax.axvspan(min(regions["small_data_n"]), regions["power_law_start"], color="grey", alpha=0.15,
-                       label="small-data region (not fitted)")  # fmt: skip
+        draw_small_data(ax, entry)
         end = regions["power_law_end"]
         if end is not None and end <= x[:, 0].max():
             ax.axvline(end, color="grey", ls="--", lw=1, label="irreducible region from here")
-    ax.set(xscale="log", yscale="log", xlabel=(x_labels or entry["inputs"])[axis], ylabel=y_label)
+    names = entry["inputs"]
+    x_label = (x_labels or [INPUT_LABEL.get(v, v) for v in names])[axis]
+    ax.set(xscale="log", yscale="log", xlabel=x_label, ylabel=y_label)
+    label_powers_of_two(ax, x[:, axis])
+
+
+def _parity(ax, plot: dict, x, y, held, style: tuple) -> None:
+    """Observed against predicted, for a law with more inputs than one line per value can show."""
+    tag, color, y_label = style
+    pred = np.asarray(plot["fit"])
+    yerr = None
+    if plot["lo"] is not None:
+        yerr = np.clip([pred - np.asarray(plot["lo"]), np.asarray(plot["hi"]) - pred], 0, None)
+    ax.errorbar(y[~held], pred[~held], yerr=None if yerr is None else yerr[:, ~held], fmt="o", ms=3, color=color,
+                alpha=0.7, label=f"{tag}fitted points (95% CI)")  # fmt: skip
+    if held.any():
+        ax.plot(y[held], pred[held], "s", mfc="none", color=color, label=f"{tag}held out")
+    lims = [min(y.min(), pred.min()), max(y.max(), pred.max())]
+    ax.plot(lims, lims, color="grey", lw=1, ls="--")
+    scale = "log" if lims[1] > 10 * lims[0] else "linear"
+    ax.set(xscale=scale, yscale=scale, xlabel=f"observed {y_label}", ylabel=f"predicted {y_label}")
 
 
 def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
-    """Each backtest split's predictions of the held-out points next to what was observed."""
+    """Each backtest split's predictions of the held-out points next to what was observed, on
+    log axes; every observed point is drawn once, so 48 points stay readable."""
     bt = entry["backtest"]
     splits = [s for s in bt["splits"] if "predicted" in s]
     shades = plt.cm.plasma(np.linspace(0, 0.8, len(splits))) if len(splits) > 1 else [color]
     tag = f"{label}: " if label else ""
+    seen = {(x, o) for s in splits for x, o in zip(s[bt["axis"]], s["observed"])}
+    if seen:
+        held, observed = np.array(sorted(seen)).T
+        ax.plot(held, observed, "x", color="black", ms=5, label=None if label else "observed")
     for i, (split, shade) in enumerate(zip(splits, shades)):
-        held = np.asarray(split[bt["axis"]])
-        ax.plot(held, split["observed"], "x", color="black", ms=5, label="observed" if i == 0 and not label else None)
-        ax.plot(held, split["predicted"], "o", mfc="none", color=shade, ms=5,
-                label=f"{tag}fit on {bt['axis']} <= {split['train_max']:.3g}: {100 * split['mean_rel_error']:.1f}% off")  # fmt: skip
+        dodge = 1.05 ** (i - (len(splits) - 1) / 2)  # side by side around the observed point, not on top
+        label = f"{tag}fit on {bt['axis']} <= {number(split['train_max'])}: {100 * split['mean_rel_error']:.1f}% off"
+        ax.plot(np.asarray(split[bt["axis"]]) * dodge, split["predicted"], "o", mfc="none", color=shade, ms=4, mew=0.8,
+                label=label)  # fmt: skip
     score = bt.get("mean_rel_error")
     title = f"backtest: mean {100 * score:.1f}% error" if score is not None else f"backtest: {bt.get('error', '')}"
-    values = [v for s in splits for v in s["observed"] + s["predicted"]]
-    scale = "log" if values and max(values) > 10 * min(values) else "linear"
-    ax.set(xscale="log", yscale=scale, xlabel=f"{bt['axis']} (held out)", ylabel=y_label, title=title)
+    ax.set(xscale="log", yscale="log", xlabel=f"{INPUT_LABEL.get(bt['axis'], bt['axis'])} (held out)",
+           ylabel=y_label, title=title)  # fmt: skip
+    if seen:
+        ax.set_xlim(held.min() / 1.4, held.max() * 1.4)
+        label_powers_of_two(ax, held)
 
 
 def _compute_panel(ax, entry: dict, label: str, color) -> None:
@@ -207,8 +293,9 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
     for i, note in enumerate(notes):
         axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
     for ax in axes:
+        plain_log_labels(ax)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6)
+            below(ax, fontsize=6, y=-0.2)
     axes[0].set_title(title)
     fig.tight_layout()
     return fig
@@ -226,12 +313,11 @@ def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path
         stem = out_dir / f"{dataset}.{family}"
         title = f"{dataset} / {family}"
         written += save(learning_curve_figure(c, fit, title, extrapolate), f"{stem}.learning_curve")
-        written += save(size_figure(s, title), f"{stem}.error_vs_size")
+        written += save(size_figure(s, title, c["metric"].iloc[0] if len(c) else "mse"), f"{stem}.error_vs_size")
         written += save(best_size_figure(c, fit, title, extrapolate), f"{stem}.best_size")
-        metric = METRIC_LABEL.get(c["metric"].iloc[0], "metric") if len(c) else "metric"
+        metric = metric_label(c["metric"].iloc[0], fit.get("target", "test").split("_")[0]) if len(c) else "metric"
         for name in fit.get("laws", []):
-            labels = ["parameters m", "training examples n"] if name in ("joint", "joint-additive", "chinchilla") else None
             y_label = metric if name != "size" else "parameters of the best model"
-            fig = law_figure([("", fit[name])], f"{title}: {name}", labels, y_label, extrapolate)
+            fig = law_figure([("", fit[name])], f"{title}: {name}", None, y_label, extrapolate)
             written += save(fig, f"{stem}.law_{name}")
     return written

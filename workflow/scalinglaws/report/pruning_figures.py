@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..fit.laws import make_law
-from .figures import METRIC_LABEL, plt, save
+from .axes import metric_label
+from .figures import plt, save
 
 
 def density_figure(curves: pd.DataFrame, entry: dict, title: str):
@@ -19,7 +20,7 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
         key=lambda k: (entry["curves"][k]["depth"], entry["curves"][k]["size"]),
     )
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(keys), 1)))
-    for color, key in zip(colors, keys):
+    for i, (color, key) in enumerate(zip(colors, keys)):
         e = entry["curves"][key]
         c = curves[
             (curves["family"] == e["family"]) & (curves["size"] == e["size"])
@@ -49,10 +50,11 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
                     e["band"]["hi"],
                     color=color,
                     alpha=0.2,
+                    label="95% CI of the mean curve" if i == 0 else None,
                 )
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
     ax.set(xscale="log", yscale="log", xlabel="density d (fraction of weights kept)",
-           ylabel=METRIC_LABEL.get(metric, metric).replace("test", entry["target"].split("_")[0]), title=title)  # fmt: skip
+           ylabel=metric_label(metric, entry["target"].split("_")[0]), title=title)  # fmt: skip
     ax.invert_xaxis()
     ax.legend(fontsize=7)
     return fig
@@ -89,7 +91,9 @@ def collapse_figure(curves: pd.DataFrame, entry: dict, title: str):
         )
         ax.plot(grid, law._f(gx, {**p, "phi": 0.0, "psi": 0.0}), color=color, lw=1)
     phi = "" if inv["params"]["phi"]["fixed"] else f"l^{p['phi']:.2f} "
-    ax.set(xscale="log", yscale="log", xlabel=f"invariant m* = {phi}w^{p['psi']:.2f} d", ylabel="error",
+    metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
+    ax.set(xscale="log", yscale="log", xlabel=f"invariant m* = {phi}w^{p['psi']:.2f} d",
+           ylabel=metric_label(metric, entry["target"].split("_")[0]),
            title=f"{title}: gamma={p['gamma']:.2f}, p={p['p']:.3g}, eps_up={p['eps_up']:.3g}")  # fmt: skip
     ax.title.set_fontsize(8)
     ax.invert_xaxis()

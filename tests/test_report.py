@@ -1,0 +1,109 @@
+"""The report's first page per curve: its sentences and table (unit tests), and report.html as a
+real headless browser shows it (end to end, on the tiny study)."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from browser import CHROMIUM, Browser
+from conftest import snakemake
+from scalinglaws.fit.predict import predict_rows
+from scalinglaws.fit.study import StudyFit, fit_study
+from scalinglaws.report import summary
+from test_figures import bent_runs
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return fit_study(bent_runs(), StudyFit(replicates=20, laws=("power", "size", "joint"), best_guess={"d": 1.0}))
+
+
+def test_the_laws_are_said_in_words_with_their_cis(fits):
+    fit = fits["d/f"]
+    text = " ".join(summary.law_sentences(fit, "test MSE"))
+    beta, gamma = fit["power"]["params"]["beta"], fit["power"]["params"]["gamma"]
+    assert f"The exponent beta is {beta['value']:.3f} (95% CI {beta['ci95'][0]:.3g} to {beta['ci95'][1]:.3g})" in text
+    assert f"gamma is {gamma['value']:.3g} (95% CI {gamma['ci95'][0]:.2g} to" in text
+    left = fit["power"]["regions"]["small_data_n"]
+    assert f"n = {', '.join(str(int(n)) for n in left)}, are in the small-data region" in text
+    assert f"It is fitted to {8 - len(left)} shards from {int(fit['power']['regions']['power_law_start'])}" in text
+    assert "The best model size grows as n^" in text and "The joint law (" in text and "alpha = " in text
+
+
+def test_what_more_data_buys_is_the_prediction_of_fit_predict(fits):
+    rows = summary.data_factor_rows(fits, "d/f", extrapolate=10)
+    assert list(rows["factor"]) == [2, 4, 10, 100] and list(rows["x"]) == [k * 16384 for k in (2, 4, 10, 100)]
+    same = predict_rows(Path("fits.json"), fits, np.array([2, 4, 10, 100]) * 16384.0, "power", "d/f")
+    for col in ("prediction", "ci_low", "ci_high", "pi_low", "pi_high"):
+        assert np.allclose(rows[col], same[col])
+    assert (rows["ci_low"] < rows["ci_high"]).all() and (rows["pi_low"] < rows["pi_high"]).all()
+    assert list(rows["beyond_limit"]) == [False, False, False, True]
+
+
+def test_every_warning_is_a_sentence_naming_its_law(fits):
+    fit = fits["d/f"]
+    fit = {**fit, "size": {**fit["size"], "warnings": fit["size"]["warnings"] + ["k poorly resolved: its CI is wide"]},
+           "excluded_diverged": 2, "runs": 288}  # fmt: skip
+    sentences = summary.warning_sentences(fit)
+    every = {w for name in fit["laws"] for w in fit[name]["warnings"]}
+    assert len(sentences) >= len(every) + 1
+    assert "In the size law, k is poorly resolved: its CI is wide." in sentences
+    assert "Of 288 runs, 2 diverged and are left out of every fit." in sentences
+    assert all(s[0].isupper() and s.endswith(".") and (" law" in s or "runs" in s) for s in sentences)
+
+
+def test_the_page_has_no_proposal_until_plan_exists(fits, tmp_path):
+    assert summary.next_step(fits, "d/f") is None
+    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)
+    assert "summary.next_step" in page and "Next step" not in page.replace("next step:", "")
+    assert page.index("What more data buys") < page.index("<h3>Warnings") < page.index("<h3>Figures")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (envs/setup.sh installs it)")
+def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(tiny_run, tmp_path):
+    work, _ = tiny_run
+    snakemake(work, "--report", "results/tiny/report.html")
+    fits = json.loads((work / "results/tiny/fits/fits.json").read_text())
+    with Browser() as browser:
+        browser.open((work / "results/tiny/report.html").as_uri(), "document.querySelector('.sl-summary img') !== null")
+        browser.evaluate("Promise.all([...document.images].map(i => i.decode().catch(() => null))).then(() => true)")
+        shot = browser.screenshot(tmp_path / "report.png")
+        page = browser.evaluate("""(() => {
+            const s = document.querySelector('.sl-summary'), h = s.querySelector('h2').getBoundingClientRect();
+            return {text: s.innerText, top: h.top, height: window.innerHeight,
+                    rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
+                    warnings: s.querySelectorAll('li').length,
+                    images: [...s.querySelectorAll('img')]
+                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
+        })()""")  # fmt: skip
+        errors = browser.errors()
+    assert errors == []
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "report.png").stat().st_size > 20_000
+    assert 0 <= page["top"] < page["height"]  # the summary's heading is on the first screen
+    assert "teacher / mlp: the test MSE against the data" in page["text"]
+    power = fits["teacher/mlp"]["power"]["params"]
+    assert f"The exponent beta is {power['beta']['value']:.3f}" in page["text"]
+    expected = predict_rows(Path("f"), fits, np.array([2, 4, 10, 100]) * 1024.0, None, "teacher/mlp")
+    assert [r[0] for r in page["rows"][1:]] == ["2x", "4x", "10x", "100x*"]
+    assert [float(r[2]) for r in page["rows"][1:]] == [float(f"{v:.3g}") for v in expected["prediction"]]
+    cis = [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"], expected["ci_high"])]
+    assert [r[3] for r in page["rows"][1:]] == cis
+    assert page["warnings"] == len(summary.warning_sentences(fits["teacher/mlp"]))
+    names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
+    assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]
+    assert all(width >= 600 and shown > 300 for _, width, shown in page["images"])  # decoded and drawn
+
+
+def test_a_curve_without_fits_gets_a_page_that_says_why(tmp_path):
+    import pandas as pd
+
+    fits = {"d/f": {"dataset": "d", "family": "f", "runs": 4, "excluded_diverged": 4, "error": "no usable runs"}}
+    curve = pd.DataFrame({"dataset": ["d"], "family": ["f"], "metric": ["error"]})
+    (path,) = summary.write_summaries(fits, curve, tmp_path, tmp_path / "summary")
+    page = path.read_text()
+    assert path.name == "d.f.html" and "d / f: the test error rate against the data" in page
+    assert "Of 4 runs, 4 diverged and are left out of every fit." in page
+    assert "This curve could not be fitted: no usable runs." in page and "What more data buys" not in page

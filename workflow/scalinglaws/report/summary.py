@@ -1,0 +1,198 @@
+"""The first page of the report, one per curve: what a person reads before any figure.
+
+It says the fitted laws in words with their 95% CIs, what k times more data buys (the
+predicted error with its confidence and prediction intervals, computed by fit/predict.py from
+the fit's stored bootstrap samples, as `scalinglaws predict` does), every warning as a plain
+sentence, then the figures. Each page is one self-contained HTML file (figures embedded), so it
+reads the same opened alone, inside `snakemake --report` and on the report's landing page.
+"""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..fit.grid import EXTRAPOLATE
+from ..fit.identify import exponent_words
+from ..fit.predict import PredictError, default_law, predict_rows
+from ..store import atomic_write_text
+from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
+
+FIGURES = (("learning_curve", "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
+            "interval of a new run out to the extrapolation limit, and the power law's predictions at 2x, 4x and 10x"),
+           ("law_{law}", "The law used for the predictions above, with its backtest"),
+           ("best_size", "The best model size per shard and its law"),
+           ("error_vs_size", "Error against model size, one line per shard"))  # fmt: skip
+STYLE = """.sl-summary{font-family:sans-serif;max-width:60em;line-height:1.4}
+.sl-summary table{border-collapse:collapse;margin:.5em 0}
+.sl-summary td,.sl-summary th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
+.sl-summary img{max-width:100%;display:block;margin-top:1em}
+.sl-summary figcaption{font-size:90%;color:#444}"""
+
+
+def next_step(fits: dict, group: str) -> str | None:
+    """The hook for `scalinglaws plan --next` (issue 17, item 1): the next shards and sizes to
+    run, as one HTML paragraph. None until that command exists: the page then says nothing,
+    rather than guess."""
+    return None
+
+
+def _ci(q: dict, digits: int = 3) -> str:
+    ci = q.get("ci95")
+    return f" (95% CI {ci[0]:.{digits}g} to {ci[1]:.{digits}g})" if ci else " (no CI)"
+
+
+def law_sentences(fit: dict, metric: str) -> list[str]:
+    """Each fitted law of the curve, in words, with its CIs."""
+    out = []
+    power = fit.get("power", {})
+    if "params" in power:
+        p = power["params"]
+        shards = [x[0] for x in power["data"]["x"]]
+        left = (power.get("regions") or {}).get("small_data_n") or []
+        fitted = [n for n in shards if n not in left]
+        text = (f"The {metric} falls as a power of the training-set size n: eps(n) = {p['alpha']['value']:.3g} "
+                f"n^{p['beta']['value']:.3f} + {p['gamma']['value']:.3g}. The exponent beta is "
+                f"{p['beta']['value']:.3f}{_ci(p['beta'])}; the irreducible error gamma is "
+                f"{p['gamma']['value']:.3g}{_ci(p['gamma'], 2)}. It is fitted to {len(fitted)} shards from "
+                f"{number(min(fitted))} to {number(max(fitted))} examples (R² of the log error "
+                f"{power['goodness']['r2_log']:.3f}).")  # fmt: skip
+        if left:
+            text += (f" The smallest shard(s), n = {', '.join(number(n) for n in left)}, are in the small-data region "
+                     "(near the best-guess error) and are left out of the fit.")  # fmt: skip
+        out.append(text)
+    size = fit.get("size", {})
+    if "params" in size:
+        b = size["params"]["beta_p"]
+        out.append(f"The best model size grows as n^{b['value']:.2f}{_ci(b, 2)}: "
+                   f"{exponent_words(b['value'], b['ci95'])}.")  # fmt: skip
+    for name in fit.get("laws", []):
+        entry = fit.get(name, {})
+        if name in ("power", "size") or "params" not in entry:
+            continue
+        inputs = " and ".join(INPUT_LABEL.get(v, v) for v in entry["inputs"])
+        free = [f"{k} = {v['value']:.3g}{_ci(v)}" for k, v in entry["params"].items() if not v["fixed"]]
+        out.append(f"The {name} law ({entry['formula']}) describes the {metric} over {inputs}: {'; '.join(free)}.")
+    for name in fit.get("laws", []):
+        if "error" in fit.get(name, {}):
+            out.append(f"The {name} law could not be fitted: {fit[name]['error']}.")
+    return out
+
+
+def data_factor_rows(fits: dict, group: str, extrapolate: float = EXTRAPOLATE) -> pd.DataFrame:
+    """What k x the largest shard buys, for k in DATA_FACTORS: the prediction of the curve's
+    default law (the one the backtest selected) with its 95% CI and prediction interval."""
+    fit = fits[group]
+    law = default_law(fit, 1)
+    if law is None:
+        return pd.DataFrame()
+    largest = max(x[0] for x in fit[law]["data"]["x"])
+    try:
+        rows = predict_rows(Path("fits.json"), fits, np.array(DATA_FACTORS, float) * largest, law, group)
+    except PredictError:
+        return pd.DataFrame()
+    rows.insert(0, "factor", list(DATA_FACTORS))
+    rows["beyond_limit"] = rows["factor"] > extrapolate
+    return rows
+
+
+def warning_sentences(fit: dict) -> list[str]:
+    """Every warning of the curve's fits as a sentence that names its law; one warning shared
+    by several laws (the protocol-limited points) is said once."""
+    said: dict[str, list[str]] = {}
+    for name in fit.get("laws", []):
+        entry = fit.get(name, {})
+        warnings = list(entry.get("warnings", []))
+        if "warning" in entry.get("backtest", {}):
+            warnings.append(f"backtest: {entry['backtest']['warning']}")
+        for w in warnings:
+            said.setdefault(w, []).append(name)
+    out = []
+    for w, laws in said.items():
+        owner = " and ".join(laws) + (" laws" if len(laws) > 1 else " law")
+        head, _, rest = w.partition(" ")
+        if head in fit.get(laws[0], {}).get("params", {}) and rest.startswith(("poorly", "not", "at")):
+            out.append(_sentence(f"In the {owner}, {head} is {rest}"))
+        elif w.startswith("fitted points "):
+            out.append(_sentence(f"The {owner} {'were' if len(laws) > 1 else 'was'} fitted to points {w[14:]}"))
+        elif w.startswith("backtest: "):
+            out.append(_sentence(f"The {owner}'s backtest: {w[10:]}"))
+        else:
+            out.append(_sentence(f"The {owner}: {w}"))
+    if fit.get("excluded_diverged"):
+        out.append(f"Of {fit['runs']} runs, {fit['excluded_diverged']} diverged and are left out of every fit.")
+    if "error" in fit:
+        out.append(_sentence(f"This curve could not be fitted: {fit['error']}"))
+    return out
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(".") else text + "."
+
+
+def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, extrapolate: float = EXTRAPOLATE) -> str:
+    """The curve's summary as one self-contained HTML page; `metric` names the fitted error
+    ('test MSE')."""
+    fit = fits[group]
+    dataset, family = group.split("/")
+    parts = [f"<h2>{html.escape(dataset)} / {html.escape(family)}: the {html.escape(metric)} against the data</h2>"]
+    parts += [f"<p>{html.escape(s)}</p>" for s in law_sentences(fit, metric)]
+    rows = data_factor_rows(fits, group, extrapolate)
+    if len(rows):
+        parts.append(_factor_table(rows, metric, extrapolate))
+    proposal = next_step(fits, group)
+    hook = "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->"
+    parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else hook)
+    warnings = warning_sentences(fit)
+    parts.append("<h3>Warnings</h3>\n" + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
+                                          if warnings else "<p>None.</p>"))  # fmt: skip
+    parts.append("<h3>Figures</h3>")
+    law = default_law(fit, 1) or "power"
+    for stem, caption in FIGURES:
+        png = Path(figures_dir) / f"{dataset}.{family}.{stem.format(law=law)}.png"
+        if png.is_file():
+            data = base64.b64encode(png.read_bytes()).decode()
+            parts.append(f'<figure><img alt="{png.name}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>{html.escape(caption)} ({png.name}).</figcaption></figure>")  # fmt: skip
+    title = html.escape(f"{dataset} / {family}: summary")
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<meta charset="utf-8">\n<title>{title}</title>\n<style>{STYLE}</style>\n'
+            f'<div class="sl-summary" id="summary-{html.escape(dataset)}-{html.escape(family)}">\n{body}\n</div>\n')
+
+
+def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float) -> str:
+    law = rows["law"].iloc[0]
+    head = (f"<h3>What more data buys</h3>\n<p>Predicted by the {html.escape(law)} law from its bootstrap samples: "
+            f"the 95% CI of the mean curve, and the 95% prediction interval of one new run (a new training set "
+            f"and seed).</p>\n<table><tr><th>data</th><th>n</th><th>predicted {html.escape(metric)}</th>"
+            "<th>95% CI</th><th>95% prediction interval</th></tr>")  # fmt: skip
+    cells = []
+    for r in rows.itertuples():
+        note = "*" if r.beyond_limit else ""
+        ci = f"{r.ci_low:.3g} to {r.ci_high:.3g}" if pd.notna(r.ci_low) else "n/a"
+        pi = f"{r.pi_low:.3g} to {r.pi_high:.3g}" if pd.notna(r.pi_low) else "n/a"
+        cells.append(f"<tr><td>{r.factor}x{note}</td><td>{number(r.x)}</td><td>{r.prediction:.3g}</td>"
+                     f"<td>{ci}</td><td>{pi}</td></tr>")  # fmt: skip
+    foot = ""
+    if rows["beyond_limit"].any():
+        foot = (f"<p>* beyond the figures' extrapolation limit ({number(extrapolate)}x the largest shard): "
+                "an extrapolation the data can hardly check.</p>")  # fmt: skip
+    return head + "".join(cells) + "</table>\n" + foot
+
+
+def write_summaries(fits: dict, curve: pd.DataFrame, figures_dir, out_dir,
+                    extrapolate: float = EXTRAPOLATE) -> list[Path]:  # fmt: skip
+    """<dataset>.<family>.html in `out_dir` for every curve of `fits` (atomically); `curve` is
+    learning_curve.csv, which names each curve's metric."""
+    written = []
+    for group, fit in fits.items():
+        dataset, family = group.split("/")
+        c = curve[(curve["dataset"] == dataset) & (curve["family"] == family)]
+        metric = metric_label(c["metric"].iloc[0] if len(c) else "metric", fit.get("target", "test").split("_")[0])
+        path = Path(out_dir) / f"{dataset}.{family}.html"
+        atomic_write_text(path, curve_page(fits, group, metric, figures_dir, extrapolate))
+        written.append(path)
+    return written
