@@ -5,13 +5,17 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from browser import CHROMIUM, Browser
 from conftest import snakemake
 from scalinglaws.fit.predict import predict_rows
 from scalinglaws.fit.study import StudyFit, fit_study
+from scalinglaws.plan.overlay import proposal_for
 from scalinglaws.report import summary
+from scalinglaws.study import Study
 from test_figures import bent_runs
 
 
@@ -54,11 +58,20 @@ def test_every_warning_is_a_sentence_naming_its_law(fits):
     assert all(s[0].isupper() and s.endswith(".") and (" law" in s or "runs" in s) for s in sentences)
 
 
-def test_the_page_has_no_proposal_until_plan_exists(fits, tmp_path):
-    assert summary.next_step(fits, "d/f") is None
-    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)
+def test_the_next_step_is_plans_proposal_in_words(fits, tmp_path):
+    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)  # no study config: no proposal
     assert "summary.next_step" in page and "Next step" not in page.replace("next step:", "")
     assert page.index("What more data buys") < page.index("<h3>Warnings") < page.index("<h3>Figures")
+    proposal = {"target_n": 163840.0, "prediction": 0.02, "shards": [32768, 65536], "sizes": [256], "flops": 3e12,
+                "hours": [{"device": "cuda", "gpu": True, "value": 0.5}], "now": {"pi": [0.01, 0.04]},
+                "after": {"pi": [0.015, 0.03]}, "factor": 10, "results": "results/s"}  # fmt: skip
+    text = summary.next_step(proposal)
+    assert "train the new shards 32768, 65536 with the new sizes 256. They cost 3e+12 training FLOPs" in text
+    assert "about 0.5 GPU-hours" in text and "from 0.01 to 0.04 to about 0.015 to 0.03" in text
+    assert "scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml" in text
+    assert summary.next_step({"error": "group 'd/f': no size law"}) == "No proposal: group &#x27;d/f&#x27;: no size law"
+    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path, proposal=proposal)
+    assert page.index("What more data buys") < page.index("<h3>Next step") < page.index("<h3>Warnings")
 
 
 @pytest.mark.e2e
@@ -92,14 +105,17 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     cis = [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"], expected["ci_high"])]
     assert [r[3] for r in page["rows"][1:]] == cis
     assert page["warnings"] == len(summary.warning_sentences(fits["teacher/mlp"]))
+    study = Study(yaml.safe_load((work / "config.yaml").read_text()))
+    runs = pd.read_csv(work / "results/tiny/tables/runs.csv")
+    proposal = proposal_for(fits, "teacher/mlp", study, runs, 10)  # what `scalinglaws plan --next` proposes
+    assert "error" not in proposal and proposal["shards"]
+    assert f"train the new shards {', '.join(str(n) for n in proposal['shards'])} with" in page["text"]
     names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
     assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]
     assert all(width >= 600 and shown > 300 for _, width, shown in page["images"])  # decoded and drawn
 
 
 def test_a_curve_without_fits_gets_a_page_that_says_why(tmp_path):
-    import pandas as pd
-
     fits = {"d/f": {"dataset": "d", "family": "f", "runs": 4, "excluded_diverged": 4, "error": "no usable runs"}}
     curve = pd.DataFrame({"dataset": ["d"], "family": ["f"], "metric": ["error"]})
     (path,) = summary.write_summaries(fits, curve, tmp_path, tmp_path / "summary")

@@ -27,11 +27,13 @@ rule figures:
         out_dir=lambda wc, output: os.path.dirname(output.pdf[0]),
         summary_dir=lambda wc, output: os.path.dirname(output.summary[0]),
         extrapolate=STUDY.config["fit"]["extrapolate"],
-        code=stage_code("report/figures.py", "report/summary.py"),  # the code that computes them (identity.py)
+        # the study's config files: each curve's page proposes the next shards and sizes (plan/)
+        configs=" ".join(f"--configfile {path}" for path in workflow.configfiles),
+        code=stage_code("report/figures.py", "report/summary.py", "plan/overlay.py"),  # the code that computes them (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:
         "../../envs/analysis.yaml"
     shell:
         "scalinglaws plot --tables {params.tables} --fits {input.fits} --out-dir {params.out_dir} --extrapolate {params.extrapolate}"
-        " --summary-dir {params.summary_dir} > {log} 2>&1"
+        " --summary-dir {params.summary_dir} {params.configs} > {log} 2>&1"

@@ -168,7 +168,21 @@ def cmd_plot(args) -> None:
     if args.summary_dir:
         from .report.summary import write_summaries
 
-        write_summaries(fits, curve, args.out_dir, args.summary_dir, args.extrapolate)
+        write_summaries(fits, curve, args.out_dir, args.summary_dir, args.extrapolate, _proposer(args, fits, tables))
+
+
+def _proposer(args, fits: dict, tables: Path):
+    """The report's next-step proposal per curve, when the study's config is given."""
+    if not args.configfile:
+        return None
+    import pandas as pd
+
+    from .plan.overlay import proposal_for, read_config
+    from .study import Study
+
+    study = Study(read_config(args.configfile), source=", ".join(args.configfile))
+    runs = pd.read_csv(tables / "runs.csv")
+    return lambda group: {**proposal_for(fits, group, study, runs, args.extrapolate), "results": str(tables.parent)}
 
 
 def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentParser:
@@ -283,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True, help="folder for the figures (PNG and PDF)")
     s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
     s.add_argument("--summary-dir", help="also write each curve's summary page (the report's first page) here")
+    s.add_argument("--configfile", action="append", metavar="FILE", help="the study's config (repeatable, merged "
+                   "in order): the summary pages then propose the next shards and sizes (scalinglaws plan --next)")  # fmt: skip
     s.set_defaults(func=cmd_plot)
 
     add_store_commands(sub)

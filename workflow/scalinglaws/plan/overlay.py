@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from .. import store
-from ..errors import ConfigError
+from ..errors import ConfigError, UserError
 from ..study import Study
 from .curve import PlanError
 from .propose import Grid
@@ -108,3 +108,16 @@ def write_overlay(path: Path | str, overlay: dict, comment: str) -> None:
     """The overlay as YAML, with `comment` on top, written atomically."""
     head = "".join(f"# {line}\n" for line in comment.splitlines())
     store.atomic_write_text(path, head + yaml.safe_dump(overlay, sort_keys=False))
+
+
+def proposal_for(fits: dict, group: str, study: Study, runs, factor: float) -> dict:
+    """What `scalinglaws plan --data-factor K --next` proposes for one curve of a study, for its
+    report (no overlay written); {'error': why} when no proposal can be made."""
+    from .target import Context
+    from .propose import propose_next
+
+    try:
+        ctx = Context.from_fits(fits, group, None, study, runs)
+        return {**propose_next(ctx, study_grid(study, group), factor * ctx.curve.n_max), "factor": factor}
+    except (UserError, KeyError, ValueError) as exc:
+        return {"error": str(exc)}

@@ -33,11 +33,25 @@ STYLE = """.sl-summary{font-family:sans-serif;max-width:60em;line-height:1.4}
 .sl-summary figcaption{font-size:90%;color:#444}"""
 
 
-def next_step(fits: dict, group: str) -> str | None:
-    """The hook for `scalinglaws plan --next` (issue 17, item 1): the next shards and sizes to
-    run, as one HTML paragraph. None until that command exists: the page then says nothing,
-    rather than guess."""
-    return None
+def next_step(proposal: dict | None) -> str | None:
+    """`scalinglaws plan --next`'s proposal for the curve (plan/overlay.py: proposal_for), as one
+    HTML paragraph; None when the report was built without the study's config."""
+    if proposal is None:
+        return None
+    if "error" in proposal:
+        return f"No proposal: {html.escape(proposal['error'])}"
+    ci = lambda v: f"{v[0]:.3g} to {v[1]:.3g}"  # noqa: E731
+    cost = f" They cost {proposal['flops']:.3g} training FLOPs" if proposal.get("flops") is not None else ""
+    hours = "".join(f", about {h['value']:.2g} {'GPU' if h['gpu'] else h['device'].upper()}-hours at the measured "
+                    "throughput" for h in proposal.get("hours", [])[:1])  # fmt: skip
+    shards = ", ".join(number(n) for n in proposal["shards"]) or "none"
+    sizes = ", ".join(map(str, proposal["sizes"])) or "none"
+    return (f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
+            f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
+            f"would narrow from {ci(proposal['now']['pi'])} to about {ci(proposal['after']['pi'])}. Write it as a "
+            f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
+            f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
+            "<code>snakemake --configfile config.yaml overlay.yaml</code>.")
 
 
 def _ci(q: dict, digits: int = 3) -> str:
@@ -133,7 +147,8 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, extrapolate: float = EXTRAPOLATE) -> str:
+def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, extrapolate: float = EXTRAPOLATE,
+               proposal: dict | None = None) -> str:  # fmt: skip
     """The curve's summary as one self-contained HTML page; `metric` names the fitted error
     ('test MSE')."""
     fit = fits[group]
@@ -143,7 +158,7 @@ def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, ext
     rows = data_factor_rows(fits, group, extrapolate)
     if len(rows):
         parts.append(_factor_table(rows, metric, extrapolate))
-    proposal = next_step(fits, group)
+    proposal = next_step(proposal)
     hook = "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->"
     parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else hook)
     warnings = warning_sentences(fit)
@@ -184,15 +199,17 @@ def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float) -> str:
 
 
 def write_summaries(fits: dict, curve: pd.DataFrame, figures_dir, out_dir,
-                    extrapolate: float = EXTRAPOLATE) -> list[Path]:  # fmt: skip
+                    extrapolate: float = EXTRAPOLATE, propose=None) -> list[Path]:  # fmt: skip
     """<dataset>.<family>.html in `out_dir` for every curve of `fits` (atomically); `curve` is
-    learning_curve.csv, which names each curve's metric."""
+    learning_curve.csv, which names each curve's metric; `propose(group)`, when given, is the
+    next-step proposal of `scalinglaws plan --next` for a curve."""
     written = []
     for group, fit in fits.items():
         dataset, family = group.split("/")
         c = curve[(curve["dataset"] == dataset) & (curve["family"] == family)]
         metric = metric_label(c["metric"].iloc[0] if len(c) else "metric", fit.get("target", "test").split("_")[0])
         path = Path(out_dir) / f"{dataset}.{family}.html"
-        atomic_write_text(path, curve_page(fits, group, metric, figures_dir, extrapolate))
+        proposal = propose(group) if propose is not None else None
+        atomic_write_text(path, curve_page(fits, group, metric, figures_dir, extrapolate, proposal))
         written.append(path)
     return written
