@@ -118,7 +118,8 @@ def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_pat
     assert code == 3
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert "Traceback" not in out.err and "2 fit(s) failed" in out.err
-    assert "const: power: power: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
+    assert "const: power: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
+    assert "power: power" not in out.err + out.out  # the law is named once
     fits = json.loads((tmp_path / "out" / "fits.json").read_text())
     assert set(fits) == set(curves) and "params" in fits["clean"]["power"]
     assert "no power-law region" in fits["rising"]["power"]["summary"]

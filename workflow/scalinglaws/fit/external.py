@@ -24,7 +24,7 @@ from .laws.base import quiet
 from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 
-AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+AUTO = {1: ("power", "envelope", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 
@@ -178,7 +178,9 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         try:
             out[name] = fit_entry(law, x, y, Replicates(reps, what, seed), axis=axis, holdout=holdout, noise=noise)
-        except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        except FitError as exc:
+            out[name] = {"law": name, "error": str(exc)}
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
     if all("skipped" in out[name] for name in laws):
         raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "

@@ -31,7 +31,8 @@ class PowerLaw(Law):
     bound_notes = {
         ("beta", "upper"): "the curve does not decrease",
         ("beta", "lower"): "the curve falls faster than any power law in the search box",
-        ("gamma", "upper"): "no irreducible region resolved (gamma reached the smallest error)",
+        ("gamma", "upper"): "the floor is at the smallest error: the curve flattens faster than a power law "
+        "approaches its floor",
         ("gamma", "lower"): "no irreducible error resolved: a pure power law fits",
     }
 
@@ -129,7 +130,8 @@ class PowerLaw(Law):
     def _summary_extras(self):
         n_end = self.n_end()
         if n_end is not None and n_end <= self.n_start_:
-            lines = ["no power-law region: alpha * n^beta is below gamma from the first point on"]
+            lines = ["irreducible region from the first point on: alpha * n^beta < gamma at every n measured (no "
+                     "power-law region by Hestness et al.'s definition)"]  # fmt: skip
         else:
             end = ("beyond any n (gamma = 0)" if n_end is None else f"{n_end:.4g}" if n_end <= FAR * self.n_max_
                    else f"beyond {FAR:g}x the largest n (not resolved by the data)")  # fmt: skip
