@@ -118,7 +118,7 @@ def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_pat
     assert code == 3
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert "Traceback" not in out.err and "2 fit(s) failed" in out.err
-    assert "const: power: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
+    assert "const: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
     assert "power: power" not in out.err + out.out  # the law is named once
     fits = json.loads((tmp_path / "out" / "fits.json").read_text())
     assert set(fits) == set(curves) and "params" in fits["clean"]["power"]
@@ -148,3 +148,17 @@ def test_a_law_that_backtests_badly_says_so():
     bt = backtest(make_law("size"), n, sizes)
     assert bt["mean_rel_error"] > 0.5 and "do not extrapolate it" in bt["warning"]
     assert "warning" not in backtest(make_law("size"), n, 10 * n**0.9)
+
+
+def test_failures_are_one_line_per_group_naming_the_law_only_where_it_tells_them_apart():
+    from scalinglaws.fit.external import failures
+
+    fits = {
+        "ok": {"laws": ["power", "bnsl"], "power": {"params": {}}, "bnsl": {"params": {}}},
+        "short": {"laws": ["power", "bnsl"], "error": "2 points are too few"},
+        "flat": {"laws": ["power", "bnsl"], "power": {"error": "y is constant"}, "bnsl": {"error": "y is constant"}},
+        "odd": {"laws": ["power", "bnsl"], "power": {"error": "no finite estimate"}, "bnsl": {"error": "too few"}},
+        "half": {"laws": ["power", "bnsl"], "power": {"params": {}}, "bnsl": {"error": "the optimiser failed"}},
+    }
+    assert failures(fits) == ["short: 2 points are too few", "flat: y is constant",
+                              "odd: power: no finite estimate; bnsl: too few", "half: bnsl: the optimiser failed"]  # fmt: skip

@@ -166,7 +166,7 @@ def test_workflow_keeps_the_fitted_groups_when_one_group_fails(tmp_path):
         proc = snakemake(work, check=False)
         assert proc.returncode != 0, proc.stdout[-3000:]
         lines = [line for line in proc.stdout.splitlines() if line.startswith("scalinglaws: not fitted:")]
-        assert lines == ["scalinglaws: not fitted: flat: power: y is constant (0.3): there is no curve to fit"]
+        assert lines == ["scalinglaws: not fitted: flat: y is constant (0.3): there is no curve to fit"]
         fits = json.loads((work / "results/ext/fits.json").read_text())
         for group, beta in (("a", BETA), ("b", BETA - 0.2)):
             assert fits[group]["power"]["params"]["beta"]["value"] == pytest.approx(beta, abs=0.1)

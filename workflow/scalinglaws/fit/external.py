@@ -191,12 +191,21 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
 
 
 def failures(fits: dict) -> list[str]:
-    """'group: law: why' for every group or asked-for law that could not be fitted."""
+    """One line per group that could not be fitted ('group: why', or 'group: law: why; ...' when
+    the laws failed for different reasons), and 'group: law: why' per failed law of the others."""
     out = []
     for key, fit in fits.items():
         if "error" in fit:
             out.append(f"{key}: {fit['error']}")
-        out += [f"{key}: {name}: {fit[name]['error']}" for name in fit.get("laws", []) if "error" in fit.get(name, {})]
+            continue
+        failed = {name: fit[name]["error"] for name in fit.get("laws", []) if "error" in fit.get(name, {})}
+        fitted = [name for name in fit.get("laws", []) if "params" in fit.get(name, {})]
+        if failed and not fitted and len(set(failed.values())) == 1:
+            out.append(f"{key}: {next(iter(failed.values()))}")
+        elif failed and not fitted:
+            out.append(f"{key}: " + "; ".join(f"{name}: {why}" for name, why in failed.items()))
+        else:
+            out += [f"{key}: {name}: {why}" for name, why in failed.items()]
     return out
 
 
