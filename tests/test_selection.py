@@ -98,6 +98,7 @@ def test_two_input_laws_are_backtested_along_the_same_input(tmp_path):
     fit = fit_table(spec, 3)["all"]
     assert fit["chinchilla"]["backtest"]["axis"] == "N"  # the first law's axis, for both ...
     assert fit["joint-additive"]["backtest"]["axis"] == "m"  # ... (the same column, its own name)
+    assert fit["joint-additive"]["backtest"]["how"] == "fit on N <= cutoff, predict N > cutoff"  # the user's name
     for law in ("chinchilla", "joint-additive"):
         assert [s["train_max"] for s in fit[law]["backtest"]["splits"]] == pytest.approx(m[2:4])
     choice = fit["selection"][0]

@@ -182,6 +182,8 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
             out[name] = {"law": name, "error": str(exc)}
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
+        if "how" in out[name].get("backtest", {}):  # the table's column, not the law's name for that input
+            out[name]["backtest"]["how"] = f"fit on {x_cols[axis]} <= cutoff, predict {x_cols[axis]} > cutoff"
     if all("skipped" in out[name] for name in laws):
         raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
                          "as many parameters (name a law with --law to fit it anyway)")  # fmt: skip
