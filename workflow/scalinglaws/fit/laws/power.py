@@ -129,8 +129,8 @@ class PowerLaw(Law):
         }
 
     def _summary_extras(self):
-        n_end = self.n_end()
-        if self._drop() < FLAT:
+        n_end, flat = self.n_end(), self._drop() < FLAT
+        if flat:
             lines = []  # no regions to speak of: the warning says the curve does not fall
         elif n_end is not None and n_end <= self.n_start_:
             lines = ["irreducible region from the first point on: alpha * n^beta < gamma at every n measured (no "
@@ -143,7 +143,7 @@ class PowerLaw(Law):
             lines.append(
                 f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}"
             )
-        if lines and n_end is not None and self.n_start_ < n_end <= self.n_max_:
+        if not flat and n_end is not None and self.n_start_ < n_end <= self.n_max_:
             lines.append(f"irreducible region: n > {n_end:.4g} (reached by the data)")
         return lines
 
