@@ -128,6 +128,19 @@ def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_pat
     assert (tmp_path / "out" / "figures" / "power.png").exists()
 
 
+def test_failures_file_records_the_failed_groups_and_the_job_succeeds(tmp_path):
+    """--failures (the workflow's fit job): exit 0 with every output written, the failures in the file."""
+    n = 100 * 2.0 ** np.arange(8)
+    path = curve_table(tmp_path / "t.csv", {"clean": (n, noisy_power(n, np.random.default_rng(0))),
+                                            "const": (n, np.full(8, 0.3))})  # fmt: skip
+    args = ["fit", str(path), "--law", "power", "--x", "n", "--y", "y", "--group", "g", "--bootstrap", "5",
+            "--no-figures", "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 3
+    assert main([*args, "--failures", str(tmp_path / "failed.txt")]) == 0
+    assert (tmp_path / "failed.txt").read_text() == "const: y is constant (0.3): there is no curve to fit\n"
+    assert "params" in json.loads((tmp_path / "out" / "fits.json").read_text())["clean"]["power"]
+
+
 def test_same_x_with_other_differences_is_an_error_unless_replicates_are_named(tmp_path, capsys):
     n = np.repeat(100 * 2.0 ** np.arange(8), 2)
     df = pd.DataFrame({"n": n, "y": noisy_power(n, np.random.default_rng(0)), "width": np.tile([64, 128], 8)})
