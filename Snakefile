@@ -52,6 +52,7 @@ if config.get("external"):  # a table of measurements instead of training
     rule all:
         input:
             rules.fit_table.output,
+            rules.check_fits.output,
         default_target: True
 
 else:

@@ -1,10 +1,11 @@
 """Extrapolation accuracy of law selection (issue 16): fit the smaller part of each learning
-curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` (and
-`--law power,envelope,bnsl`) selects with a plain power law plus constant (`--law power`) by the RMSE of log(y) on the predicted points.
+curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` selects
+(among power, envelope and bnsl) with a plain power law plus constant (`--law power`) by the
+RMSE of log(y) on the predicted points, per curve, per source and over all curves.
 
-Run from the repository root: python3 benchmarks/bench_extrapolation.py
-The curves are benchmarks/data/learning_curves.csv (columns source, curve, x, y, heldout; rows
-flagged heldout are the points to predict, never fitted nor used to select):
+Run from the repository root: python3 benchmarks/bench_extrapolation.py [--synthetic 6]
+The public curves are benchmarks/data/learning_curves.csv (columns source, curve, x, y, heldout;
+rows flagged heldout are the points to predict, never fitted nor used to select):
 - Alabdulmohsin, Neyshabur, Zhai 2022, "Revisiting Neural Scaling Laws in Language and
   Vision" (NeurIPS), benchmark data of google-research/google-research,
   revisiting_neural_scaling_laws/data/benchmark.lang.csv (Apache-2.0): the 5 NMT curves
@@ -15,11 +16,23 @@ flagged heldout are the points to predict, never fitted nor used to select):
   benchmarks/RESULTS.md, issue 6): 4 shards fitted, 2 predicted.
 A curve on which `auto` fits nothing (too few points for any law) is listed, and left out of
 the comparison of means.
+
+Cases the method was not built on (`--synthetic K`, K curves per truth, seeded): curves drawn
+from a known law with 2% noise, 12 points at 2x steps fitted and the next 3 (2x to 8x beyond)
+predicted: power plus constant (2 n^-0.5 + 0.1, the issue's case), Rosenfeld's envelope
+(eps0 = 1, t = 3 n^-0.4 + 0.05) and a broken power law with a bend (Caballero et al.: c0 = 0.1,
+c1 = 0.6, d1 = 3000, f1 = 0.3, b = 5).
+
+The last column of each table, "any law by backtest", is a diagnostic, not the method: the same
+like-for-like backtest selection among power, envelope and bnsl without the rule that a law may
+have at most about a third as many parameters as points.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -27,15 +40,22 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+from scalinglaws.fit import selection  # noqa: E402
+from scalinglaws.fit.laws import make_law  # noqa: E402
+
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves.csv"
+ALL = "power,envelope,bnsl"
 
 
-def fit(law: str, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "scalinglaws", "fit", str(CURVES), "--law", law, "--x", "x", "--y", "y",
+def fit(table: Path, law: str, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "scalinglaws", "fit", str(table), "--law", law, "--x", "x", "--y", "y",
            "--group", "curve", "--holdout-col", "heldout", "--bootstrap", "20", "--no-figures", "--out", str(out)]  # fmt: skip
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})  # fmt: skip
     return json.loads((out / "fits.json").read_text())
 
 
@@ -44,29 +64,77 @@ def held_out_error(fit: dict, law: str | None) -> float | None:
     return (entry.get("holdout") or {}).get("rmse_log")
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        power = fit("power", Path(tmp) / "power")
-        for laws in ("auto", "power,envelope,bnsl"):
-            compare(power, fit(laws, Path(tmp) / laws), laws)
+def without_rule(fit: dict) -> str | None:
+    """The law the backtest selection picks among every fitted law, the parameter rule off."""
+    saved = selection.POINTS_PER_PARAMETER
+    selection.POINTS_PER_PARAMETER = 0
+    try:
+        entries = {name: fit[name] for name in ALL.split(",") if name in fit}
+        choice = selection.select_law(entries, among="diagnostic") if len(entries) > 1 else None
+    finally:
+        selection.POINTS_PER_PARAMETER = saved
+    return choice["law"] if choice else None
 
 
-def compare(power: dict, auto: dict, laws: str) -> None:
-    print(f"\n--law {laws}\n{'curve':22s} {'fitted':>6s} {'power+const':>12s} {'selected':>10s} {'its error':>10s}")
-    pairs = []
+def evaluate(table: Path, tmp: Path, title: str) -> None:
+    """Per curve and per source: power+constant, the auto selection, and the diagnostic."""
+    sources = pd.read_csv(table).groupby("curve")["source"].first().map(lambda s: re.sub(r",.*\(", " (", s))
+    power, auto, every = (fit(table, law, tmp / law) for law in ("power", "auto", ALL))
+    print(f"\n## {title}\n| curve | points fitted | power + constant | auto selects | its error "
+          "| any law by backtest | its error |\n| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    rows = []
     for curve in power:
-        choice = (auto[curve].get("selection") or [{}])[0]
-        law = choice.get("law")
+        law = ((auto[curve].get("selection") or [{}])[0]).get("law")
+        free = without_rule(every[curve])
         base, chosen = held_out_error(power[curve], "power"), held_out_error(auto[curve], law)
+        other = held_out_error(every[curve], free)
         points = power[curve]["points"] - power[curve]["held_out_points"]
-        shown = f"{chosen:10.5f}" if chosen is not None else " " * 10
-        print(f"{curve:22s} {points:6d} {base:12.5f} {law or 'none':>10s} {shown}"
-              + ("" if law else f"  ({auto[curve].get('error') or choice.get('reason')})"))  # fmt: skip
-        if chosen is not None and base is not None:
-            pairs.append((base, chosen))
-    base, chosen = np.array(pairs).T
-    print(f"mean RMSE of log(y) on the predicted points over {len(pairs)} curves: power+const {base.mean():.5f}, "
-          f"selected {chosen.mean():.5f} ({100 * (1 - chosen.mean() / base.mean()):.1f}% lower)")  # fmt: skip
+        cells = [f"{v:.5f}" if v is not None else "" for v in (base, chosen, other)]
+        why = "" if law else f" ({auto[curve].get('error') or auto[curve]['selection'][0]['reason']})"[:90]
+        print(f"| {curve} | {points} | {cells[0]} | {law or 'none'}{why} | {cells[1]} | {free or 'none'} | {cells[2]} |")
+        if None not in (base, chosen, other):
+            rows.append({"source": sources[curve], "power": base, "auto": chosen, "any": other})
+    frame = pd.DataFrame(rows)
+    print("\n| source | curves | power + constant | auto | change | any law by backtest | change |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    for source, part in [*frame.groupby("source", sort=False), ("all", frame)]:
+        m = part[["power", "auto", "any"]].mean()
+        print(f"| {source} | {len(part)} | {m['power']:.5f} | {m['auto']:.5f} | "
+              f"{100 * (m['auto'] / m['power'] - 1):+.1f}% | {m['any']:.5f} | {100 * (m['any'] / m['power'] - 1):+.1f}% |")  # fmt: skip
+
+
+TRUTHS = {
+    "power+constant": ("power", {"alpha": 2.0, "beta": -0.5, "gamma": 0.1}),
+    "envelope": ("envelope", {"a": 3.0, "alpha": 0.4, "c": 0.05, "eps0": 1.0}),
+    "broken power law": ("bnsl", {"a": 0.0, "b": 5.0, "c0": 0.1, "c1": 0.6, "d1": 3e3, "f1": 0.3}),
+}
+
+
+def synthetic_table(path: Path, per_truth: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    n = 100 * 2.0 ** np.arange(15)
+    rows = []
+    for truth, (law, params) in TRUTHS.items():
+        clean = make_law(law)._f(n[:, None], params)
+        for k in range(per_truth):
+            y = clean * np.exp(0.02 * rng.standard_normal(len(n)))
+            rows += [{"source": f"synthetic: {truth}", "curve": f"{truth} {k}", "x": x, "y": v,
+                      "heldout": "yes" if i >= 12 else "no"} for i, (x, v) in enumerate(zip(n, y))]  # fmt: skip
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthetic", type=int, default=6, help="curves per known truth (0: none)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "public").mkdir()
+        evaluate(CURVES, Path(tmp) / "public", "public learning curves and this project's")
+        if args.synthetic:
+            (Path(tmp) / "synthetic").mkdir()
+            table = synthetic_table(Path(tmp) / "synthetic.csv", args.synthetic)
+            evaluate(table, Path(tmp) / "synthetic", "cases the method was not built on (known truths, 2% noise)")
 
 
 if __name__ == "__main__":

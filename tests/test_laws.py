@@ -228,8 +228,10 @@ def test_region_end_never_overflows_nor_reads_as_nonsense():
     law.params_, law.n_start_, law.n_max_, law.small_data_ = {"alpha": 0.5, "beta": -0.02, "gamma": 7e-14}, 100.0, 1e4, []
     assert law.n_end() == np.inf and law.extras()["regions"]["power_law_end"] is None
     assert "beyond 1000x the largest n (not resolved by the data)" in law._summary_extras()[0]
-    law.params_ = {"alpha": 0.01, "beta": -0.5, "gamma": 0.3}  # gamma dominates from the first point on
-    assert law._summary_extras() == ["no power-law region: alpha * n^beta is below gamma from the first point on"]
+    law.params_ = {"alpha": 0.5, "beta": -0.5, "gamma": 0.3}  # gamma dominates from the first point on
+    assert law._summary_extras()[0].startswith("irreducible region from the first point on: alpha * n^beta < gamma")
+    law.params_ = {"alpha": 0.01, "beta": -0.5, "gamma": 0.3}  # falls by 0.3% over the data: no regions to speak of
+    assert law._summary_extras() == []
 
 
 def test_constant_or_too_short_curves_are_refused_with_a_reason():

@@ -98,6 +98,7 @@ def test_two_input_laws_are_backtested_along_the_same_input(tmp_path):
     fit = fit_table(spec, 3)["all"]
     assert fit["chinchilla"]["backtest"]["axis"] == "N"  # the first law's axis, for both ...
     assert fit["joint-additive"]["backtest"]["axis"] == "m"  # ... (the same column, its own name)
+    assert fit["joint-additive"]["backtest"]["how"] == "fit on N <= cutoff, predict N > cutoff"  # the user's name
     for law in ("chinchilla", "joint-additive"):
         assert [s["train_max"] for s in fit[law]["backtest"]["splits"]] == pytest.approx(m[2:4])
     choice = fit["selection"][0]
@@ -118,12 +119,26 @@ def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_pat
     assert code == 3
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert "Traceback" not in out.err and "2 fit(s) failed" in out.err
-    assert "const: power: power: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
+    assert "const: y is constant (0.3)" in out.err and "two: 2 points are too few" in out.err
+    assert "power: power" not in out.err + out.out  # the law is named once
     fits = json.loads((tmp_path / "out" / "fits.json").read_text())
     assert set(fits) == set(curves) and "params" in fits["clean"]["power"]
     assert "no power-law region" in fits["rising"]["power"]["summary"]
     assert "to 0" not in out.out and "e+5" not in out.out  # no region end before its start, none absurd
     assert (tmp_path / "out" / "figures" / "power.png").exists()
+
+
+def test_failures_file_records_the_failed_groups_and_the_job_succeeds(tmp_path):
+    """--failures (the workflow's fit job): exit 0 with every output written, the failures in the file."""
+    n = 100 * 2.0 ** np.arange(8)
+    path = curve_table(tmp_path / "t.csv", {"clean": (n, noisy_power(n, np.random.default_rng(0))),
+                                            "const": (n, np.full(8, 0.3))})  # fmt: skip
+    args = ["fit", str(path), "--law", "power", "--x", "n", "--y", "y", "--group", "g", "--bootstrap", "5",
+            "--no-figures", "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 3
+    assert main([*args, "--failures", str(tmp_path / "failed.txt")]) == 0
+    assert (tmp_path / "failed.txt").read_text() == "const: y is constant (0.3): there is no curve to fit\n"
+    assert "params" in json.loads((tmp_path / "out" / "fits.json").read_text())["clean"]["power"]
 
 
 def test_same_x_with_other_differences_is_an_error_unless_replicates_are_named(tmp_path, capsys):
@@ -147,3 +162,17 @@ def test_a_law_that_backtests_badly_says_so():
     bt = backtest(make_law("size"), n, sizes)
     assert bt["mean_rel_error"] > 0.5 and "do not extrapolate it" in bt["warning"]
     assert "warning" not in backtest(make_law("size"), n, 10 * n**0.9)
+
+
+def test_failures_are_one_line_per_group_naming_the_law_only_where_it_tells_them_apart():
+    from scalinglaws.fit.external import failures
+
+    fits = {
+        "ok": {"laws": ["power", "bnsl"], "power": {"params": {}}, "bnsl": {"params": {}}},
+        "short": {"laws": ["power", "bnsl"], "error": "2 points are too few"},
+        "flat": {"laws": ["power", "bnsl"], "power": {"error": "y is constant"}, "bnsl": {"error": "y is constant"}},
+        "odd": {"laws": ["power", "bnsl"], "power": {"error": "no finite estimate"}, "bnsl": {"error": "too few"}},
+        "half": {"laws": ["power", "bnsl"], "power": {"params": {}}, "bnsl": {"error": "the optimiser failed"}},
+    }
+    assert failures(fits) == ["short: 2 points are too few", "flat: y is constant",
+                              "odd: power: no finite estimate; bnsl: too few", "half: bnsl: the optimiser failed"]  # fmt: skip

@@ -130,7 +130,7 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
               "fit": {"bootstrap": 30, "seed": 3}}  # fmt: skip
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(work)
-    assert job_counts(proc.stdout) == {"all": 1, "fit_table": 1}  # no training at all
+    assert job_counts(proc.stdout) == {"all": 1, "fit_table": 1, "check_fits": 1}  # no training at all
     fits = json.loads((work / "results/ext/fits.json").read_text())
     power = fits["all"]["power"]
     assert power["params"]["beta"]["value"] == pytest.approx(BETA, abs=0.1)
@@ -149,6 +149,35 @@ def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     assert proc.returncode != 0
     log = (work / "results/ext/logs/fit_table.txt").read_text()
     assert "measurements.csv: column 'error', row 4 (line 5): -1 is not positive" in log
+
+
+@pytest.mark.e2e
+def test_workflow_keeps_the_fitted_groups_when_one_group_fails(tmp_path):
+    """One bad curve (constant y) among good ones: the job keeps every output, the run exits
+    non-zero with one line for the bad group, and so does the next run until the table is fixed."""
+    work = make_checkout(tmp_path / "checkout")
+    df = pd.read_csv(runs_table(work / "measurements.csv"))
+    bad = df[df["task"] == "a"].assign(task="flat", error=0.3)
+    pd.concat([df, bad]).to_csv(work / "measurements.csv", index=False)
+    config = {"study": "ext", "external": {"table": "measurements.csv", "x": ["n"], "y": "error", "group": "task",
+                                          "laws": ["power"], "replicate_col": "seed"}, "fit": {"bootstrap": 10}}  # fmt: skip
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    for attempt in range(2):
+        proc = snakemake(work, check=False)
+        assert proc.returncode != 0, proc.stdout[-3000:]
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("scalinglaws: not fitted:")]
+        assert lines == ["scalinglaws: not fitted: flat: y is constant (0.3): there is no curve to fit"]
+        fits = json.loads((work / "results/ext/fits.json").read_text())
+        for group, beta in (("a", BETA), ("b", BETA - 0.2)):
+            assert fits[group]["power"]["params"]["beta"]["value"] == pytest.approx(beta, abs=0.1)
+        assert "params" not in fits["flat"]["power"] and "constant" in fits["flat"]["power"]["error"]
+        assert set(pd.read_csv(work / "results/ext/laws.csv")["curve"]) == {"a", "b", "flat"}
+        assert (work / "results/ext/figures/power.png").stat().st_size > 10_000
+        assert job_counts(proc.stdout) == ({"all": 1, "fit_table": 1, "check_fits": 1} if attempt == 0
+                                           else {"all": 1, "check_fits": 1})  # the fits are not redone  # fmt: skip
+    df[df["task"] != "flat"].to_csv(work / "measurements.csv", index=False)  # fixed: the run succeeds
+    snakemake(work)
+    assert (work / "results/ext/not_fitted.txt").read_text() == ""
 
 
 def test_external_config_needs_no_study_keys_but_names_its_own():

@@ -1,4 +1,5 @@
 # Helpers shared by the rule files (kept out of the files that hold rules).
+import shlex
 
 
 def fail(exc):
@@ -50,3 +51,11 @@ def check_store(study):
     damaged = [*map(str, integrity.check(study, remember=True)), *map(study.data_file, integrity.missing_data(study))]
     for path in damaged:
         print(f"scalinglaws: {path} is damaged or missing; a real run will repair it", file=sys.stderr)
+
+
+def external_options(external):
+    """The optional `scalinglaws fit` arguments, from the config's `external` section."""
+    flags = {"group": "--group", "holdout_col": "--holdout-col", "replicate_col": "--replicate-col", "eps0": "--eps0", "starts": "--starts", "where": "--where"}
+    args = [f"{flag} {shlex.quote(str(external[key]))}" for key, flag in flags.items() if key in external]
+    args += [f"--derive {shlex.quote(f'{name}={expr}')}" for name, expr in external.get("derive", {}).items()]
+    return " ".join(args)

@@ -93,7 +93,8 @@ def cmd_fit_study(args) -> None:
 
 def cmd_fit(args) -> int:
     """Fit laws to an external CSV table and write fits.json, laws.csv and one figure per law.
-    Exit status 3 when some group or law could not be fitted (the others are written)."""
+    Exit status 3 when some group or law could not be fitted (the others are written), unless
+    --failures names a file to record them in."""
     from .fit.external import TableSpec, failures, fit_table
     from .fit.selection import describe
     from .report.tables import write_outputs
@@ -131,9 +132,11 @@ def cmd_fit(args) -> int:
             print("\n".join(describe(choice)))
     print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))
     failed = failures(fits)
+    if args.failures:  # the record a workflow reports from; the job itself succeeds (its outputs are kept)
+        store.atomic_write_text(args.failures, "".join(f"{line}\n" for line in failed))
     if failed:
         print(f"scalinglaws fit: {len(failed)} fit(s) failed:\n  " + "\n  ".join(failed), file=sys.stderr)
-        return 3
+        return 0 if args.failures else 3
     return 0
 
 
@@ -277,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eps0", type=float, help="the random-guess error: joint's eps0 (fitted if not given) and the "
                    "anchor of power's small-data region (none is detected without it)")  # fmt: skip
     s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
+    s.add_argument("--failures", metavar="FILE", help="write the groups and laws that could not be fitted here, one "
+                   "a line (empty if none), and exit 0 when only they failed (for a workflow: the rest is kept)")  # fmt: skip
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95% CI and prediction interval")

@@ -24,7 +24,7 @@ from .laws.base import quiet
 from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 
-AUTO = {1: ("power", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+AUTO = {1: ("power", "envelope", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 
@@ -178,8 +178,12 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         try:
             out[name] = fit_entry(law, x, y, Replicates(reps, what, seed), axis=axis, holdout=holdout, noise=noise)
-        except (FitError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        except FitError as exc:
+            out[name] = {"law": name, "error": str(exc)}
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             out[name] = {"law": name, "error": f"{type(exc).__name__}: {exc}"}
+        if "how" in out[name].get("backtest", {}):  # the table's column, not the law's name for that input
+            out[name]["backtest"]["how"] = f"fit on {x_cols[axis]} <= cutoff, predict {x_cols[axis]} > cutoff"
     if all("skipped" in out[name] for name in laws):
         raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
                          "as many parameters (name a law with --law to fit it anyway)")  # fmt: skip
@@ -189,12 +193,21 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
 
 
 def failures(fits: dict) -> list[str]:
-    """'group: law: why' for every group or asked-for law that could not be fitted."""
+    """One line per group that could not be fitted ('group: why', or 'group: law: why; ...' when
+    the laws failed for different reasons), and 'group: law: why' per failed law of the others."""
     out = []
     for key, fit in fits.items():
         if "error" in fit:
             out.append(f"{key}: {fit['error']}")
-        out += [f"{key}: {name}: {fit[name]['error']}" for name in fit.get("laws", []) if "error" in fit.get(name, {})]
+            continue
+        failed = {name: fit[name]["error"] for name in fit.get("laws", []) if "error" in fit.get(name, {})}
+        fitted = [name for name in fit.get("laws", []) if "params" in fit.get(name, {})]
+        if failed and not fitted and len(set(failed.values())) == 1:
+            out.append(f"{key}: {next(iter(failed.values()))}")
+        elif failed and not fitted:
+            out.append(f"{key}: " + "; ".join(f"{name}: {why}" for name, why in failed.items()))
+        else:
+            out += [f"{key}: {name}: {why}" for name, why in failed.items()]
     return out
 
 

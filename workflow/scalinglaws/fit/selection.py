@@ -132,7 +132,8 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
 def describe(choice: dict) -> list[str]:
     """The selection as printable lines: what was picked, why, the scores and the second opinion."""
     if choice["law"] is None:
-        return [f"no law selected ({choice['among']}): {choice['reason']}"]
+        return [f"no law selected ({choice['among']}): no law is a candidate"] + [
+            f"  {c}: not a candidate: {why}" for c, why in choice["not_candidates"].items()]
     lines = [f"selected {choice['law']} ({choice['among']}): {choice['reason']}"]
     for c in choice["candidates"]:
         se = choice["se"][c]

@@ -136,9 +136,9 @@ class Law:
         try:
             self._fit(x, y, init)
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
-            raise FitError(f"{self.name}: the fit failed numerically ({type(exc).__name__}: {exc})") from None
+            raise FitError(f"the fit failed numerically ({type(exc).__name__}: {exc})") from None
         if not np.isfinite(list(self.params_.values())).all():
-            raise FitError(f"{self.name}: the fit found no finite estimate")
+            raise FitError("the fit found no finite estimate")
 
     def refit(self, x, y) -> "Law":
         """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
@@ -162,15 +162,15 @@ class Law:
         x = as_inputs(x, len(self.x_names))
         y = np.asarray(y, dtype=float).ravel()
         if len(y) != len(x):
-            raise FitError(f"{self.name}: {len(x)} x values but {len(y)} y values")
+            raise FitError(f"{len(x)} x values but {len(y)} y values")
         keep = np.isfinite(x).all(axis=1) & np.isfinite(y)
         x, y = x[keep], y[keep]
         if len(y) < len(self.free):
-            raise FitError(f"{self.name}: need at least {len(self.free)} finite points, got {len(y)}")
+            raise FitError(f"need at least {len(self.free)} finite points, got {len(y)}")
         if (x <= 0).any() or (y <= 0).any():
-            raise FitError(f"{self.name}: x and y must be positive (logs are taken)")
+            raise FitError("x and y must be positive (logs are taken)")
         if self.decreasing and np.ptp(y) <= 1e-12 * y.max():
-            raise FitError(f"{self.name}: y is constant ({y[0]:.6g}): there is no curve to fit")
+            raise FitError(f"y is constant ({y[0]:.6g}): there is no curve to fit")
         return x, y
 
     # -- the default optimiser: multi-start bounded least squares ---------------------------
@@ -223,7 +223,7 @@ class Law:
             if res is not None and (best is None or res.cost < best.cost):
                 best = res
         if best is None:
-            raise FitError(f"{self.name}: the optimiser failed from every start")
+            raise FitError("the optimiser failed from every start")
         if len(starts) > 1:
             best = min((best, solve(best.x)), key=lambda r: np.inf if r is None else r.cost)
         self.params_ = self._unpack(best.x)

@@ -25,7 +25,7 @@ class EnvelopeLaw(Law):
     bound_notes = {
         ("alpha", "lower"): "the curve does not decrease",
         ("c", "lower"): "no irreducible error resolved",
-        ("c", "upper"): "c reached the smallest error",
+        ("c", "upper"): "the floor is at the smallest error: the curve flattens faster than the law approaches its floor",
         ("eps0", "upper"): "no small-data bend resolved (the power law alone fits: use power)",
         ("eps0", "lower"): "eps0 reached the largest error",
     }
@@ -43,8 +43,11 @@ class EnvelopeLaw(Law):
                 "eps0": t**3 / cube}  # fmt: skip
 
     def _bounds(self, x, y):
-        return {"a": (1e-300, 1e300), "alpha": (0.0, 4.0), "c": (0.0, float(y.min())),
-                "eps0": (float(y.max()), 1e3 * float(y.max()))}  # fmt: skip
+        """c up to where the curve's floor, eps0 c / sqrt(c^2 + eps0^2) (below c), can still
+        be the smallest error for some eps0 in its box: c <= y_min y_max / sqrt(y_max^2 - y_min^2)."""
+        lo, hi = float(y.min()), float(y.max())
+        c_max = min(lo * hi / np.sqrt((hi - lo) * (hi + lo)), 1e3 * hi) if hi > lo else lo
+        return {"a": (1e-300, 1e300), "alpha": (0.0, 4.0), "c": (0.0, c_max), "eps0": (hi, 1e3 * hi)}
 
     def _starts(self, x, y):
         """For each eps0, undo the envelope (t = y eps0 / sqrt(eps0^2 - y^2)), then variable

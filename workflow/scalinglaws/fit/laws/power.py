@@ -18,6 +18,7 @@ from ..regions import small_data_start
 from .base import Law
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
+FLAT = 0.05  # a fitted curve that falls less than this over the data has no power-law region
 
 
 class PowerLaw(Law):
@@ -31,7 +32,8 @@ class PowerLaw(Law):
     bound_notes = {
         ("beta", "upper"): "the curve does not decrease",
         ("beta", "lower"): "the curve falls faster than any power law in the search box",
-        ("gamma", "upper"): "no irreducible region resolved (gamma reached the smallest error)",
+        ("gamma", "upper"): "the floor is at the smallest error: the curve flattens faster than a power law "
+        "approaches its floor",
         ("gamma", "lower"): "no irreducible error resolved: a pure power law fits",
     }
 
@@ -127,9 +129,12 @@ class PowerLaw(Law):
         }
 
     def _summary_extras(self):
-        n_end = self.n_end()
-        if n_end is not None and n_end <= self.n_start_:
-            lines = ["no power-law region: alpha * n^beta is below gamma from the first point on"]
+        n_end, flat = self.n_end(), self._drop() < FLAT
+        if flat:
+            lines = []  # no regions to speak of: the warning says the curve does not fall
+        elif n_end is not None and n_end <= self.n_start_:
+            lines = ["irreducible region from the first point on: alpha * n^beta < gamma at every n measured (no "
+                     "power-law region by Hestness et al.'s definition)"]  # fmt: skip
         else:
             end = ("beyond any n (gamma = 0)" if n_end is None else f"{n_end:.4g}" if n_end <= FAR * self.n_max_
                    else f"beyond {FAR:g}x the largest n (not resolved by the data)")  # fmt: skip
@@ -138,13 +143,17 @@ class PowerLaw(Law):
             lines.append(
                 f"small-data region (left out of the fit): n = {', '.join(f'{n:.4g}' for n in self.small_data_)}"
             )
-        if n_end is not None and self.n_start_ < n_end <= self.n_max_:
+        if not flat and n_end is not None and self.n_start_ < n_end <= self.n_max_:
             lines.append(f"irreducible region: n > {n_end:.4g} (reached by the data)")
         return lines
 
+    def _drop(self) -> float:
+        """How much the fitted curve falls over the fitted points (0.1: by 10%)."""
+        lo, hi = self.predict([self.n_max_])[0], self.predict([self.n_start_])[0]
+        return hi / lo - 1
+
     def _fit_warnings(self, x, y):
-        lo, hi = self.predict([x[:, 0].max()])[0], self.predict([self.n_start_])[0]
-        drop = hi / lo - 1
-        if drop < 0.05:
+        drop = self._drop()
+        if drop < FLAT:
             return [f"the fitted curve falls only {100 * drop:.1f}% over the data: no power-law region"]
         return []
