@@ -1,6 +1,7 @@
 """Fault fuzzing (issue 18): kill the workflow anywhere, damage stored files, run it 4 times at once.
 
     python benchmarks/bench_faults.py kill --trials 20 [--seed 0]     # SIGKILL/SIGTERM at random moments
+    python benchmarks/bench_faults.py kill --stages aggregate,fit-study,plot   # each way, while a stage runs
     python benchmarks/bench_faults.py corrupt --files 20 [--seed 0]   # flip bytes in stored files
     python benchmarks/bench_faults.py concurrent                      # 4 invocations on one store
     add --reduced for a smaller study (shards 256-1024, 10 bootstrap replicates) on a loaded machine
@@ -91,12 +92,19 @@ def job_pids(group: int) -> list[int]:
     return pids
 
 
-def kill_trial(template: Path, root: Path, delay: float, how: str) -> dict:
+def kill_trial(template: Path, root: Path, delay: float, how: str, stage: str | None = None) -> dict:
+    """One kill `delay` seconds after the start, or, with `stage`, as soon as that stage runs."""
     work = root / f"trial-{time.monotonic_ns()}"
     make_checkout(work, SMALL)
     head = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(delay)
+    start = time.perf_counter()
+    if stage:
+        while stage not in phase(head.pid).split("+") and head.poll() is None:
+            time.sleep(0.01)
+    else:
+        time.sleep(delay)
+    delay = time.perf_counter() - start
     where = phase(head.pid)
     if how == "sigkill-all":
         os.killpg(head.pid, signal.SIGKILL)
@@ -215,6 +223,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--files", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stages", help=f"kill while these stages run, not at random moments (of {','.join(STAGES)})")
     ap.add_argument("--reduced", action="store_true", help="shards 256-1024 and 10 bootstrap replicates")
     args = ap.parse_args()
     if args.reduced:
@@ -230,7 +239,13 @@ def main() -> None:
         length = time.perf_counter() - start
         assert ref.returncode == 0, ref.stdout[-3000:]
         print(f"uninterrupted run: {length:.1f} s, {sum(job_counts(ref.stdout).values())} jobs", flush=True)
-        if args.mode == "kill":
+        if args.mode == "kill" and args.stages:  # each named stage, killed each way while it runs
+            rows = []
+            for stage in args.stages.split(","):
+                for how in ("sigkill-all", "sigterm-head", "sigterm-job"):
+                    rows.append(kill_trial(template, root, 0, how, stage))
+                    print(json.dumps({**rows[-1], "load": round(os.getloadavg()[0], 1)}), flush=True)
+        elif args.mode == "kill":
             hows = ["sigkill-all", "sigkill-all", "sigterm-head", "sigterm-job"]
             rows = []
             for _ in range(args.trials):  # printed as they finish: a long benchmark may be cut short
