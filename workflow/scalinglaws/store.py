@@ -165,14 +165,23 @@ def result_check(path: Path | str) -> Path:
     return path.with_name(f".{path.name}.sha256")
 
 
-def write_result(path: Path | str, content: str | dict | list) -> None:
+LABELS = ["labels"]  # the command of the study's job labels (tables/jobs.json), which the Snakefile writes
+
+
+def write_result(path: Path | str, content: str | dict | list, command: list[str] | None = None) -> None:
     """Write a table (text) or fits (a JSON object) atomically, then its check record, so that
     a damaged result is detected and rebuilt exactly by running its command again (integrity.py).
-    The command is this process's (`scalinglaws <stage> ...`, as the rule ran it)."""
+    The command is this process's (`scalinglaws <stage> ...`, as the rule ran it) unless given."""
     text = content if isinstance(content, str) else json.dumps(content, indent=1, sort_keys=True, default=_plain) + "\n"
     data = text.encode()
     atomic_write_bytes(path, data)
-    write_record(result_check(path), {"sha256": hashlib.sha256(data).hexdigest(), "argv": sys.argv[1:]})
+    argv = sys.argv[1:] if command is None else command
+    write_record(result_check(path), {"sha256": hashlib.sha256(data).hexdigest(), "argv": argv})
+
+
+def write_labels(path: Path | str, labels: dict) -> None:
+    """tables/jobs.json, the study's job labels (written by the Snakefile), checksummed the same way."""
+    write_result(path, labels, LABELS)
 
 
 def digest_file(path: Path | str) -> str:
