@@ -148,7 +148,7 @@ def corrupt(template: Path, root: Path, files: int, rng: random.Random) -> list[
     rows = []
     stored = sorted(p.relative_to(template) for p in (template / "results").rglob("*")
                     if p.name in ("data.npz", "meta.json", "metrics.json") or p.suffix == ".csv"
-                    or p.name == "fits.json")  # fmt: skip
+                    or p.name in ("fits.json", "jobs.json"))  # fmt: skip
     for target in rng.sample(stored, min(files, len(stored))):
         work = root / f"corrupt-{time.monotonic_ns()}"
         shutil.copytree(template, work, symlinks=True)
