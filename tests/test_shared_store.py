@@ -73,7 +73,8 @@ def test_damaged_tables_and_fits_are_reported_and_rebuilt_once(small, tmp_path):
     assert (results / "fits/fits.json.corrupt").exists() and (results / "tables/learning_curve.csv.corrupt").exists()
     again = snakemake(work).stdout
     assert "is damaged" not in again and "Nothing to be done" in again  # repaired once
-    # a damaged check record: the file can no longer be trusted, and its job (and what follows) reruns
+    # a damaged check record (of a table checked before, unchanged since): the table can no longer
+    # be trusted, and its job (and what follows) reruns
     flip(results / "tables/.sizes.csv.sha256", 30)
     out = snakemake(work).stdout
     assert sum("is damaged" in line for line in out.splitlines()) == 1

@@ -245,6 +245,8 @@ def find_damaged(paths, verified_cache: Path | str | None = None, remember: bool
         except OSError:
             continue
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]  # a write that restores the mtime still changes the ctime
+        if result_check(path).exists():  # a result: its check record too
+            stamp.append(os.stat(result_check(path)).st_ctime_ns)
         if seen.get(path) != stamp:
             try:
                 verify(path, full=True)
