@@ -12,7 +12,7 @@ rule labels:
         f"{RESULTS}/logs/labels.txt",
     localrule: True
     run:
-        store.atomic_write_json(output[0], params.labels)
+        store.write_labels(output[0], params.labels)
         store.atomic_write_text(log[0], f"{len(params.labels)} jobs labelled\n")
 
 

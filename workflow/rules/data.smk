@@ -2,13 +2,16 @@
 # The params are exactly what rebuilds the data (Study.data_spec: no dataset name), so Snakemake's
 # params trigger cannot rerun a job whose content, and hence key, is unchanged. meta.json beside
 # the data is its small record (what it is, a hash of the arrays); training reads it without
-# ancient() so that a rebuilt shard always reaches its jobs (see train.smk).
+# ancient() so that a rebuilt shard always reaches its jobs (see train.smk). update(): Snakemake
+# deletes a job's outputs before running it, and these are shared by every invocation on the
+# store; the job publishes them itself, atomically, under a per-key lock, and leaves an intact
+# copy alone (study.write_data), so another invocation's readers never find them missing.
 
 
 rule shard:
     output:
-        data=f"{STORE}/shards/{{key}}/data.npz",
-        meta=f"{STORE}/shards/{{key}}/meta.json",
+        data=update(f"{STORE}/shards/{{key}}/data.npz"),
+        meta=update(f"{STORE}/shards/{{key}}/meta.json"),
     params:
         dataset=lambda wc: STUDY.data_spec(wc.key),
     log:
@@ -23,7 +26,7 @@ rule shard:
 
 use rule shard as eval_splits with:
     output:
-        data=f"{STORE}/eval/{{key}}/data.npz",
-        meta=f"{STORE}/eval/{{key}}/meta.json",
+        data=update(f"{STORE}/eval/{{key}}/data.npz"),
+        meta=update(f"{STORE}/eval/{{key}}/meta.json"),
     log:
         f"{STORE}/eval/{{key}}/log.txt",

@@ -16,7 +16,9 @@ rule train:
         meta=lambda wc: [STUDY.shard_file(STUDY.jobs[wc.key].shard_key).replace("data.npz", "meta.json"),
                          STUDY.eval_file(STUDY.jobs[wc.key].eval_key).replace("data.npz", "meta.json")],
     output:
-        f"{STORE}/runs/{{key}}/metrics.json",
+        # update(): not deleted before the job runs (it may be another invocation's, on a shared
+        # store); the job trains under a per-key lock unless the record is already there (train/job.py)
+        update(f"{STORE}/runs/{{key}}/metrics.json"),
     params:
         spec=lambda wc: json.dumps(STUDY.jobs[wc.key].spec),
     threads: STUDY.config["threads"]

@@ -65,10 +65,10 @@ def cmd_aggregate(args) -> None:
 
     runs = load_runs(args.metrics, json.loads(Path(args.labels).read_text()))
     out = Path(args.out_dir)
-    store.atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+    store.write_result(out / "runs.csv", runs.to_csv(index=False))
     curve = learning_curve(runs, args.size_tolerance)
-    store.atomic_write_text(out / "learning_curve.csv", curve.to_csv(index=False))
-    store.atomic_write_text(out / "sizes.csv", size_table(runs).to_csv(index=False))
+    store.write_result(out / "learning_curve.csv", curve.to_csv(index=False))
+    store.write_result(out / "sizes.csv", size_table(runs).to_csv(index=False))
 
 
 def cmd_fit_study(args) -> None:
@@ -86,9 +86,9 @@ def cmd_fit_study(args) -> None:
     fits = fit_study(runs, spec)
     for fit in fits.values():  # who computed it (issue 13); the runs' own provenance is in runs.csv
         fit["provenance"] = identity.provenance("cpu", args.config_hash)
-    store.atomic_write_json(args.out, fits)
+    store.write_result(args.out, fits)  # with a checksum beside it (integrity.py)
     if args.table:
-        store.atomic_write_text(args.table, law_table(fits).to_csv(index=False))
+        store.write_result(args.table, law_table(fits).to_csv(index=False))
 
 
 def cmd_fit(args) -> int:

@@ -10,7 +10,9 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,17 +106,31 @@ def atomic_save_npz(path: Path | str, **arrays) -> None:
 
 @contextlib.contextmanager
 def job_lock(out: Path | str):
-    """Hold an exclusive lock on a stored job's folder (an flock: released if the process dies).
+    """Hold an exclusive lock on a stored entry's folder (an flock: released if the process dies).
 
     Two invocations sharing a store that start the same job at once train it once: the second
-    waits, then finds the record (see train/job.py)."""
+    waits, then finds the record (see train/job.py). Yields a function that appends one line to
+    the lock file, the entry's journal of who computed it and who found it done (kept, as
+    Snakemake never deletes it: tests and benchmarks count from it how often a job trained)."""
     import fcntl
+    import socket
 
     lock = Path(out).with_name(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
+
+        def note(what: str) -> None:
+            fh.write(f"{time.time():.3f} {socket.gethostname()} {os.getpid()} {what}\n")
+            fh.flush()
+
+        yield note
+
+
+def journal(out: Path | str) -> list[str]:
+    """What job_lock's journal says of a stored entry: one word per event ("computed", "found")."""
+    lock = Path(out).with_name(".lock")
+    return [line.split()[3] for line in lock.read_text().splitlines() if len(line.split()) > 3] if lock.exists() else []
 
 
 # -- job records: metrics.json with a checksum, so a corrupted or truncated file is detected ----
@@ -142,13 +158,49 @@ def read_record(path: Path | str) -> dict:
     return record
 
 
-def verify(path: Path | str, full: bool = False) -> None:
-    """Raise CorruptRecord if a stored file is damaged.
+# -- a study's tables and fits: plain files (CSV, JSON) with a checksum beside them ------------
+def result_check(path: Path | str) -> Path:
+    """The record beside a result file: its SHA-256 and the command that wrote it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.sha256")
 
-    Records are checked against their checksum. Arrays (.npz, a zip) are checked for a sound
-    zip directory (cheap: catches truncation); with `full`, every member's CRC-32 is read too.
+
+LABELS = ["labels"]  # the command of the study's job labels (tables/jobs.json), which the Snakefile writes
+
+
+def write_result(path: Path | str, content: str | dict | list, command: list[str] | None = None) -> None:
+    """Write a table (text) or fits (a JSON object) atomically, then its check record, so that
+    a damaged result is detected and rebuilt exactly by running its command again (integrity.py).
+    The command is this process's (`scalinglaws <stage> ...`, as the rule ran it) unless given."""
+    text = content if isinstance(content, str) else json.dumps(content, indent=1, sort_keys=True, default=_plain) + "\n"
+    data = text.encode()
+    atomic_write_bytes(path, data)
+    argv = sys.argv[1:] if command is None else command
+    write_record(result_check(path), {"sha256": hashlib.sha256(data).hexdigest(), "argv": argv})
+
+
+def write_labels(path: Path | str, labels: dict) -> None:
+    """tables/jobs.json, the study's job labels (written by the Snakefile), checksummed the same way."""
+    write_result(path, labels, LABELS)
+
+
+def digest_file(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def verify(path: Path | str, full: bool = False) -> None:
+    """Raise CorruptRecord if a stored file (or a result with a check record) is damaged.
+
+    Records are checked against their checksum, results against the SHA-256 of their check
+    record. Arrays (.npz, a zip) are checked for a sound zip directory (cheap: catches
+    truncation); with `full`, every member's CRC-32 is read too.
     """
     path = Path(path)
+    if result_check(path).exists():
+        expected = read_record(result_check(path))["sha256"]
+        if digest_file(path) != expected:
+            raise CorruptRecord(f"{path}: result does not match its checksum")
+        return
     if path.suffix == ".json":
         read_record(path)
         return
@@ -176,9 +228,9 @@ def quarantine(path: Path | str) -> Path:
 def find_damaged(paths, verified_cache: Path | str | None = None, remember: bool = False) -> list[Path]:
     """Every existing file of `paths` that fails verify(full=True); nothing is moved.
 
-    With `verified_cache`, files that passed before with the same size and mtime are not read
-    again (any write changes the mtime); `remember` adds the files that pass now to it (real
-    runs only: a dry run writes nothing).
+    With `verified_cache`, files that passed before with the same size, mtime and ctime are not
+    read again (any write changes the ctime, even one that puts the mtime back); `remember` adds
+    the files that pass now to it (real runs only: a dry run writes nothing).
     """
     seen = {}
     if verified_cache and os.path.exists(verified_cache):
@@ -192,7 +244,9 @@ def find_damaged(paths, verified_cache: Path | str | None = None, remember: bool
             st = os.stat(path)
         except OSError:
             continue
-        stamp = [st.st_size, st.st_mtime_ns]
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]  # a write that restores the mtime still changes the ctime
+        if result_check(path).exists():  # a result: its check record too
+            stamp.append(os.stat(result_check(path)).st_ctime_ns)
         if seen.get(path) != stamp:
             try:
                 verify(path, full=True)

@@ -233,7 +233,26 @@ def write_data(spec: dict, out: str | Path) -> None:
     """Materialise a shard (spec["n"]) or the eval splits (n None) of Study.data_spec at `out`,
     then its record `meta.json` beside it: what it is and a hash of the arrays. The record is
     the same for the same content (no time, no provenance) and is not rewritten when it is
-    unchanged, so a rebuilt shard does not look new to the jobs that read it."""
+    unchanged, so a rebuilt shard does not look new to the jobs that read it. Under the entry's
+    lock, an intact copy (its record names this spec, every array passes its CRC) is left alone:
+    another invocation on a shared store may have written it since this one planned the job."""
+    with store.job_lock(out) as note:
+        if _intact(spec, out):
+            note("found")
+            return
+        _write_data(spec, out)
+        note("computed")
+
+
+def _intact(spec: dict, out: str | Path) -> bool:
+    try:
+        store.verify(out, full=True)
+        return store.read_record(Path(out).with_name("meta.json"))["spec"] == spec
+    except (OSError, KeyError, store.CorruptRecord):
+        return False
+
+
+def _write_data(spec: dict, out: str | Path) -> None:
     from .datasets import make_dataset
 
     ds = make_dataset(spec["type"], {**spec["options"], "type": spec["type"]}, spec["seed"])

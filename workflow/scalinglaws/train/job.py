@@ -31,7 +31,6 @@ def load_splits(shard: str, evals: str) -> Splits:
     job starts, so that the jobs that read it intact before are not retrained."""
     arrays = {}
     for path in (shard, evals):
-        _wait_for(path)
         try:  # reading every array checks its CRC-32: a damaged shard is never used
             with np.load(path) as f:
                 arrays.update({k: f[k] for k in f.files})
@@ -41,24 +40,21 @@ def load_splits(shard: str, evals: str) -> Splits:
                   Split(arrays["test_x"], arrays["test_y"]))  # fmt: skip
 
 
-def _wait_for(path: str, seconds: float = 60.0) -> None:
-    """Wait a while for a missing input: in a shared store, another invocation's Snakemake
-    removes a data job's outputs just before it rewrites them (identical content)."""
-    deadline = time.time() + seconds
-    while not os.path.exists(path) and time.time() < deadline:
-        time.sleep(0.2)
-
-
 def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
-    """Train one ensemble job unless another invocation on the same store just did (store.job_lock)."""
-    with store.job_lock(out):
+    """Train one ensemble job unless its record is already there, under the job's lock: another
+    invocation on the same store may have written it since this one planned the job (the rule's
+    output is update(), so Snakemake does not delete it first), or be writing it now (then this
+    waits for it). Either way a job is trained once (store.job_lock's journal says so)."""
+    with store.job_lock(out) as note:
         try:
             store.read_record(out)
             print(f"scalinglaws: {out} was written by another invocation meanwhile; not trained again", file=sys.stderr)
+            note("found")
             return
         except (OSError, store.CorruptRecord):
             pass
         _train_job(spec, shard, evals, out, args)
+        note("computed")
 
 
 def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
