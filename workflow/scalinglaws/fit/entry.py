@@ -50,6 +50,10 @@ def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, h
         "goodness": law.goodness(fit_x, fit_y),
         "warnings": law.warnings_,
         "bootstrap": bootstrap_summary(boot, resample, seed, noise),
+        "weights": None if law.point_sd is None else {
+            "point_sd": law.point_errors(x, relative=False).tolist(),
+            "definition": "each point's residual weighed by 1/se: its seeds' relative standard error, moderated "
+                          "toward the typical one (fit/weights.py); the same in every replicate and region decision"},
         "correlations": boot.correlations(),
         "plot": plot_with_intervals(law, x, boot.samples, noise, seed),
         "backtest": backtest(law, fit_x, fit_y, axis=axis),

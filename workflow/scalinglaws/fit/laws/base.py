@@ -71,6 +71,7 @@ class Law:
     axis = 0  # the input along which backtests cut and figures draw
     bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
     widenable: frozenset[tuple[str, str]] = frozenset()  # bounds of convenience, pushed out if they bind
+    weighable = True  # the objective is the base one, so points can be weighed by their errors (weigh())
 
     def __init__(self):
         self.fixed: dict[str, float] = {}  # parameters held at a given value, not fitted
@@ -80,6 +81,7 @@ class Law:
         self.ci_: dict[str, list[float] | None] = {}
         self.n_points_ = 0
         self.widen_: dict[tuple[str, str], int] = {}  # (param, side) -> times that bound was widened
+        self.point_sd: dict[tuple, float] | None = None  # x row -> standard error of its point (weigh())
 
     # -- what a subclass provides ---------------------------------------------------------
     def _f(self, x: np.ndarray, p: dict) -> np.ndarray:
@@ -111,7 +113,31 @@ class Law:
         return [p for p in self.param_names if p not in self.fixed]
 
     def clone(self) -> "Law":
-        return type(self)(**self.options())
+        law = type(self)(**self.options())
+        law.point_sd = self.point_sd
+        return law
+
+    def weigh(self, x, sd) -> "Law":
+        """Weigh each point's residual by its standard error `sd` (on the scale of the residuals:
+        relative for log residuals), or by none if sd is None. The errors belong to the points
+        (x rows), so a fit to any subset of them, a bootstrap replicate of the same points, a
+        backtest or a region decision weighs them alike; an x without one gets the typical
+        error (their geometric mean)."""
+        if sd is None or not self.weighable:
+            self.point_sd = None
+            return self
+        x = as_inputs(x, len(self.x_names))
+        self.point_sd = {tuple(map(float, row)): float(s) for row, s in zip(x, np.asarray(sd, float))}
+        return self
+
+    def point_errors(self, x: np.ndarray, relative: bool = True) -> np.ndarray | None:
+        """The standard error of each row of x (None: unweighted); relative=True divides them by
+        their typical value, so that weighted residuals keep the scale of unweighted ones."""
+        if not self.point_sd:
+            return None
+        typical = float(np.exp(np.mean(np.log(list(self.point_sd.values())))))
+        sd = np.array([self.point_sd.get(tuple(map(float, row)), typical) for row in x])
+        return sd / typical if relative else sd
 
     def fit(self, x, y, init: "Law | None" = None) -> "Law":
         """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate.
@@ -196,13 +222,15 @@ class Law:
             self._pack({k: b[1] for k, b in self.bounds_.items()}),
         )
 
+        weight = 1.0 if self.point_sd is None else 1.0 / self.point_errors(x)
+
         def residuals(theta):
-            r = self._residuals(self._f(x, self._unpack(theta)), y)
+            r = self._residuals(self._f(x, self._unpack(theta)), y) * weight
             return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
 
         def jacobian(theta):
             p = self._unpack(theta)
-            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y)
+            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y) * weight
             cols = [grad[q] * (p[q] if q in self.log_params else 1.0) for q in self.free]  # chain rule for logs
             return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
 

@@ -70,8 +70,9 @@ class PowerLaw(Law):
     def _fit(self, x, y, init):
         n_start = float(x[:, 0].min())
         if self.regions and self.best_guess is not None:  # decided again in every bootstrap replicate
-            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start), x, y,
-                                       self.best_guess, self.point_var)  # fmt: skip
+            sd = self.point_errors(x, relative=False)  # each point's own variance, if weighed, else the pooled one
+            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start, self.point_sd),
+                                       x, y, self.best_guess, self.point_var if sd is None else sd**2)  # fmt: skip
         keep = x[:, 0] >= n_start
         super()._fit(x[keep], y[keep], init)
         self.n_start_ = n_start
@@ -80,9 +81,11 @@ class PowerLaw(Law):
         self.n_points_ = int(keep.sum())
 
     @staticmethod
-    def _fit_plain(x, y, init) -> "PowerLaw":
-        """The law without regions fitted to (x, y), from `init`'s estimate if given."""
+    def _fit_plain(x, y, init, point_sd=None) -> "PowerLaw":
+        """The law without regions fitted to (x, y), from `init`'s estimate if given, its
+        points weighed by `point_sd` (Law.weigh) if given."""
         law = PowerLaw(regions=False)
+        law.point_sd = point_sd
         Law._fit(law, x, y, init)
         return law
 

@@ -1,0 +1,94 @@
+"""Weights for the fits: each point's standard error from its seeds, moderated.
+
+A point measured with k >= 2 seeds has a standard error of its mean; a fit in log units weighs
+its residual by the relative standard error se / mean (the delta method: the standard deviation
+of log(mean)). With k = 3 seeds a point's own variance has only 2 degrees of freedom, so taken
+raw its weight would be mostly noise (the inverse of a chi-square with 2 degrees of freedom has
+no finite mean) and a point whose seeds happen to agree would pull the fit through itself. Each
+point's variance is therefore moderated as in Smyth (2004, limma's empirical Bayes): a prior
+variance s0^2 with d0 degrees of freedom is estimated from the spread of all points' log
+variances, and the point's variance becomes (d0 s0^2 + d s^2) / (d0 + d). Both come from the
+data, with no tuned constant:
+- when the points' variances differ no more than sampling alone makes them differ, d0 is
+  infinite and every point gets the pooled variance: the fit is the unweighted one;
+- when one point's seeds spread far more than the others', d0 is small and that point is
+  weighed down by its own error;
+- a point whose seeds agree exactly (se = 0) gets d0 s0^2 / (d0 + d): the prior is its floor;
+  points without seed error (one run) get s0^2, the typical variance.
+With one run per point everywhere there is no seed error and the fit stays unweighted (None).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, polygamma
+
+MIN_POINTS = 3  # points with seed errors needed to estimate the prior's spread
+
+
+def trigamma(x):
+    return polygamma(1, x)
+
+
+def trigamma_inverse(y: float) -> float:
+    """x with trigamma(x) = y (Smyth 2004's Newton iteration, on 1/x)."""
+    x = 0.5 + 1.0 / y
+    for _ in range(50):
+        step = trigamma(x) * (1 - trigamma(x) / y) / polygamma(2, x)
+        x += step
+        if -step / x < 1e-8:
+            break
+    return float(x)
+
+
+def prior(s2: np.ndarray, dof: np.ndarray) -> tuple[float, float]:
+    """(s0^2, d0) from sample variances s2 with dof degrees of freedom (all > 0): the method of
+    moments on log(s2), whose variance is trigamma(d/2) from sampling plus trigamma(d0/2) from
+    real differences between the points' variances (d0 = inf: none beyond sampling)."""
+    e = np.log(s2) - digamma(dof / 2) + np.log(dof / 2)
+    e_bar = float(e.mean())
+    excess = float(np.mean((e - e_bar) ** 2 * len(e) / (len(e) - 1) - trigamma(dof / 2)))
+    if excess <= 0:
+        return float(np.exp(e_bar)), np.inf
+    d0 = 2 * trigamma_inverse(excess)
+    return float(np.exp(e_bar + digamma(d0 / 2) - np.log(d0 / 2))), d0
+
+
+def moderated(s2: np.ndarray, dof: np.ndarray) -> np.ndarray:
+    """Each variance moderated toward the prior; dof 0 (no seed error) gives the prior s0^2.
+    Variances of exactly 0 carry no information about the spread and are left out of it."""
+    informative = (dof > 0) & (s2 > 0)
+    if informative.sum() < MIN_POINTS:
+        pooled = float((s2 * dof).sum() / dof.sum())
+        return np.full(len(s2), pooled)
+    s0, d0 = prior(s2[informative], dof[informative])
+    if np.isinf(d0):
+        return np.full(len(s2), s0)
+    return (d0 * s0 + dof * s2) / (d0 + dof)
+
+
+def relative_errors(cube: np.ndarray) -> np.ndarray | None:
+    """For [point, run] values (NaN: missing), each point's moderated relative standard error
+    of its mean, se / mean: the standard deviation of the log of the point, which a log fit
+    weighs by. None when no point has two runs (nothing to weigh by)."""
+    ok = np.isfinite(cube) & (cube > 0)
+    k = ok.sum(axis=1)
+    if k.max() < 2:
+        return None
+    values = np.where(ok, cube, np.nan)
+    mean = np.nanmean(values, axis=1, keepdims=True)
+    dof = np.maximum(k - 1, 0).astype(float)
+    rel = values / mean
+    s2 = np.where(dof > 0, np.nansum((rel - 1.0) ** 2, axis=1) / np.maximum(dof, 1), 0.0)
+    var = moderated(s2, dof)
+    return np.sqrt(var / np.maximum(k, 1)) if (var > 0).all() else None  # every seed alike: nothing to weigh by
+
+
+def runs_errors(index: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """relative_errors for runs given as (point index of each run, value)."""
+    counts = np.bincount(index)
+    cube = np.full((len(counts), counts.max()), np.nan)
+    slot = np.zeros(len(counts), int)
+    for i, v in zip(index, y):
+        cube[i, slot[i]] = v
+        slot[i] += 1
+    return relative_errors(cube)
