@@ -5,7 +5,7 @@ import pytest
 
 from scalinglaws.fit.laws import make_law
 from scalinglaws.fit.study import StudyFit, fit_curve
-from scalinglaws.fit.weights import prior, relative_errors
+from scalinglaws.fit.weights import between_points_variance, prior, relative_errors
 
 N = 128 * 2.0 ** np.arange(8)
 TRUTH = {"alpha": 5.0, "beta": -0.5, "gamma": 0.01}
@@ -36,6 +36,15 @@ def test_moderated_errors_pool_alike_points_and_single_out_a_wild_one():
     assert relative_errors(alike[:, :1]) is None  # one seed: nothing to weigh by
     s0, d0 = prior(np.array([1.0, 100.0, 1.0, 1.0]), np.full(4, 2.0))
     assert np.isfinite(d0) and s0 > 0
+
+
+def test_the_variance_points_share_beyond_their_seeds_is_estimated():
+    rng = np.random.default_rng(3)
+    se = np.full(2000, 0.02)
+    shared = rng.normal(0, np.hypot(0.02, 0.03), 2000)
+    assert between_points_variance(shared, se, 2000) == pytest.approx(0.03**2, rel=0.1)
+    assert between_points_variance(rng.normal(0, 0.02, 2000), se, 2000) < 0.01**2  # the seeds explain it all
+    assert between_points_variance(np.zeros(8), se[:8], 5) == 0.0
 
 
 def test_a_wild_point_pulls_the_unweighted_fit_but_not_the_weighted_one():

@@ -20,6 +20,7 @@ With one run per point everywhere there is no seed error and the fit stays unwei
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import digamma, polygamma
 
 MIN_POINTS = 3  # points with seed errors needed to estimate the prior's spread
@@ -92,3 +93,37 @@ def runs_errors(index: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         cube[i, slot[i]] = v
         slot[i] += 1
     return relative_errors(cube)
+
+
+def between_points_variance(resid: np.ndarray, se: np.ndarray, dof: int) -> float:
+    """Paule and Mandel's (1982) estimate of the variance tau^2 that every point has beyond its
+    seeds' (its training set, a misfit): the tau^2 >= 0 at which the chi-square
+    sum(resid^2 / (se^2 + tau^2)) equals its degrees of freedom."""
+    def excess(tau2):
+        return float((resid**2 / (se**2 + tau2)).sum()) - dof
+
+    if dof < 1 or excess(0.0) <= 0:
+        return 0.0
+    return float(brentq(excess, 0.0, float((resid**2).sum()) / dof, xtol=1e-14))
+
+
+def weigh_with_shared_noise(law, x: np.ndarray, y: np.ndarray, rounds: int = 2):
+    """Fit `law`, weighed by its points' seed errors, then by their seed errors plus the variance
+    they share beyond them (between_points_variance): what a point's deviation from the curve
+    really has (the seeds' error alone would let a point whose seeds agree pull the curve through
+    its shard-level noise). The refit and the estimate alternate `rounds` times. The law keeps
+    these total errors, so its replicates and backtests weigh by them."""
+    law.fit(x, y)
+    if law.point_sd is None:
+        return law
+    seed_sd = law.point_sd
+    se = law.point_errors(x, relative=False)
+    for _ in range(rounds):
+        rows = law.fitted_rows(x)
+        resid = law._residuals(law.predict(x[rows]), y[rows])
+        tau2 = between_points_variance(resid, se[rows], int(rows.sum()) - len(law.free))
+        if tau2 <= 0:
+            break
+        law.point_sd = {key: float(np.sqrt(s**2 + tau2)) for key, s in seed_sd.items()}
+        law.fit(x, y)
+    return law

@@ -176,6 +176,10 @@ class Law:
             law._guarded_fit(x, y, self)
         return law
 
+    def fitted_rows(self, x: np.ndarray) -> np.ndarray:
+        """Which rows of x the fit used (a law with regions leaves some out)."""
+        return np.ones(len(x), bool)
+
     def predict(self, x) -> np.ndarray:
         if self.params_ is None:
             raise RuntimeError(f"{self.name}: call fit() before predict()")

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import varpro
 from ..regions import small_data_start
-from .base import Law
+from .base import Law, as_inputs
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
 
@@ -102,10 +102,13 @@ class PowerLaw(Law):
         n_end = self.n_end(params)
         return {"power_law_end": n_end if n_end is not None else float("inf")}
 
+    def fitted_rows(self, x):
+        return as_inputs(x, 1)[:, 0] >= self.n_start_
+
     def goodness(self, x, y) -> dict:
         """Goodness over the power-law region (the points the fit used)."""
         x, y = self.check_data(x, y)
-        keep = x[:, 0] >= self.n_start_
+        keep = self.fitted_rows(x)
         return super().goodness(x[keep], y[keep])
 
     def _resolved_end(self) -> float | None:
