@@ -71,7 +71,8 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
 
     def law_data(v, t) -> dict:
         sel = select_best(v, t, params, spec.tolerance)
-        out = {"curve": sel.target_mean, "size": params[sel.smallest]}
+        out = {"curve": sel.target_mean, "size": params[sel.smallest],
+               "curve_sd": relative_errors(t[np.arange(len(n)), sel.best])}  # the curve's seed errors
         if any(name in JOINT_LAWS for name in spec.laws):
             out["joint"] = per_size_best(v, t, params, sizes).ravel()
         return out
@@ -79,7 +80,6 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
     observed = law_data(val, tgt)
     chosen = tgt[np.arange(len(n)), select_best(val, tgt, params, spec.tolerance).best]
     noise = {"curve": cell_noise(chosen), "size": None, "joint": cell_noise(tgt.reshape(-1, tgt.shape[2]))}
-    errors = {"curve": relative_errors(chosen), "size": None, "joint": None}  # what each source's points weigh
     replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, spec.replicates, spec.seed)]
     out = {"target": f"{spec.target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
            "size_tolerance": spec.tolerance, "laws": list(spec.laws), "best_guess": best_guess}  # fmt: skip
@@ -88,8 +88,10 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         if source == "joint" and len(sizes) < 2:
             out[name] = {"law": name, "error": f"{name} needs several model sizes; this curve has one"}
             continue
-        reps = ((x[source], r[source]) for r in replicate_data)
-        law = make_law(name, **law_options(name, spec, best_guess, noise["curve"])).weigh(x[source], errors[source])
+        # the learning curve's points are weighed by their seed errors, each replicate's by its own
+        reps = ((x[source], r[source], r.get(f"{source}_sd")) for r in replicate_data)
+        law = make_law(name, **law_options(name, spec, best_guess, noise["curve"]))
+        law.weigh(x[source], observed.get(f"{source}_sd"))
         # backtests cut along n (the joint laws' second input)
         reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
         out[name] = fit_entry(law, x[source], observed[source], reps, axis=1 if source == "joint" else 0,

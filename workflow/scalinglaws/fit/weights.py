@@ -116,14 +116,14 @@ def weigh_with_shared_noise(law, x: np.ndarray, y: np.ndarray, rounds: int = 2):
     law.fit(x, y)
     if law.point_sd is None:
         return law
-    seed_sd = law.point_sd
-    se = law.point_errors(x, relative=False)
+    keys, se = list(law.seed_sd), np.array(list(law.seed_sd.values()))
     for _ in range(rounds):
         rows = law.fitted_rows(x)
         resid = law._residuals(law.predict(x[rows]), y[rows])
-        tau2 = between_points_variance(resid, se[rows], int(rows.sum()) - len(law.free))
+        seed = law.point_errors(x, relative=False, seeds_only=True)
+        tau2 = between_points_variance(resid, seed[rows], int(rows.sum()) - len(law.free))
         if tau2 <= 0:
             break
-        law.point_sd = {key: float(np.sqrt(s**2 + tau2)) for key, s in seed_sd.items()}
+        law.weigh(np.array(keys), se, tau2)
         law.fit(x, y)
     return law

@@ -82,6 +82,8 @@ class Law:
         self.n_points_ = 0
         self.widen_: dict[tuple[str, str], int] = {}  # (param, side) -> times that bound was widened
         self.point_sd: dict[tuple, float] | None = None  # x row -> standard error of its point (weigh())
+        self.seed_sd: dict[tuple, float] | None = None  # x row -> the part of it from the point's seeds
+        self.shared_var = 0.0  # the variance every point has beyond its seeds' (weights.py)
 
     # -- what a subclass provides ---------------------------------------------------------
     def _f(self, x: np.ndarray, p: dict) -> np.ndarray:
@@ -114,29 +116,33 @@ class Law:
 
     def clone(self) -> "Law":
         law = type(self)(**self.options())
-        law.point_sd = self.point_sd
+        law.point_sd, law.seed_sd, law.shared_var = self.point_sd, self.seed_sd, self.shared_var
         return law
 
-    def weigh(self, x, sd) -> "Law":
-        """Weigh each point's residual by its standard error `sd` (on the scale of the residuals:
-        relative for log residuals), or by none if sd is None. The errors belong to the points
-        (x rows), so a fit to any subset of them, a bootstrap replicate of the same points, a
+    def weigh(self, x, sd, shared_var: float = 0.0) -> "Law":
+        """Weigh each point's residual by its standard error: `sd` from its seeds (on the scale of
+        the residuals: relative for log residuals) and `shared_var` beyond them, or by none if sd
+        is None. The errors belong to the points (x rows), so a fit to any subset of them, a
         backtest or a region decision weighs them alike; an x without one gets the typical
         error (their geometric mean)."""
         if sd is None or not self.weighable:
-            self.point_sd = None
+            self.point_sd = self.seed_sd = None
             return self
-        x = as_inputs(x, len(self.x_names))
-        self.point_sd = {tuple(map(float, row)): float(s) for row, s in zip(x, np.asarray(sd, float))}
+        keys = [tuple(map(float, row)) for row in as_inputs(x, len(self.x_names))]
+        sd = np.asarray(sd, float)
+        self.seed_sd, self.shared_var = dict(zip(keys, sd.tolist())), float(shared_var)
+        self.point_sd = dict(zip(keys, np.sqrt(sd**2 + shared_var).tolist()))
         return self
 
-    def point_errors(self, x: np.ndarray, relative: bool = True) -> np.ndarray | None:
-        """The standard error of each row of x (None: unweighted); relative=True divides them by
-        their typical value, so that weighted residuals keep the scale of unweighted ones."""
-        if not self.point_sd:
+    def point_errors(self, x: np.ndarray, relative: bool = True, seeds_only: bool = False) -> np.ndarray | None:
+        """The standard error of each row of x (None: unweighted), or its seeds' part; relative=True
+        divides them by their typical value, so that weighted residuals keep the scale of
+        unweighted ones."""
+        table = self.seed_sd if seeds_only else self.point_sd
+        if not table:
             return None
-        typical = float(np.exp(np.mean(np.log(list(self.point_sd.values())))))
-        sd = np.array([self.point_sd.get(tuple(map(float, row)), typical) for row in x])
+        typical = float(np.exp(np.mean(np.log(list(table.values())))))
+        sd = np.array([table.get(tuple(map(float, row)), typical) for row in x])
         return sd / typical if relative else sd
 
     def fit(self, x, y, init: "Law | None" = None) -> "Law":
@@ -166,10 +172,13 @@ class Law:
         if not np.isfinite(list(self.params_.values())).all():
             raise FitError(f"{self.name}: the fit found no finite estimate")
 
-    def refit(self, x, y) -> "Law":
+    def refit(self, x, y, sd=None) -> "Law":
         """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
-        widened) box, without warnings."""
+        widened) box, without warnings. `sd`: the replicate's own seed errors of its points, if
+        the law weighs them (with this fit's shared variance); else this fit's weights."""
         law = self.clone()
+        if sd is not None and self.point_sd is not None:
+            law.weigh(x, sd, self.shared_var)
         law.widen_ = dict(self.widen_)
         x, y = law.check_data(x, y)
         with single_threaded(), quiet():
