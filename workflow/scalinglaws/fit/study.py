@@ -22,7 +22,7 @@ from .entry import fit_entry
 from .laws import make_law
 from .selection import select_law
 from .uncertainty import Noise, Replicates, resample_seeds, runs_noise
-from .weights import relative_errors
+from .weights import error_draws, relative_errors
 
 DEFAULT_LAWS = ("power", "size")
 # What each law is fitted to in a study: the learning curve, the best size per shard, or the
@@ -71,8 +71,7 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
 
     def law_data(v, t) -> dict:
         sel = select_best(v, t, params, spec.tolerance)
-        out = {"curve": sel.target_mean, "size": params[sel.smallest],
-               "curve_sd": relative_errors(t[np.arange(len(n)), sel.best])}  # the curve's seed errors
+        out = {"curve": sel.target_mean, "size": params[sel.smallest]}
         if any(name in JOINT_LAWS for name in spec.laws):
             out["joint"] = per_size_best(v, t, params, sizes).ravel()
         return out
@@ -81,6 +80,9 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
     chosen = tgt[np.arange(len(n)), select_best(val, tgt, params, spec.tolerance).best]
     noise = {"curve": cell_noise(chosen), "size": None, "joint": cell_noise(tgt.reshape(-1, tgt.shape[2]))}
     replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, spec.replicates, spec.seed)]
+    observed["curve_sd"] = relative_errors(chosen)  # the curve's seed errors, and each replicate's draw of them
+    for data, sd in zip(replicate_data, error_draws(chosen, spec.replicates, spec.seed)):
+        data["curve_sd"] = sd
     out = {"target": f"{spec.target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
            "size_tolerance": spec.tolerance, "laws": list(spec.laws), "best_guess": best_guess}  # fmt: skip
     for name in spec.laws:

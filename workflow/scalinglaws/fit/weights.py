@@ -67,21 +67,45 @@ def moderated(s2: np.ndarray, dof: np.ndarray) -> np.ndarray:
     return (d0 * s0 + dof * s2) / (d0 + dof)
 
 
+def seed_variances(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For [point, run] values (NaN: missing): each point's sample variance of its runs relative
+    to their mean, its degrees of freedom (runs - 1) and its runs."""
+    ok = np.isfinite(cube) & (cube > 0)
+    k = ok.sum(axis=1)
+    values = np.where(ok, cube, np.nan)
+    with np.errstate(all="ignore"):
+        rel = values / np.nanmean(values, axis=1, keepdims=True)
+    dof = np.maximum(k - 1, 0).astype(float)
+    s2 = np.where(dof > 0, np.nansum((rel - 1.0) ** 2, axis=1) / np.maximum(dof, 1), 0.0)
+    return s2, dof, k
+
+
+def _standard_errors(s2: np.ndarray, dof: np.ndarray, k: np.ndarray) -> np.ndarray | None:
+    var = moderated(s2, dof)
+    return np.sqrt(var / np.maximum(k, 1)) if (var > 0).all() else None  # every seed alike: nothing to weigh by
+
+
 def relative_errors(cube: np.ndarray) -> np.ndarray | None:
     """For [point, run] values (NaN: missing), each point's moderated relative standard error
     of its mean, se / mean: the standard deviation of the log of the point, which a log fit
     weighs by. None when no point has two runs (nothing to weigh by)."""
-    ok = np.isfinite(cube) & (cube > 0)
-    k = ok.sum(axis=1)
-    if k.max() < 2:
-        return None
-    values = np.where(ok, cube, np.nan)
-    mean = np.nanmean(values, axis=1, keepdims=True)
-    dof = np.maximum(k - 1, 0).astype(float)
-    rel = values / mean
-    s2 = np.where(dof > 0, np.nansum((rel - 1.0) ** 2, axis=1) / np.maximum(dof, 1), 0.0)
+    s2, dof, k = seed_variances(cube)
+    return None if k.max() < 2 else _standard_errors(s2, dof, k)
+
+
+def error_draws(cube: np.ndarray, replicates: int, seed: int) -> list[np.ndarray | None]:
+    """relative_errors as a bootstrap replicate has them: each point's variance drawn from its
+    sampling distribution (moderated variance x chi-square(dof) / dof, as new seeds would give
+    it) and moderated again, so that the replicates carry the noise of the weights. (Redrawing
+    the seeds themselves would not: 3 seeds drawn with replacement are all the same one a ninth
+    of the time, a zero variance that real seeds never show.)"""
+    s2, dof, k = seed_variances(cube)
+    if k.max() < 2 or _standard_errors(s2, dof, k) is None:
+        return [None] * replicates
     var = moderated(s2, dof)
-    return np.sqrt(var / np.maximum(k, 1)) if (var > 0).all() else None  # every seed alike: nothing to weigh by
+    rng = np.random.default_rng([seed, 4])
+    draws = rng.chisquare(np.maximum(dof, 1), (replicates, len(dof))) / np.maximum(dof, 1)
+    return [_standard_errors(np.where(dof > 0, var * d, 0.0), dof, k) for d in draws]
 
 
 def runs_errors(index: np.ndarray, y: np.ndarray) -> np.ndarray | None:
