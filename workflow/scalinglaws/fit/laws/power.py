@@ -70,7 +70,10 @@ class PowerLaw(Law):
     def _fit(self, x, y, init):
         n_start = float(x[:, 0].min())
         if self.regions and self.best_guess is not None:  # decided again in every bootstrap replicate
-            sd = self.point_errors(x, relative=False)  # each point's own variance, if weighed, else the pooled one
+            # each point's seed variance, if weighed (else the pooled one); the test estimates what the
+            # points share beyond it from the model that leaves out the most shards, not from the
+            # shared variance of a fit that may include the region's shards
+            sd = self.point_errors(x, relative=False, seeds_only=True)
             n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start, self.point_sd),
                                        x, y, self.best_guess, self.point_var if sd is None else sd**2)  # fmt: skip
         keep = x[:, 0] >= n_start
