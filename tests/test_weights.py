@@ -78,3 +78,18 @@ def test_the_study_path_weighs_estimate_and_replicates(wild):
         assert sd[WILD] > 10 * np.median(np.delete(sd, WILD))
     else:
         assert sd.max() < 5 * sd.min()
+
+
+def test_a_table_with_replicates_is_weighed_too():
+    """External tables (`scalinglaws fit --replicate-col`): the same weights, the same pull resisted."""
+    from scalinglaws.fit.external import TableSpec, fit_group
+
+    cube = seeds(np.random.default_rng(1))
+    rows = pd.DataFrame({"n": np.repeat(N, 3), "seed": np.tile(np.arange(3), len(N)), "error": cube.ravel()})
+    spec = TableSpec(path="table.csv", laws=["power"], x_cols=["n"], y_col="error", replicate_col="seed")
+    power = fit_group(rows, spec, replicates=40, seed=0)["power"]
+    sd = np.array(power["weights"]["point_sd"])
+    assert sd[WILD] > 10 * np.median(np.delete(sd, WILD))
+    assert abs(power["params"]["beta"]["value"] - TRUTH["beta"]) < 0.02
+    ci = power["params"]["beta"]["ci95"]
+    assert ci[0] <= TRUTH["beta"] <= ci[1]

@@ -108,15 +108,21 @@ def error_draws(cube: np.ndarray, replicates: int, seed: int) -> list[np.ndarray
     return [_standard_errors(np.where(dof > 0, var * d, 0.0), dof, k) for d in draws]
 
 
-def runs_errors(index: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """relative_errors for runs given as (point index of each run, value)."""
+def runs_cube(index: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Runs given as (point index of each run, value) as a [point, run] cube (NaN: no run)."""
     counts = np.bincount(index)
     cube = np.full((len(counts), counts.max()), np.nan)
     slot = np.zeros(len(counts), int)
     for i, v in zip(index, y):
         cube[i, slot[i]] = v
         slot[i] += 1
-    return relative_errors(cube)
+    return cube
+
+
+def with_error_draws(replicates, cube: np.ndarray, count: int, seed: int):
+    """(x, y) replicates as (x, y, sd): each with its draw of the points' errors (error_draws)."""
+    for (x, y), sd in zip(replicates, error_draws(cube, count, seed)):
+        yield x, y, sd
 
 
 def between_points_variance(resid: np.ndarray, se: np.ndarray, dof: int) -> float:
