@@ -18,6 +18,7 @@ from .intervals import intervals
 from .laws import FitError, Law
 from .laws.base import as_inputs
 from .uncertainty import CI_LEVEL, Bootstrap, Noise, Replicates, bootstrap, derived_interval, finite_or_none, shared_draws
+from .weights import weigh_with_shared_noise
 
 PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
 
@@ -33,7 +34,7 @@ def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, h
     fit_x, fit_y = (x, y) if holdout is None else (x[~holdout], y[~holdout])
     head = {"law": law.name, "formula": law.formula, "inputs": list(law.x_names)}
     try:
-        law.fit(fit_x, fit_y)
+        weigh_with_shared_noise(law, fit_x, fit_y)  # a plain fit when the points have no seed errors
     except FitError as exc:
         return {**head, "error": str(exc), "data": {"x": x.tolist(), "y": y.tolist()}}
     noise = (noise or Noise()).with_fit(law, fit_x, fit_y)
@@ -50,6 +51,11 @@ def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, h
         "goodness": law.goodness(fit_x, fit_y),
         "warnings": law.warnings_,
         "bootstrap": bootstrap_summary(boot, resample, seed, noise),
+        "weights": None if law.point_sd is None else {
+            "point_sd": law.point_errors(x, relative=False).tolist(),
+            "definition": "each point's residual weighed by 1/sd: sd^2 is its seeds' relative standard error "
+                          "squared, moderated toward the typical one, plus the variance the points share beyond their "
+                          "seeds (fit/weights.py); the same in every replicate, backtest and region decision"},
         "correlations": boot.correlations(),
         "plot": plot_with_intervals(law, x, boot.samples, noise, seed),
         "backtest": backtest(law, fit_x, fit_y, axis=axis),

@@ -23,6 +23,7 @@ from .laws import LAWS, FitError, make_law
 from .laws.base import quiet
 from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
+from .weights import relative_errors, runs_cube, with_error_draws
 
 AUTO = {1: ("power", "envelope", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
@@ -158,7 +159,9 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     if held.all():
         raise TableError(f"every row is held out by '{holdout_col}': nothing to fit")
     x_rows, y_rows = rows[x_cols].to_numpy(float), rows[y_col].to_numpy(float)
-    x_fit, y_fit, _ = collapse_runs(x_rows[~held], y_rows[~held])
+    x_fit, y_fit, index = collapse_runs(x_rows[~held], y_rows[~held])
+    cube = runs_cube(index, y_rows[~held])
+    errors = relative_errors(cube)  # each point's seed error (None: one run each)
     x_out, y_out = (collapse_runs(x_rows[held], y_rows[held])[:2] if held.any()
                     else (np.empty((0, len(x_cols))), np.empty(0)))  # fmt: skip
     x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
@@ -170,12 +173,14 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
         options = spec.options.get(name, {})
         if name == "power" and options.get("best_guess") is not None:  # the region test weighs by seed noise
             options = {**options, "point_var": noise.point_var}
-        law = make_law(name, **options)
+        law = make_law(name, **options).weigh(x_fit, errors)
         if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
             out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
                          f"about a third): left out by --law auto; --law {name} fits it anyway"}  # fmt: skip
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
+        if errors is not None:  # each replicate weighs by its own draw of the points' errors, as in a study
+            reps = with_error_draws(reps, cube, replicates, seed)
         try:
             out[name] = fit_entry(law, x, y, Replicates(reps, what, seed), axis=axis, holdout=holdout, noise=noise)
         except FitError as exc:

@@ -3,7 +3,8 @@
 A bootstrap replicate draws the seeds of every shard with replacement and redoes the per-shard
 selection of the best (size, learning rate) on validation before refitting, so the CIs carry
 both the seed noise and the noise of model selection; fit_entry adds the shard-level noise
-(uncertainty.py). The dataset's best-guess error (best_guess.py) anchors the small-data region
+(uncertainty.py). Each point of the learning curve is weighed by its seeds' standard error
+(weights.py), in the estimate, every replicate and the region decision alike. The dataset's best-guess error (best_guess.py) anchors the small-data region
 of `power` and is the joint law's eps0, unless `fit_eps0` asks for it to be fitted.
 """
 
@@ -21,6 +22,7 @@ from .entry import fit_entry
 from .laws import make_law
 from .selection import select_law
 from .uncertainty import Noise, Replicates, resample_seeds, runs_noise
+from .weights import error_draws, relative_errors
 
 DEFAULT_LAWS = ("power", "size")
 # What each law is fitted to in a study: the learning curve, the best size per shard, or the
@@ -78,6 +80,9 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
     chosen = tgt[np.arange(len(n)), select_best(val, tgt, params, spec.tolerance).best]
     noise = {"curve": cell_noise(chosen), "size": None, "joint": cell_noise(tgt.reshape(-1, tgt.shape[2]))}
     replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, spec.replicates, spec.seed)]
+    observed["curve_sd"] = relative_errors(chosen)  # the curve's seed errors, and each replicate's draw of them
+    for data, sd in zip(replicate_data, error_draws(chosen, spec.replicates, spec.seed)):
+        data["curve_sd"] = sd
     out = {"target": f"{spec.target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
            "size_tolerance": spec.tolerance, "laws": list(spec.laws), "best_guess": best_guess}  # fmt: skip
     for name in spec.laws:
@@ -85,8 +90,10 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         if source == "joint" and len(sizes) < 2:
             out[name] = {"law": name, "error": f"{name} needs several model sizes; this curve has one"}
             continue
-        reps = ((x[source], r[source]) for r in replicate_data)
+        # the learning curve's points are weighed by their seed errors, each replicate's by its own
+        reps = ((x[source], r[source], r.get(f"{source}_sd")) for r in replicate_data)
         law = make_law(name, **law_options(name, spec, best_guess, noise["curve"]))
+        law.weigh(x[source], observed.get(f"{source}_sd"))
         # backtests cut along n (the joint laws' second input)
         reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
         out[name] = fit_entry(law, x[source], observed[source], reps, axis=1 if source == "joint" else 0,

@@ -142,15 +142,16 @@ def shared_draws(noise: Noise | None, replicates: int, seed: int) -> np.ndarray:
 
 def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], shared_sd=None,
               seed: int = 0) -> Bootstrap:  # fmt: skip
-    """Refit the fitted `law` on every replicate (x, y). `shared_sd`
+    """Refit the fitted `law` on every replicate (x, y), or (x, y, sd) where the replicate
+    brings its points' own seed errors (weights.py) to weigh them by. `shared_sd`
     (one per replicate) adds that much independent log-normal noise to every point of it."""
     samples, failed = [], 0
     rng = np.random.default_rng([seed, 2])
-    for i, (x, y) in enumerate(replicates):
+    for i, (x, y, *sd) in enumerate(replicates):
         if shared_sd is not None and shared_sd[i] > 0:
             y = y * np.exp(shared_sd[i] * rng.standard_normal(len(y)))
         try:
-            b = law.refit(x, y)
+            b = law.refit(x, y, *sd)
         except FitError:
             failed += 1
             continue

@@ -71,6 +71,7 @@ class Law:
     axis = 0  # the input along which backtests cut and figures draw
     bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
     widenable: frozenset[tuple[str, str]] = frozenset()  # bounds of convenience, pushed out if they bind
+    weighable = True  # the objective is the base one, so points can be weighed by their errors (weigh())
 
     def __init__(self):
         self.fixed: dict[str, float] = {}  # parameters held at a given value, not fitted
@@ -80,6 +81,9 @@ class Law:
         self.ci_: dict[str, list[float] | None] = {}
         self.n_points_ = 0
         self.widen_: dict[tuple[str, str], int] = {}  # (param, side) -> times that bound was widened
+        self.point_sd: dict[tuple, float] | None = None  # x row -> standard error of its point (weigh())
+        self.seed_sd: dict[tuple, float] | None = None  # x row -> the part of it from the point's seeds
+        self.shared_var = 0.0  # the variance every point has beyond its seeds' (weights.py)
 
     # -- what a subclass provides ---------------------------------------------------------
     def _f(self, x: np.ndarray, p: dict) -> np.ndarray:
@@ -111,7 +115,35 @@ class Law:
         return [p for p in self.param_names if p not in self.fixed]
 
     def clone(self) -> "Law":
-        return type(self)(**self.options())
+        law = type(self)(**self.options())
+        law.point_sd, law.seed_sd, law.shared_var = self.point_sd, self.seed_sd, self.shared_var
+        return law
+
+    def weigh(self, x, sd, shared_var: float = 0.0) -> "Law":
+        """Weigh each point's residual by its standard error: `sd` from its seeds (on the scale of
+        the residuals: relative for log residuals) and `shared_var` beyond them, or by none if sd
+        is None. The errors belong to the points (x rows), so a fit to any subset of them, a
+        backtest or a region decision weighs them alike; an x without one gets the typical
+        error (their geometric mean)."""
+        if sd is None or not self.weighable:
+            self.point_sd = self.seed_sd = None
+            return self
+        keys = [tuple(map(float, row)) for row in as_inputs(x, len(self.x_names))]
+        sd = np.asarray(sd, float)
+        self.seed_sd, self.shared_var = dict(zip(keys, sd.tolist())), float(shared_var)
+        self.point_sd = dict(zip(keys, np.sqrt(sd**2 + shared_var).tolist()))
+        return self
+
+    def point_errors(self, x: np.ndarray, relative: bool = True, seeds_only: bool = False) -> np.ndarray | None:
+        """The standard error of each row of x (None: unweighted), or its seeds' part; relative=True
+        divides them by their typical value, so that weighted residuals keep the scale of
+        unweighted ones."""
+        table = self.seed_sd if seeds_only else self.point_sd
+        if not table:
+            return None
+        typical = float(np.exp(np.mean(np.log(list(table.values())))))
+        sd = np.array([table.get(tuple(map(float, row)), typical) for row in x])
+        return sd / typical if relative else sd
 
     def fit(self, x, y, init: "Law | None" = None) -> "Law":
         """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate.
@@ -140,15 +172,22 @@ class Law:
         if not np.isfinite(list(self.params_.values())).all():
             raise FitError("the fit found no finite estimate")
 
-    def refit(self, x, y) -> "Law":
+    def refit(self, x, y, sd=None) -> "Law":
         """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
-        widened) box, without warnings."""
+        widened) box, without warnings. `sd`: the replicate's own seed errors of its points, if
+        the law weighs them (with this fit's shared variance); else this fit's weights."""
         law = self.clone()
+        if sd is not None and self.point_sd is not None:
+            law.weigh(x, sd, self.shared_var)
         law.widen_ = dict(self.widen_)
         x, y = law.check_data(x, y)
         with single_threaded(), quiet():
             law._guarded_fit(x, y, self)
         return law
+
+    def fitted_rows(self, x: np.ndarray) -> np.ndarray:
+        """Which rows of x the fit used (a law with regions leaves some out)."""
+        return np.ones(len(x), bool)
 
     def predict(self, x) -> np.ndarray:
         if self.params_ is None:
@@ -196,13 +235,15 @@ class Law:
             self._pack({k: b[1] for k, b in self.bounds_.items()}),
         )
 
+        weight = 1.0 if self.point_sd is None else 1.0 / self.point_errors(x)
+
         def residuals(theta):
-            r = self._residuals(self._f(x, self._unpack(theta)), y)
+            r = self._residuals(self._f(x, self._unpack(theta)), y) * weight
             return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
 
         def jacobian(theta):
             p = self._unpack(theta)
-            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y)
+            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y) * weight
             cols = [grad[q] * (p[q] if q in self.log_params else 1.0) for q in self.free]  # chain rule for logs
             return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
 

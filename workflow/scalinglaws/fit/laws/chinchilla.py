@@ -45,6 +45,7 @@ class ChinchillaLaw(Law):
     param_names = ("E", "A", "B", "alpha", "beta")
     x_names = ("N", "D")
     log_params = frozenset({"E", "A", "B"})
+    weighable = False  # its own objective: the replication's summed Huber loss
 
     def __init__(self, delta: float = 1e-3, screen: int | None = None):
         """delta: the Huber threshold; screen: run L-BFGS only from the `screen` grid starts with

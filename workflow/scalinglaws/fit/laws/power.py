@@ -15,7 +15,7 @@ import numpy as np
 
 from . import varpro
 from ..regions import small_data_start
-from .base import Law
+from .base import Law, as_inputs
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
 FLAT = 0.05  # a fitted curve that falls less than this over the data has no power-law region
@@ -72,8 +72,12 @@ class PowerLaw(Law):
     def _fit(self, x, y, init):
         n_start = float(x[:, 0].min())
         if self.regions and self.best_guess is not None:  # decided again in every bootstrap replicate
-            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start), x, y,
-                                       self.best_guess, self.point_var)  # fmt: skip
+            # each point's seed variance, if weighed (else the pooled one); the test estimates what the
+            # points share beyond it from the model that leaves out the most shards, not from the
+            # shared variance of a fit that may include the region's shards
+            sd = self.point_errors(x, relative=False, seeds_only=True)
+            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start, self.point_sd),
+                                       x, y, self.best_guess, self.point_var if sd is None else sd**2)  # fmt: skip
         keep = x[:, 0] >= n_start
         super()._fit(x[keep], y[keep], init)
         self.n_start_ = n_start
@@ -82,9 +86,11 @@ class PowerLaw(Law):
         self.n_points_ = int(keep.sum())
 
     @staticmethod
-    def _fit_plain(x, y, init) -> "PowerLaw":
-        """The law without regions fitted to (x, y), from `init`'s estimate if given."""
+    def _fit_plain(x, y, init, point_sd=None) -> "PowerLaw":
+        """The law without regions fitted to (x, y), from `init`'s estimate if given, its
+        points weighed by `point_sd` (Law.weigh) if given."""
         law = PowerLaw(regions=False)
+        law.point_sd = point_sd
         Law._fit(law, x, y, init)
         return law
 
@@ -101,10 +107,13 @@ class PowerLaw(Law):
         n_end = self.n_end(params)
         return {"power_law_end": n_end if n_end is not None else float("inf")}
 
+    def fitted_rows(self, x):
+        return as_inputs(x, 1)[:, 0] >= self.n_start_
+
     def goodness(self, x, y) -> dict:
         """Goodness over the power-law region (the points the fit used)."""
         x, y = self.check_data(x, y)
-        keep = x[:, 0] >= self.n_start_
+        keep = self.fitted_rows(x)
         return super().goodness(x[keep], y[keep])
 
     def _resolved_end(self) -> float | None:

@@ -17,6 +17,7 @@ class SizeLaw(Law):
     param_names = ("k", "beta_p")
     log_params = frozenset({"k"})
     decreasing = False
+    weighable = False  # a line through log sizes (polyfit), not the weighted objective
 
     def _f(self, x, p):
         return p["k"] * np.power(x[:, 0], p["beta_p"])

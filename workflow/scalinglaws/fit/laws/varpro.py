@@ -18,22 +18,23 @@ import numpy as np
 STARTS = 4  # grid points kept as starts for the full fit
 
 
-def nonneg_least_squares(basis: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For basis (G, n, k): coefficients (G, k) >= 0 minimising sum(((basis @ c - y) / y)^2),
-    and that sum (G,); infinite where no active set gives a finite solution."""
-    w = 1.0 / y
+def nonneg_least_squares(basis: np.ndarray, y: np.ndarray, sd=None) -> tuple[np.ndarray, np.ndarray]:
+    """For basis (G, n, k): coefficients (G, k) >= 0 minimising sum(((basis @ c - y) / (y sd))^2)
+    (sd: each point's relative error, None: 1), and that sum (G,); infinite where no active set
+    gives a finite solution."""
+    w = 1.0 / y if sd is None else 1.0 / (y * sd)
     a = basis * w[None, :, None]
     g, _, k = basis.shape
     best_coef, best_sse = np.zeros((g, k)), np.full(g, np.inf)
-    ones = np.ones_like(y)
+    ones = np.ones_like(y) if sd is None else 1.0 / sd  # y * w
     for size in range(1, k + 1):
         for cols in itertools.combinations(range(k), size):
             sub = a[:, :, cols]
             gram = np.einsum("gni,gnj->gij", sub, sub)
-            rhs = np.einsum("gni,n->gi", sub, ones)  # (basis @ c) * w should match y * w = 1
+            rhs = np.einsum("gni,n->gi", sub, ones)  # (basis @ c) * w should match y * w
             with np.errstate(all="ignore"):
                 coef = np.einsum("gij,gj->gi", np.linalg.pinv(gram), rhs)
-                sse = ((np.einsum("gni,gi->gn", sub, coef) - 1.0) ** 2).sum(axis=1)
+                sse = ((np.einsum("gni,gi->gn", sub, coef) - ones) ** 2).sum(axis=1)
             ok = np.isfinite(sse) & (coef >= 0).all(axis=1) & (sse < best_sse)
             best_sse[ok] = sse[ok]
             full = np.zeros((ok.sum(), k))
@@ -53,7 +54,8 @@ def best_starts(law, x: np.ndarray, y: np.ndarray, nonlinear: dict[str, np.ndarr
                 linear: tuple[str, ...], keep: int = STARTS) -> list[dict]:  # fmt: skip
     """The `keep` best grid points by the law's own objective, each with its solved linear
     coefficients: starts for the full fit. `basis` is (G, n, len(linear))."""
-    coef, sse = nonneg_least_squares(basis, y)
+    sd = law.point_errors(x)  # the points' weights, as in the full fit (None: unweighted)
+    coef, sse = nonneg_least_squares(basis, y, sd)
     order = np.argsort(sse)[: 8 * keep]  # a short list by the linear fit, re-ranked by the law's loss
     scored = []
     for i in order:
@@ -62,7 +64,7 @@ def best_starts(law, x: np.ndarray, y: np.ndarray, nonlinear: dict[str, np.ndarr
         p = {**law.fixed, **{k: float(v[i]) for k, v in nonlinear.items()}, **dict(zip(linear, coef[i]))}
         p = {k: (max(v, 1e-300) if k in law.log_params else v) for k, v in p.items()}
         with np.errstate(all="ignore"):
-            r = law._residuals(law._f(x, p), y)
+            r = law._residuals(law._f(x, p), y) / (1.0 if sd is None else sd)
         loss = float((r**2).sum()) if np.isfinite(r).all() else np.inf
         scored.append((loss, int(i), p))
     scored.sort(key=lambda t: (t[0], t[1]))
