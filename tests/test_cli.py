@@ -101,6 +101,22 @@ def test_snakemake_names_a_broken_default_config_and_its_line(tmp_path):
     assert "Traceback" not in proc.stdout
 
 
+def test_snakemake_reads_a_configfile_argument_itself_before_the_workflow(tmp_path):
+    """A known limit, kept as a reproduction so that an upgrade that changes it is noticed: with
+    `snakemake --configfile`, Snakemake 9 opens the file itself (snakemake/common/configfile.py
+    calls open() outside its try), before any workflow code runs, so a missing file is its
+    traceback and a YAML error has no line number (README, Configuration)."""
+    work = make_checkout(tmp_path)
+    proc = snakemake(work, "-n", "--configfile", "missing.yaml", check=False)
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert "FileNotFoundError" in out and "missing.yaml" in out
+    (work / "broken.yaml").write_text(BROKEN_YAML)
+    proc = snakemake(work, "-n", "--configfile", "broken.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "not valid JSON or YAML" in out and "line 5" not in out
+
+
 def tiny_study(**changes):
     config = copy.deepcopy(TINY_CONFIG)
     config.update(changes)
