@@ -11,6 +11,7 @@ be redrawn (or drawn for an external table) without touching training.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -297,7 +298,9 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
         if ax.get_legend_handles_labels()[0]:
             below(ax, fontsize=6, y=-0.2)
     axes[0].set_title(title)
-    fig.tight_layout()
+    with warnings.catch_warnings():  # many groups' legends below the axes cannot fit the layout;
+        warnings.filterwarnings("ignore", "Tight layout not applied")  # savefig's tight bbox keeps them
+        fig.tight_layout()
     return fig
 
 
