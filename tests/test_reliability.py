@@ -167,33 +167,6 @@ def test_missing_data_package_is_one_clear_line(tmp_path):
     assert "Traceback" not in proc.stdout and 'File "' not in proc.stdout
 
 
-def test_concurrent_invocations_do_not_corrupt(tiny_run, tmp_path):
-    config = copy.deepcopy(TINY_CONFIG)
-    config.update(study="twice")
-    store = tmp_path / "shared-store"
-    a, b = make_checkout(tmp_path / "a", config), make_checkout(tmp_path / "b", config)
-    env = {**os.environ, "SCALINGLAWS_STORE": str(store)}
-    procs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=w, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for w in (a, b)]  # fmt: skip
-    # and a second invocation in the same folder as the first: Snakemake's lock refuses it
-    deadline = time.time() + 120
-    while not list((a / ".snakemake/locks").glob("*")) and time.time() < deadline:
-        time.sleep(0.05)
-    same = snakemake(a, check=False)
-    for p in procs:
-        p.communicate(timeout=600)
-        assert p.returncode == 0
-    assert same.returncode != 0 and "lock" in same.stdout.lower()
-    from scalinglaws.store import read_record
-
-    for record in store.glob("runs/*/metrics.json"):
-        read_record(record)  # every record intact
-    assert not list(store.rglob("*.tmp"))
-    pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(b, "twice"))
-    # and the same numbers as the tiny study run alone (same config, other store)
-    pd.testing.assert_frame_equal(runs_table(a, "twice"), runs_table(tiny_run[0], "tiny"))
-
-
 SNAKEMAKE_MASKING_BUG = """
 rule all:
     input: "table.txt"

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -104,9 +105,16 @@ def test_four_invocations_at_once_on_one_store(small, tmp_path):
     env = {**os.environ, "SCALINGLAWS_STORE": str(store)}
     procs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=w, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for w in works]  # fmt: skip
+    # a fifth invocation in the same folder as the first: Snakemake's own lock refuses it
+    deadline = time.time() + 120
+    while not list((works[0] / ".snakemake/locks").glob("*")) and time.time() < deadline:
+        time.sleep(0.05)
+    same = snakemake(works[0], check=False)
     outs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
+    assert same.returncode != 0 and "lock" in same.stdout.lower()
+    assert not list(store.rglob("*.tmp"))
     entries = journals(store)
     assert len(entries) == 6 + 4  # 6 distinct training jobs; 3 shards and 1 eval split
     assert all(events.count("computed") == 1 for events in entries.values()), entries  # each computed once
