@@ -178,13 +178,11 @@ def _proposer(args, fits: dict, tables: Path):
     """The report's next-step proposal per curve, when the study's config is given."""
     if not args.configfile:
         return None
-    import pandas as pd
+    from .plan.command import find_study
+    from .plan.cost import read_runs
+    from .plan.overlay import proposal_for
 
-    from .plan.overlay import proposal_for, read_config
-    from .study import Study
-
-    study = Study(read_config(args.configfile), source=", ".join(args.configfile))
-    runs = pd.read_csv(tables / "runs.csv")
+    study, runs = find_study(args.configfile, None), read_runs(tables.parent)
     return lambda group: {**proposal_for(fits, group, study, runs, args.extrapolate), "results": str(tables.parent)}
 
 

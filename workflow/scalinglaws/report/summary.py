@@ -40,7 +40,6 @@ def next_step(proposal: dict | None) -> str | None:
         return None
     if "error" in proposal:
         return f"No proposal: {html.escape(proposal['error'])}"
-    ci = lambda v: f"{v[0]:.3g} to {v[1]:.3g}"  # noqa: E731
     cost = f" They cost {proposal['flops']:.3g} training FLOPs" if proposal.get("flops") is not None else ""
     hours = "".join(f", about {h['value']:.2g} {'GPU' if h['gpu'] else h['device'].upper()}-hours at the measured "
                     "throughput" for h in proposal.get("hours", [])[:1])  # fmt: skip
@@ -48,10 +47,14 @@ def next_step(proposal: dict | None) -> str | None:
     sizes = ", ".join(map(str, proposal["sizes"])) or "none"
     return (f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
             f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
-            f"would narrow from {ci(proposal['now']['pi'])} to about {ci(proposal['after']['pi'])}. Write it as a "
+            f"would narrow from {_span(proposal['now']['pi'])} to about {_span(proposal['after']['pi'])}. Write it as a "
             f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
             f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
             "<code>snakemake --configfile config.yaml overlay.yaml</code>.")
+
+
+def _span(interval) -> str:
+    return f"{interval[0]:.3g} to {interval[1]:.3g}"
 
 
 def _ci(q: dict, digits: int = 3) -> str:
