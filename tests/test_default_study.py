@@ -1,13 +1,11 @@
-"""The default study (config.yaml) end to end, run once (about 3 minutes on 2 cores), and what
+"""The default study (config.yaml) end to end, run once (about 2.5 minutes on 2 cores), and what
 README promises of it: every fitted point of its learning curve is the best its model family can
 do (`limited_by` none: points in the detected small-data region are not fitted), and its power
 law's gamma CI contains the label-noise floor 0.01 or its warnings say gamma is not resolved.
 
     python tests/test_default_study.py <checkout that ran the default study>
 
-checks a finished run without running it again. Skipped until config.yaml is re-tuned (issue 14,
-item 3): today 7 of its 8 points are limited, and the run would only cost CI about 2 minutes to
-say so."""
+checks a finished run without running it again."""
 import json
 import sys
 from pathlib import Path
@@ -39,8 +37,6 @@ def check_default_study(results: Path) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.skip(reason="issue 14 item 3 is open: the default study still fits limited points (RESULTS.md); "
-                  "remove this mark with the re-tuned config.yaml")
 def test_the_default_study_fits_only_converged_tuned_points(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     assert config["datasets"]["teacher"]["noise_std"] ** 2 == pytest.approx(NOISE_FLOOR)

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from . import __version__, identity, store
-from .plan import command as plan_command
 from .errors import Preempted, UserError
+from .plan import options as plan_options
 from .store_cli import add_store_commands
 
 
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default %(default)s)")
     s.set_defaults(func=cmd_predict)
 
-    plan_command.add_parser(sub)
+    plan_options.add_parser(sub)
 
     s = sub.add_parser("plot", help="figures from the tables and the fit JSON")
     s.add_argument("--tables", required=True, help="the folder of learning_curve.csv and sizes.csv")

@@ -6,12 +6,20 @@ cost.py     FLOPs of a run under the study's protocol, the size knob, measured t
 target.py   target_error, data_factor_table, budget_split
 propose.py  propose_next: the next shards and sizes, by expected PI reduction per FLOP
 overlay.py  the proposal as a config overlay, and the jobs its rerun runs
+options.py  the subcommand's options (light: the CLI imports it at start)
 command.py  the subcommand
 """
-from .cost import Knob, Protocol, Throughput
-from .curve import Curve, PlanError, load_curve
-from .propose import Grid, propose_next
-from .target import Context, budget_split, data_factor_table, target_error
+from importlib import import_module
 
-__all__ = ["Context", "Curve", "Grid", "Knob", "PlanError", "Protocol", "Throughput", "budget_split",
-           "data_factor_table", "load_curve", "propose_next", "target_error"]  # fmt: skip
+# The planner's API, imported on first use (PEP 562): the CLI imports this package for `plan`'s
+# options at every start, training jobs included, and must not pay for scipy and pandas there.
+_EXPORTS = {"Knob": "cost", "Protocol": "cost", "Throughput": "cost", "Curve": "curve", "PlanError": "curve",
+            "load_curve": "curve", "Grid": "propose", "propose_next": "propose", "Context": "target",
+            "budget_split": "target", "data_factor_table": "target", "target_error": "target"}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -16,9 +16,9 @@ from scipy.optimize import minimize_scalar
 
 from .cost import Knob, Protocol, Throughput
 from .curve import Curve, PlanError, interval, load_curve
+from .options import FACTORS
 
 N_RANGE = (1.0, 1e30)  # where targets are searched for (examples)
-FACTORS = (2, 4, 10, 100)  # the "what k x data buys" table's default factors
 BUDGET_GRID = 400  # data sizes tried when a joint law splits a budget
 
 
