@@ -14,6 +14,27 @@ rows flagged heldout are the points to predict, never fitted nor used to select)
   curve several times, kept once, and thinned to 11-23 fitted and 5-7 predicted points).
 - this project's calibration study (studies/calibration.yaml; test MSE per shard, recorded in
   benchmarks/RESULTS.md, issue 6): 4 shards fitted, 2 predicted.
+- the same paper's vision benchmark, revisiting_neural_scaling_laws/data/benchmark.vision.csv
+  (columns Domain, Task, Model, Seen Examples, Loss, Training; Loss is the few-shot image
+  classification error, x is examples seen). Only its first 12 curves in file order are here: the
+  12 tasks (bird, c, cal, inet; 5, 10 and 25 shots) of its first model, MiX/B/16, the file's first
+  192 of 994 kB. The file was read through a text look-up tool 16 kB at a time and copied by hand,
+  and reading all of it (about 60 curves, estimated from its size) did not fit one session; the
+  curves that follow (BiT/50/1 onwards) are not used. One mechanical rule, fixed before any fit,
+  for every curve: the paper's own split (Training 1 fitted, 0 predicted); a repeated x keeps its
+  first row (none seen); the fitted part (13 to 70 rows) is thinned to the rows nearest 15 targets
+  spaced evenly in log x from its smallest to its largest x (a row nearest two targets is kept
+  once: 12 to 15 points); the predicted part (11 to about 500 rows, one every 4.1M examples) to
+  the rows nearest 6 targets spaced the same way over its range (its first and last row and 4
+  between).
+- this project's GPU studies (one NVIDIA H200, 2026-11-30; test_mean against n per dataset and
+  family in results/<study>/tables/learning_curve.csv of the runs kept in
+  /work/gpu-runs-1130/<study>/): calibration (the same study as above, run on the GPU),
+  fashion-mnist (cnn, mlp; test error), text-lm (transformer; test bits per byte) and kan-vs-mlp
+  (kan and mlp on bessel, exp-4d, exp-sin; test RMSE); and the default study (teacher mlp, test
+  MSE) run on this 2-core CPU the same day (/tmp/defrun/results/default/tables/
+  learning_curve.csv). One rule for all: the largest third of shards (rounded down, at least 2)
+  predicted, the rest fitted (4 to 6 points).
 A curve on which `auto` fits nothing (too few points for any law) is listed, and left out of
 the comparison of means.
 
@@ -97,7 +118,9 @@ def evaluate(table: Path, tmp: Path, title: str) -> None:
     frame = pd.DataFrame(rows)
     print("\n| source | curves | power + constant | auto | change | any law by backtest | change |\n"
           "| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
-    for source, part in [*frame.groupby("source", sort=False), ("all", frame)]:
+    groups = [*frame.groupby("source", sort=False), ("all", frame)]
+    groups += [(f"all but {s}", frame[frame["source"] != s]) for s in frame["source"].unique()]
+    for source, part in groups:
         m = part[["power", "auto", "any"]].mean()
         print(f"| {source} | {len(part)} | {m['power']:.5f} | {m['auto']:.5f} | "
               f"{100 * (m['auto'] / m['power'] - 1):+.1f}% | {m['any']:.5f} | {100 * (m['any'] / m['power'] - 1):+.1f}% |")  # fmt: skip
