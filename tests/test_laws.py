@@ -186,8 +186,8 @@ def test_summary_is_printable_with_cis_and_registry_is_complete():
     law.ci_ = {"beta": [-0.55, -0.45]}
     text = law.summary()
     assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
-    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "envelope", "joint", "joint-additive", "chinchilla", "pruning",
-                         "pruning-invariant"}
+    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "envelope", "m4", "joint", "joint-additive", "chinchilla",
+                         "pruning", "pruning-invariant"}
     assert make_law("joint", eps0=0.5).fixed == {"eps0": 0.5}
     with pytest.raises(ValueError, match="unknown law 'hestness'"):
         make_law("hestness")
