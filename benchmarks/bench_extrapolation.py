@@ -66,10 +66,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 from scalinglaws.fit import selection  # noqa: E402
+from scalinglaws.fit.external import AUTO  # noqa: E402
 from scalinglaws.fit.laws import make_law  # noqa: E402
 
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves.csv"
-ALL = "power,envelope,bnsl"
+ALL = ",".join(AUTO[1])  # the diagnostic column selects among auto's one-input laws
 
 
 def fit(table: Path, law: str, out: Path) -> dict:

@@ -99,8 +99,9 @@ def cmd_fit(args) -> int:
     from .fit.selection import describe
     from .report.tables import write_outputs
 
-    # the random-guess error is joint's eps0 and anchors power's small-data region
-    options = {"joint": {"eps0": args.eps0}, "power": {"best_guess": args.eps0}, "chinchilla": {"screen": args.starts}}
+    # the random-guess error is joint's and m4's eps0 and anchors power's small-data region
+    options = {"joint": {"eps0": args.eps0}, "m4": {"eps0": args.eps0}, "power": {"best_guess": args.eps0},
+               "chinchilla": {"screen": args.starts}}
     derive = {}
     for item in args.derive:
         name, sep, expr = item.partition("=")
@@ -275,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
     s.add_argument("--out", help="output folder (default: TABLE_fits/ next to the table)")
     _fit_options(s, target=False)
-    s.add_argument("--eps0", type=float, help="the random-guess error: joint's eps0 (fitted if not given) and the "
+    s.add_argument("--eps0", type=float, help="the random-guess error: joint's and m4's eps0 (fitted if not given) and the "
                    "anchor of power's small-data region (none is detected without it)")  # fmt: skip
     s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
     s.add_argument("--failures", metavar="FILE", help="write the groups and laws that could not be fitted here, one "
