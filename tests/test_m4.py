@@ -45,6 +45,17 @@ def test_m4_solves_its_equation_to_machine_precision(alpha):
         assert np.all(s[target >= 0] == 700.0)
 
 
+def test_m4_is_accurate_where_the_excess_error_is_tiny():
+    """eps_inf = 0 and eps down to 1e-16 of eps0: the excess is computed from log sigmoid, not
+    from 1 + tanh, which would cancel to 0 there."""
+    p = {"beta": 1e-3, "c": -1.0, "alpha": 0.5, "eps_inf": 0.0, "eps0": 1.0}
+    x = np.geomspace(1e2, 1e13, 12)
+    eps = M4Law()._f(x[:, None], p)
+    assert np.all(eps > 0) and eps.min() < 1e-15
+    lhs, rhs = equation(eps, x, p)
+    assert np.max(np.abs(lhs - rhs)) < 1e-13
+
+
 def test_m4_at_alpha_zero_is_power_plus_constant_below_eps0():
     p = {"beta": 2.0, "c": -0.5, "alpha": 0.0, "eps_inf": 0.05, "eps0": 1.0}
     x = np.geomspace(10, 1e6, 20)

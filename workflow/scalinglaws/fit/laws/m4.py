@@ -38,7 +38,8 @@ def _log_sigmoid(s):
 
 
 def _sigmoid(s):
-    return 0.5 * (1.0 + np.tanh(0.5 * s))
+    """Relatively accurate also where it is tiny (1 + tanh would cancel there)."""
+    return np.exp(_log_sigmoid(s))
 
 
 def solve_logit(target: np.ndarray, alpha: float) -> np.ndarray:
