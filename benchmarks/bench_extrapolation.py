@@ -1,6 +1,6 @@
 """Extrapolation accuracy of law selection (issue 16): fit the smaller part of each learning
 curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` selects
-(among power, envelope and bnsl) with a plain power law plus constant (`--law power`) by the
+(among power, envelope, m4 and bnsl) with a plain power law plus constant (`--law power`) by the
 RMSE of log(y) on the predicted points, per curve, per source and over all curves.
 
 Run from the repository root: python3 benchmarks/bench_extrapolation.py [--synthetic 6]
@@ -45,7 +45,7 @@ predicted: power plus constant (2 n^-0.5 + 0.1, the issue's case), Rosenfeld's e
 c1 = 0.6, d1 = 3000, f1 = 0.3, b = 5).
 
 The last column of each table, "any law by backtest", is a diagnostic, not the method: the same
-like-for-like backtest selection among power, envelope and bnsl without the rule that a law may
+like-for-like backtest selection among power, envelope, m4 and bnsl without the rule that a law may
 have at most about a third as many parameters as points.
 """
 

@@ -69,7 +69,7 @@ def test_fit_defaults_to_auto_laws_and_a_folder_next_to_the_table(tmp_path, caps
     assert main(["fit", str(table), "--x", "n", "--y", "error", "--replicate-col", "seed", "--bootstrap", "20",
                  "--no-figures"]) == 0
     fits = json.loads((tmp_path / "measurements_fits" / "fits.json").read_text())
-    assert fits["all"]["laws"] == ["power", "envelope", "bnsl"]  # auto: every law of one x column
+    assert fits["all"]["laws"] == ["power", "envelope", "m4", "bnsl"]  # auto: every law of one x column
     assert f"wrote {tmp_path / 'measurements_fits'}/fits.json" in capsys.readouterr().out
 
 

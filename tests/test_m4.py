@@ -16,8 +16,10 @@ def noisy(y, sigma, seed=1):
 
 
 def equation(eps, x, p):
-    """Both sides of (eps - eps_inf) / (eps0 - eps)^alpha = beta x^c, in logs."""
-    lhs = np.log(eps - p["eps_inf"]) - p["alpha"] * np.log(p["eps0"] - eps)
+    """Both sides of (eps - eps_inf) / (eps0 - eps)^alpha = beta x^c, in logs (the left one
+    infinite where eps has saturated at eps0 in floating point)."""
+    with np.errstate(all="ignore"):
+        lhs = np.log(eps - p["eps_inf"]) - p["alpha"] * np.log(p["eps0"] - eps)
     return lhs, np.log(p["beta"]) + p["c"] * np.log(x)
 
 
@@ -32,7 +34,8 @@ def test_m4_solves_its_equation_to_machine_precision(alpha):
     assert inside.sum() > 30
     # eps to ~1e-14 relative: the left side, computed from the rounded eps, is off by as much
     # times its sensitivity to eps (large where eps0 - eps is small)
-    sensitivity = eps / (eps - p["eps_inf"]) + p["alpha"] * eps / (p["eps0"] - eps)
+    with np.errstate(all="ignore"):
+        sensitivity = eps / (eps - p["eps_inf"]) + p["alpha"] * eps / (p["eps0"] - eps)
     assert np.all((np.abs(lhs - rhs) / sensitivity)[inside] < 1e-14)
     # the root of the logit form itself, to ~1e-12 over a wide range of targets
     target = np.linspace(-60, 60, 241)

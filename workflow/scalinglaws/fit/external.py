@@ -25,7 +25,7 @@ from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 from .weights import relative_errors, runs_cube, with_error_draws
 
-AUTO = {1: ("power", "envelope", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+AUTO = {1: ("power", "envelope", "m4", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 
