@@ -28,12 +28,11 @@ rows flagged heldout are the points to predict, never fitted nor used to select)
   the rows nearest 6 targets spaced the same way over its range (its first and last row and 4
   between).
 - this project's GPU studies (one NVIDIA H200, 2026-11-30; test_mean against n per dataset and
-  family in results/<study>/tables/learning_curve.csv of the runs kept in
-  /work/gpu-runs-1130/<study>/): calibration (the same study as above, run on the GPU),
+  family in results/<study>/tables/learning_curve.csv of the runs that benchmarks/RESULTS.md
+  records under issue 14): calibration (the same study as above, run on the GPU),
   fashion-mnist (cnn, mlp; test error), text-lm (transformer; test bits per byte) and kan-vs-mlp
-  (kan and mlp on bessel, exp-4d, exp-sin; test RMSE); and the default study (teacher mlp, test
-  MSE) run on this 2-core CPU the same day (/tmp/defrun/results/default/tables/
-  learning_curve.csv). One rule for all: the largest third of shards (rounded down, at least 2)
+  (kan and mlp on bessel, exp-4d, exp-sin; test RMSE); and the default study (config.yaml, teacher mlp, test
+  MSE) run on a 2-core CPU the same day (results/default/tables/learning_curve.csv). One rule for all: the largest third of shards (rounded down, at least 2)
   predicted, the rest fitted (4 to 6 points).
 A curve on which `auto` fits nothing (too few points for any law) is listed, and left out of
 the comparison of means.
