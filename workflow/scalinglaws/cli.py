@@ -121,6 +121,8 @@ def cmd_fit(args) -> int:
             continue
         for name in fit["laws"]:
             entry = fit[name]
+            if "skipped" in entry and fit["selection"]:
+                continue  # left out by --law auto: the selection below says why, once
             print(entry.get("summary") or f"{name}: not fitted: {entry.get('error') or entry.get('skipped')}")
             bt, held = entry.get("backtest", {}), entry.get("holdout") or {}
             if "mean_rel_error" in bt:
