@@ -9,11 +9,14 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter, Locator, LogFormatterSciNotation, NullFormatter, NullLocator
 
+from ..plan.options import FACTORS
+
 METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
 # a law's input names, as an axis label and as the unit of one value (the joint law's m, ...)
 INPUT_LABEL = {"n": "training examples n", "m": "parameters m", "N": "parameters N", "D": "training tokens D"}
 INPUT_UNIT = {"n": "examples", "m": "parameters", "N": "parameters", "D": "tokens"}
-DATA_FACTORS = (2, 4, 10, 100)  # "what k x data buys": the summary's table, the learning curve's markers
+# "what k x data buys": the summary's table and the learning curve's markers show plan's default factors
+DATA_FACTORS = FACTORS
 MAX_TICKS = 8  # labelled powers of two on one axis; more are thinned to every 2nd, 4th...
 
 

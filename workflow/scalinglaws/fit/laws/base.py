@@ -377,3 +377,17 @@ class Law:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({opts})"
+
+
+class GivenEps0:
+    """Mixed into a law with a parameter eps0, the error at the start (random guessing: 1 -
+    1/classes, or the target variance): fitted unless the user gives it (`--eps0`)."""
+
+    def __init__(self, eps0: float | None = None):
+        super().__init__()
+        self.eps0 = eps0
+        if eps0 is not None:
+            self.fixed = {"eps0": float(eps0)}
+
+    def options(self) -> dict:
+        return {"eps0": self.eps0}

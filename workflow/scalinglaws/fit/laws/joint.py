@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import varpro
-from .base import Law
+from .base import GivenEps0, Law
 
 
 class AdditiveJointLaw(Law):
@@ -69,7 +69,7 @@ class AdditiveJointLaw(Law):
         return varpro.best_starts(ranker, x, y, nonlinear, basis, ("a", "b", "c_inf"))
 
 
-class JointLaw(AdditiveJointLaw):
+class JointLaw(GivenEps0, AdditiveJointLaw):
     """Rosenfeld's envelope around the additive form; eps0 is fitted unless given."""
 
     name = "joint"
@@ -81,16 +81,6 @@ class JointLaw(AdditiveJointLaw):
         ("eps0", "upper"): "the data show no small-data region, so the envelope is inactive (use joint-additive)",
         ("eps0", "lower"): "eps0 reached the largest error",
     }
-
-    def __init__(self, eps0: float | None = None):
-        """eps0: the random-guess error (1 - 1/classes, or the target variance); fitted if None."""
-        super().__init__()
-        self.eps0 = eps0
-        if eps0 is not None:
-            self.fixed = {"eps0": float(eps0)}
-
-    def options(self) -> dict:
-        return {"eps0": self.eps0}
 
     def _f(self, x, p):
         t = self._additive(x, p)

@@ -25,7 +25,7 @@ import itertools
 import numpy as np
 
 from . import varpro
-from .base import Law
+from .base import GivenEps0, Law
 
 LOG2 = float(np.log(2.0))
 S_MAX = 700.0  # |s| beyond this: eps is eps0 or eps_inf to double precision
@@ -75,7 +75,7 @@ def solve_logit(target: np.ndarray, alpha: float) -> np.ndarray:
     return s
 
 
-class M4Law(Law):
+class M4Law(GivenEps0, Law):
     """(eps - eps_inf) / (eps0 - eps)^alpha = beta * x^c, solved for eps."""
 
     name = "m4"
@@ -95,15 +95,8 @@ class M4Law(Law):
     }
 
     def __init__(self, eps0: float | None = None):
-        """eps0: the error at the start (random guessing: 1 - 1/classes); fitted if None."""
-        super().__init__()
-        self.eps0 = eps0
-        if eps0 is not None:
-            self.fixed = {"eps0": float(eps0)}
+        super().__init__(eps0)
         self._cache: tuple | None = None
-
-    def options(self) -> dict:
-        return {"eps0": self.eps0}
 
     def _solve(self, x, p) -> tuple[np.ndarray, float]:
         """(s, b): eps = eps_inf + b * sigmoid(s) at every row of x. The last solve is kept, so
