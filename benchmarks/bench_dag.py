@@ -6,6 +6,7 @@ up-to-date checks (both). Outputs are created directly, not trained: only the DA
 
     python benchmarks/bench_dag.py [--jobs 1000] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ def time_dry_run(workdir: Path, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=workdir,
-                              capture_output=True, text=True)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=workdir, capture_output=True, text=True
+        )
         times.append(time.perf_counter() - start)
         if "Nothing to be done" not in proc.stdout + proc.stderr:
             raise SystemExit(f"{workdir}: dry run is not a no-op:\n{(proc.stdout + proc.stderr)[-3000:]}")
@@ -72,12 +74,13 @@ def study_workflow(root: Path, jobs: int) -> tuple[Path, int]:
     widths = 25
     shards = max(1, jobs // widths)
     config = {
-        "study": "bench", "device": "cpu",
+        "study": "bench",
+        "device": "cpu",
         "datasets": {"teacher": {"pool_size": 10**7}},
         "models": {"mlp": {"sizes": list(range(4, 4 + widths))}},
         "shards": {"sizes": [100 * (k + 1) for k in range(shards)]},
         "training": {"seeds": 4, "learning_rates": [0.001, 0.003, 0.01, 0.03]},
-    }  # fmt: skip
+    }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     import os
 
@@ -91,10 +94,15 @@ def study_workflow(root: Path, jobs: int) -> tuple[Path, int]:
     # the study's tables, fits and figures: create whatever outputs the dry run still lists
     for _ in range(5):
         time.sleep(0.01)
-        out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=work,
-                             capture_output=True, text=True).stdout  # fmt: skip
-        listed = [p.strip() for line in out.splitlines() if line.startswith("    output: ")
-                  for p in line.split(":", 1)[1].split(",")]  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=work, capture_output=True, text=True
+        ).stdout
+        listed = [
+            p.strip()
+            for line in out.splitlines()
+            if line.startswith("    output: ")
+            for p in line.split(":", 1)[1].split(",")
+        ]
         if not listed:
             break
         for rel in listed:

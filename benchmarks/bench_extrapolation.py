@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -73,10 +73,34 @@ ALL = ",".join(AUTO[1])  # the diagnostic column selects among auto's one-input 
 
 
 def fit(table: Path, law: str, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "scalinglaws", "fit", str(table), "--law", law, "--x", "x", "--y", "y",
-           "--group", "curve", "--holdout-col", "heldout", "--bootstrap", "20", "--no-figures", "--out", str(out)]  # fmt: skip
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "scalinglaws",
+        "fit",
+        str(table),
+        "--law",
+        law,
+        "--x",
+        "x",
+        "--y",
+        "y",
+        "--group",
+        "curve",
+        "--holdout-col",
+        "heldout",
+        "--bootstrap",
+        "20",
+        "--no-figures",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")},
+    )
     return json.loads((out / "fits.json").read_text())
 
 
@@ -101,8 +125,10 @@ def evaluate(table: Path, tmp: Path, title: str) -> None:
     """Per curve and per source: power+constant, the auto selection, and the diagnostic."""
     sources = pd.read_csv(table).groupby("curve")["source"].first().map(lambda s: re.sub(r",.*\(", " (", s))
     power, auto, every = (fit(table, law, tmp / law) for law in ("power", "auto", ALL))
-    print(f"\n## {title}\n| curve | points fitted | power + constant | auto selects | its error "
-          "| any law by backtest | its error |\n| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    print(
+        f"\n## {title}\n| curve | points fitted | power + constant | auto selects | its error "
+        "| any law by backtest | its error |\n| --- | --- | --- | --- | --- | --- | --- |"
+    )
     rows = []
     for curve in power:
         law = ((auto[curve].get("selection") or [{}])[0]).get("law")
@@ -112,18 +138,24 @@ def evaluate(table: Path, tmp: Path, title: str) -> None:
         points = power[curve]["points"] - power[curve]["held_out_points"]
         cells = [f"{v:.5f}" if v is not None else "" for v in (base, chosen, other)]
         why = "" if law else f" ({auto[curve].get('error') or auto[curve]['selection'][0]['reason']})"[:90]
-        print(f"| {curve} | {points} | {cells[0]} | {law or 'none'}{why} | {cells[1]} | {free or 'none'} | {cells[2]} |")
+        print(
+            f"| {curve} | {points} | {cells[0]} | {law or 'none'}{why} | {cells[1]} | {free or 'none'} | {cells[2]} |"
+        )
         if None not in (base, chosen, other):
             rows.append({"source": sources[curve], "power": base, "auto": chosen, "any": other})
     frame = pd.DataFrame(rows)
-    print("\n| source | curves | power + constant | auto | change | any law by backtest | change |\n"
-          "| --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    print(
+        "\n| source | curves | power + constant | auto | change | any law by backtest | change |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |"
+    )
     groups = [*frame.groupby("source", sort=False), ("all", frame)]
     groups += [(f"all but {s}", frame[frame["source"] != s]) for s in frame["source"].unique()]
     for source, part in groups:
         m = part[["power", "auto", "any"]].mean()
-        print(f"| {source} | {len(part)} | {m['power']:.5f} | {m['auto']:.5f} | "
-              f"{100 * (m['auto'] / m['power'] - 1):+.1f}% | {m['any']:.5f} | {100 * (m['any'] / m['power'] - 1):+.1f}% |")  # fmt: skip
+        print(
+            f"| {source} | {len(part)} | {m['power']:.5f} | {m['auto']:.5f} | "
+            f"{100 * (m['auto'] / m['power'] - 1):+.1f}% | {m['any']:.5f} | {100 * (m['any'] / m['power'] - 1):+.1f}% |"
+        )
 
 
 TRUTHS = {
@@ -141,8 +173,16 @@ def synthetic_table(path: Path, per_truth: int, seed: int = 0) -> Path:
         clean = make_law(law)._f(n[:, None], params)
         for k in range(per_truth):
             y = clean * np.exp(0.02 * rng.standard_normal(len(n)))
-            rows += [{"source": f"synthetic: {truth}", "curve": f"{truth} {k}", "x": x, "y": v,
-                      "heldout": "yes" if i >= 12 else "no"} for i, (x, v) in enumerate(zip(n, y))]  # fmt: skip
+            rows += [
+                {
+                    "source": f"synthetic: {truth}",
+                    "curve": f"{truth} {k}",
+                    "x": x,
+                    "y": v,
+                    "heldout": "yes" if i >= 12 else "no",
+                }
+                for i, (x, v) in enumerate(zip(n, y))
+            ]
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 

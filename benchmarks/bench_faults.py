@@ -13,6 +13,7 @@ of an uninterrupted run and one of: SIGKILL of Snakemake's whole process group (
 `snakemake --unlock`), SIGTERM of the head process (what a scheduler sends), or SIGTERM of one
 running job (SLURM preemption of a job); the phase is whichever stage's processes were running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,11 @@ def results(work: Path, study: str = "faults") -> dict[str, str]:
     fits = json.loads((base / "fits/fits.json").read_text())
     for entry in fits.values():
         entry.pop("provenance", None)
-    return {"runs": runs.to_csv(index=False), "curve": (base / "tables/learning_curve.csv").read_text(),
-            "fits": json.dumps(fits, sort_keys=True)}  # fmt: skip
+    return {
+        "runs": runs.to_csv(index=False),
+        "curve": (base / "tables/learning_curve.csv").read_text(),
+        "fits": json.dumps(fits, sort_keys=True),
+    }
 
 
 def phase(group: int) -> str:
@@ -96,8 +100,13 @@ def kill_trial(template: Path, root: Path, delay: float, how: str, stage: str | 
     """One kill `delay` seconds after the start, or, with `stage`, as soon as that stage runs."""
     work = root / f"trial-{time.monotonic_ns()}"
     make_checkout(work, SMALL)
-    head = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    head = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2"],
+        cwd=work,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     start = time.perf_counter()
     if stage:
         while stage not in phase(head.pid).split("+") and head.poll() is None:
@@ -124,8 +133,16 @@ def kill_trial(template: Path, root: Path, delay: float, how: str, stage: str | 
     steps.append(resumed)
     same = resumed.returncode == 0 and results(work) == results(template)
     noop = "Nothing to be done" in snakemake(work, "-n").stdout
-    return {"delay_s": round(delay, 2), "how": how, "phase": where, "exit": head.returncode, "resume_rc": resumed.returncode,
-            "identical": same, "noop_after": noop, "resumed_jobs": sum(job_counts(resumed.stdout).values())}  # fmt: skip
+    return {
+        "delay_s": round(delay, 2),
+        "how": how,
+        "phase": where,
+        "exit": head.returncode,
+        "resume_rc": resumed.returncode,
+        "identical": same,
+        "noop_after": noop,
+        "resumed_jobs": sum(job_counts(resumed.stdout).values()),
+    }
 
 
 def flip_bytes(path: Path, rng: random.Random) -> None:
@@ -146,9 +163,13 @@ def corrupt(template: Path, root: Path, files: int, rng: random.Random) -> list[
     from scalinglaws import store
 
     rows = []
-    stored = sorted(p.relative_to(template) for p in (template / "results").rglob("*")
-                    if p.name in ("data.npz", "meta.json", "metrics.json") or p.suffix == ".csv"
-                    or p.name in ("fits.json", "jobs.json"))  # fmt: skip
+    stored = sorted(
+        p.relative_to(template)
+        for p in (template / "results").rglob("*")
+        if p.name in ("data.npz", "meta.json", "metrics.json")
+        or p.suffix == ".csv"
+        or p.name in ("fits.json", "jobs.json")
+    )
     for target in rng.sample(stored, min(files, len(stored))):
         work = root / f"corrupt-{time.monotonic_ns()}"
         shutil.copytree(template, work, symlinks=True)
@@ -164,12 +185,24 @@ def corrupt(template: Path, root: Path, files: int, rng: random.Random) -> list[
         retrained = counts.get("train", 0) + counts.get("shard", 0) + counts.get("eval_splits", 0)
         expected = 1 if target.name == "metrics.json" and not harmless else 0
         table = target.parts[1] != "store"  # a table or fit: rebuilt before the DAG, no job at all
-        same = all((work / f).read_bytes() == (template / f).read_bytes() for f in stored if (work / f).suffix == ".csv")
-        rows.append({"file": str(target), "harmless": harmless, "reported": len(reported), "retrained": retrained,
-                     "jobs": sum(counts.values()),
-                     "ok": run.returncode == 0 and results(work) == results(template) and retrained == expected
-                     and len(reported) == (0 if harmless else 1) and (not table or (counts == {} and same))
-                     and "Nothing to be done" in snakemake(work, "-n").stdout})  # fmt: skip
+        same = all(
+            (work / f).read_bytes() == (template / f).read_bytes() for f in stored if (work / f).suffix == ".csv"
+        )
+        rows.append(
+            {
+                "file": str(target),
+                "harmless": harmless,
+                "reported": len(reported),
+                "retrained": retrained,
+                "jobs": sum(counts.values()),
+                "ok": run.returncode == 0
+                and results(work) == results(template)
+                and retrained == expected
+                and len(reported) == (0 if harmless else 1)
+                and (not table or (counts == {} and same))
+                and "Nothing to be done" in snakemake(work, "-n").stdout,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -186,8 +219,17 @@ def concurrent(root: Path) -> dict:
     works = [make_checkout(root / f"c{i}", c) for i, c in enumerate(configs)]
     env = {**os.environ, "SCALINGLAWS_STORE": str(store_dir)}
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=w, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for w in works]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--cores", "2"],
+            cwd=w,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for w in works
+    ]
     outs = [p.communicate()[0] for p in procs]
     wall = time.perf_counter() - start
     for i, (p, out) in enumerate(zip(procs, outs)):
@@ -209,12 +251,19 @@ def concurrent(root: Path) -> dict:
     differ = sorted({k for w, c in done for k, v in results(w, c["study"]).items() if v != serial[c["study"]][k]})
     same = not differ and len(done) == len(works)
     shutil.rmtree(store_dir, ignore_errors=True)
-    return {"exit_codes": [p.returncode for p in procs], "identical_to_serial": same, "differ": differ, "unique_jobs": unique,
-            "train_jobs_scheduled": scheduled, "trained": sum(e.count("computed") for e in events.values()),
-            "found_done": sum(e.count("found") for e in events.values()),
-            "trained_twice": sum(e.count("computed") > 1 for e in events.values()),
-            "data_built": sum(e.count("computed") for e in data), "data_found": sum(e.count("found") for e in data),
-            "wall_s": round(wall, 1)}  # fmt: skip
+    return {
+        "exit_codes": [p.returncode for p in procs],
+        "identical_to_serial": same,
+        "differ": differ,
+        "unique_jobs": unique,
+        "train_jobs_scheduled": scheduled,
+        "trained": sum(e.count("computed") for e in events.values()),
+        "found_done": sum(e.count("found") for e in events.values()),
+        "trained_twice": sum(e.count("computed") > 1 for e in events.values()),
+        "data_built": sum(e.count("computed") for e in data),
+        "data_found": sum(e.count("found") for e in data),
+        "wall_s": round(wall, 1),
+    }
 
 
 def main() -> None:

@@ -37,8 +37,28 @@ def curves_table(path: Path, curves: int, points: int = 10, seed: int = 1) -> Pa
 
 def timed_fit(table: Path, out: Path, jobs: int, *extra: str) -> tuple[float, float]:
     """(wall, CPU) seconds of one `scalinglaws fit` process and its workers."""
-    cmd = [sys.executable, "-m", "scalinglaws", "fit", str(table), "--law", "auto", "--x", "n", "--y", "error",
-           "--group", "curve", "--bootstrap", "200", "--jobs", str(jobs), "--out", str(out), *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "scalinglaws",
+        "fit",
+        str(table),
+        "--law",
+        "auto",
+        "--x",
+        "n",
+        "--y",
+        "error",
+        "--group",
+        "curve",
+        "--bootstrap",
+        "200",
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+        *extra,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
@@ -57,8 +77,10 @@ def main() -> None:
         table = curves_table(Path(tmp) / "curves.csv", args.curves)
         for label, extra in (("with figures", ()), ("--no-figures", ("--no-figures",))):
             wall, cpu = timed_fit(table, Path(tmp) / label, args.jobs, *extra)
-            print(f"{args.curves} curves x 10 points, 200 replicates, --jobs {args.jobs}, {label:13s}: "
-                  f"{wall:6.1f} s wall {cpu:6.1f} s CPU")  # fmt: skip
+            print(
+                f"{args.curves} curves x 10 points, 200 replicates, --jobs {args.jobs}, {label:13s}: "
+                f"{wall:6.1f} s wall {cpu:6.1f} s CPU"
+            )
     print(f"load average after: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

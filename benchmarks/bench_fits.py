@@ -19,8 +19,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs  # noqa: E402
 from scalinglaws.fit.laws import ChinchillaLaw, JointLaw  # noqa: E402
+from scalinglaws.fit.uncertainty import bootstrap, collapse_runs, resample_runs  # noqa: E402
 
 CHINCHILLA = ROOT / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
 
@@ -50,8 +50,10 @@ def joint_runs(seeds: int = 4):
 
 
 def main() -> None:
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}; numpy {np.__version__}")  # fmt: skip
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}; numpy {np.__version__}"
+    )
     x, y = chinchilla_points()
     full = timed("chinchilla: L-BFGS from all 4,500 grid starts (240 points)", lambda: ChinchillaLaw().fit(x, y))
     print("   ", ", ".join(f"{k} = {v:.4g}" for k, v in full.params_.items()))
@@ -59,8 +61,10 @@ def main() -> None:
         "chinchilla: from the 100 best grid starts (screen=100)", lambda: ChinchillaLaw(screen=100).fit(x, y)
     )
     print(f"    same optimum: loss {screened.loss_:.10g} vs {full.loss_:.10g}")
-    timed("chinchilla: 1,000 bootstrap refits (points resampled)",
-          lambda: bootstrap(full, resample_runs(x, y, 1000, seed=0)[1]))  # fmt: skip
+    timed(
+        "chinchilla: 1,000 bootstrap refits (points resampled)",
+        lambda: bootstrap(full, resample_runs(x, y, 1000, seed=0)[1]),
+    )
 
     xj, yj = joint_runs()
     points, means, _ = collapse_runs(xj, yj)
@@ -68,9 +72,11 @@ def main() -> None:
     _, replicates = resample_runs(xj, yj, 1000, seed=0)
     boot = timed("joint: 1,000 bootstrap refits (runs resampled)", lambda: bootstrap(joint, replicates))
     ci = boot.intervals()
-    print(f"    {len(boot.samples)} refits, {boot.failed} failed; alpha = {joint.params_['alpha']:.3f} "
-          f"[{ci['alpha'][0]:.3f}, {ci['alpha'][1]:.3f}], beta = {joint.params_['beta']:.3f} "
-          f"[{ci['beta'][0]:.3f}, {ci['beta'][1]:.3f}]")  # fmt: skip
+    print(
+        f"    {len(boot.samples)} refits, {boot.failed} failed; alpha = {joint.params_['alpha']:.3f} "
+        f"[{ci['alpha'][0]:.3f}, {ci['alpha'][1]:.3f}], beta = {joint.params_['beta']:.3f} "
+        f"[{ci['beta'][0]:.3f}, {ci['beta'][1]:.3f}]"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ fit_profile). Prints wall time, SLURM submissions and Snakemake jobs.
 
     python benchmarks/bench_slurm.py [--repeats 1] [--batching groups none array]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,14 @@ def run_study(cluster: SlurmCluster, root: Path, batching: str) -> tuple[float, 
     fit_profile(work / "profiles/slurm/config.yaml", batching=batching)
     before = len(cluster.submissions())
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm"], cwd=work,
-                          env=cluster.env, capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm"],
+        cwd=work,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"snakemake failed:\n{(proc.stdout + proc.stderr)[-3000:]}")

@@ -18,6 +18,7 @@ worker process per GPU); that also checks that the retrained metrics equal the w
     python benchmarks/bench_study.py --gpu-jobs 8 --measure-pure --out /tmp/c8  # one GPU, 8 jobs at once
     python benchmarks/bench_study.py --gpu-jobs 8 --visible 0 ...               # one GPU of several
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,11 @@ def gpu_sampler(path: Path):
     if not shutil.which("nvidia-smi"):
         return None
     query = "--query-gpu=timestamp,index,utilization.gpu,memory.used"
-    return subprocess.Popen(["nvidia-smi", query, "--format=csv,noheader,nounits", "-lms", "500"],
-                            stdout=path.open("w"), stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        ["nvidia-smi", query, "--format=csv,noheader,nounits", "-lms", "500"],
+        stdout=path.open("w"),
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def gpu_busy(path: Path, t0: float, t1: float) -> dict:
@@ -77,14 +81,26 @@ def job_table(store: Path) -> list[dict]:
         job = json.loads(path.read_text())
         t, te = job["timing"], job["timing"]["train_ensemble"]
         life = t["end"] - t["process_start"]
-        jobs.append({
-            "size": job["spec"]["size"], "n": job["spec"]["n"], "gpu": t["gpu"],
-            "start": t["process_start"], "end": t["end"], "life_s": life,
-            "python_start_s": t["python_start_s"], "import_s": t["import_s"], "cuda_init_s": t["cuda_init_s"],
-            "load_s": t["load_s"],
-            "setup_s": te["setup_s"], "train_s": te["train_s"], "eval_s": te["eval_s"],
-            "final_eval_s": te["final_eval_s"], "steps": te["steps"], "members": te["members"],
-        })  # fmt: skip
+        jobs.append(
+            {
+                "size": job["spec"]["size"],
+                "n": job["spec"]["n"],
+                "gpu": t["gpu"],
+                "start": t["process_start"],
+                "end": t["end"],
+                "life_s": life,
+                "python_start_s": t["python_start_s"],
+                "import_s": t["import_s"],
+                "cuda_init_s": t["cuda_init_s"],
+                "load_s": t["load_s"],
+                "setup_s": te["setup_s"],
+                "train_s": te["train_s"],
+                "eval_s": te["eval_s"],
+                "final_eval_s": te["final_eval_s"],
+                "steps": te["steps"],
+                "members": te["members"],
+            }
+        )
     return jobs
 
 
@@ -129,7 +145,9 @@ def pure_training(store: Path, scratch: Path) -> tuple[float, float]:
     """The summed pure training time: every job retrained with nothing else on its GPU, by one
     worker process per GPU (the jobs dealt out largest first), so it takes ~1/N_GPU of the sum."""
     jobs = {f: json.loads(f.read_text()) for f in store.glob("runs/*/metrics.json")}
-    files = sorted(jobs, key=lambda f: jobs[f]["timing"]["train_ensemble"]["steps"] * jobs[f]["spec"]["size"], reverse=True)
+    files = sorted(
+        jobs, key=lambda f: jobs[f]["timing"]["train_ensemble"]["steps"] * jobs[f]["spec"]["size"], reverse=True
+    )
     gpus = gpu_count()
     workers = max(1, gpus)
     procs = []
@@ -158,8 +176,11 @@ def main():
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--workdir", help="where the fresh checkout goes (default: a temporary folder)")
     p.add_argument("--reference", help="summary.json of a --gpu-jobs 1 or --measure-pure run: its pure training time")
-    p.add_argument("--measure-pure", action="store_true",
-                   help="afterwards, retrain every job with nothing else on its GPU, for the pure training time")
+    p.add_argument(
+        "--measure-pure",
+        action="store_true",
+        help="afterwards, retrain every job with nothing else on its GPU, for the pure training time",
+    )
     p.add_argument("--visible", help="CUDA_VISIBLE_DEVICES for the workflow run only (e.g. 0: one GPU of several)")
     p.add_argument("--out", required=True, help="folder for summary.json, the snakemake log, the GPU samples")
     args = p.parse_args()
@@ -171,8 +192,17 @@ def main():
         env["CUDA_VISIBLE_DEVICES"] = args.visible
 
     sampler = gpu_sampler(out / "gpu_samples.csv")
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--resources", f"gpu={args.gpu_jobs}",
-           "--configfile", args.configfile]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(args.cores),
+        "--resources",
+        f"gpu={args.gpu_jobs}",
+        "--configfile",
+        args.configfile,
+    ]
     t0 = time.time()
     with (out / "snakemake.log").open("w") as log:
         proc = subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -193,38 +223,67 @@ def main():
         t = time.time()
         pure, rerun_diff = pure_training(work / "results/store", out)
         source = f"every job retrained alone on a GPU, {max(1, gpu_count())} at once, in {time.time() - t:.0f} s"
-    total = {k: sum(j[k] for j in jobs) for k in
-             ("life_s", "python_start_s", "import_s", "cuda_init_s", "load_s", "setup_s", "train_s", "eval_s", "final_eval_s")}  # fmt: skip
+    total = {
+        k: sum(j[k] for j in jobs)
+        for k in (
+            "life_s",
+            "python_start_s",
+            "import_s",
+            "cuda_init_s",
+            "load_s",
+            "setup_s",
+            "train_s",
+            "eval_s",
+            "final_eval_s",
+        )
+    }
     summary = {
-        "configfile": args.configfile, "gpu_jobs": args.gpu_jobs, "cores": args.cores,
+        "configfile": args.configfile,
+        "gpu_jobs": args.gpu_jobs,
+        "cores": args.cores,
         "visible_devices": env.get("CUDA_VISIBLE_DEVICES", "all"),
-        "jobs": len(jobs), "model_steps": sum(j["steps"] * j["members"] for j in jobs),
-        "wall_s": wall, "pure_train_sum_s": pure, "own_train_sum_s": own_train,
-        "overhead_s": wall - pure, "overhead_fraction": (wall - pure) / wall,
+        "jobs": len(jobs),
+        "model_steps": sum(j["steps"] * j["members"] for j in jobs),
+        "wall_s": wall,
+        "pure_train_sum_s": pure,
+        "own_train_sum_s": own_train,
+        "overhead_s": wall - pure,
+        "overhead_fraction": (wall - pure) / wall,
         "training_phase_s": max(j["end"] for j in jobs) - min(j["start"] for j in jobs),
-        "first_job_start_s": min(j["start"] for j in jobs) - t0, "last_job_end_s": max(j["end"] for j in jobs) - t0,
-        "job_seconds": total, "jobs_per_gpu": {}, "pure_train_source": source,
+        "first_job_start_s": min(j["start"] for j in jobs) - t0,
+        "last_job_end_s": max(j["end"] for j in jobs) - t0,
+        "job_seconds": total,
+        "jobs_per_gpu": {},
+        "pure_train_source": source,
         "rerun_max_rel_diff_val_metric": rerun_diff,
         "gpu_util": gpu_busy(out / "gpu_samples.csv", t0, t1),
-    }  # fmt: skip
+    }
     for j in jobs:
         summary["jobs_per_gpu"][str(j["gpu"])] = summary["jobs_per_gpu"].get(str(j["gpu"]), 0) + 1
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "jobs.json").write_text(json.dumps(jobs, indent=1))
 
-    print(f"study {args.configfile}: {len(jobs)} training jobs, {summary['model_steps']:,} model-steps,"
-          f" {args.gpu_jobs} at once on GPUs {summary['visible_devices']} ({args.cores} cores)")
+    print(
+        f"study {args.configfile}: {len(jobs)} training jobs, {summary['model_steps']:,} model-steps,"
+        f" {args.gpu_jobs} at once on GPUs {summary['visible_devices']} ({args.cores} cores)"
+    )
     print(f"wall time                    {wall:8.1f} s")
     print(f"summed pure training time    {pure:8.1f} s  ({source})")
     if rerun_diff is not None:
-        print(f"  the retrained jobs' validation metrics differ from the workflow's by at most {rerun_diff:.1e} (relative)")
+        print(
+            f"  the retrained jobs' validation metrics differ from the workflow's by at most {rerun_diff:.1e} (relative)"
+        )
     print(f"non-training overhead        {wall - pure:8.1f} s = {(wall - pure) / wall:.0%} of the wall time")
     phase = summary["last_job_end_s"] - summary["first_job_start_s"]
-    print(f"  training phase {phase:.1f} s: the first training job started {summary['first_job_start_s']:.1f} s after"
-          f" snakemake did, the last ended {wall - summary['last_job_end_s']:.1f} s before it finished (aggregate, fit, figures)")
+    print(
+        f"  training phase {phase:.1f} s: the first training job started {summary['first_job_start_s']:.1f} s after"
+        f" snakemake did, the last ended {wall - summary['last_job_end_s']:.1f} s before it finished (aggregate, fit, figures)"
+    )
     print("  summed over jobs (s): " + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in total.items()))
-    print(f"  jobs per GPU {summary['jobs_per_gpu']}; mean GPU utilisation (nvidia-smi) "
-          + ", ".join(f"GPU {g}: {u['mean_util_pct']:.0f}%" for g, u in sorted(summary["gpu_util"].items())))
+    print(
+        f"  jobs per GPU {summary['jobs_per_gpu']}; mean GPU utilisation (nvidia-smi) "
+        + ", ".join(f"GPU {g}: {u['mean_util_pct']:.0f}%" for g, u in sorted(summary["gpu_util"].items()))
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Figures are model-steps/s (one step of one member = one model-step) and model-FL
     python benchmarks/bench_trainer.py --check --schedule cosine   # the same under a decaying schedule
     python benchmarks/bench_trainer.py --widths 16 --steps-scale 0.01 --device cpu   # smoke test
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,7 +77,9 @@ def naive(x, y, width, depth, batch, steps, device) -> float:
         d = width
     model = nn.Sequential(*layers, nn.Linear(d, 1)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=batch, shuffle=True, drop_last=True)
+    loader = DataLoader(
+        TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=batch, shuffle=True, drop_last=True
+    )
 
     def run(n):
         done = 0
@@ -174,8 +177,16 @@ class HandWritten:
 def trainer(data, members, width, depth, batch, steps, precision, device, eval_every, fast=True) -> dict:
     train, val, test = data
     seeds = list(range(max(1, members // len(LRS))))
-    spec = TrainSpec(seeds=seeds, learning_rates=LRS[: members // len(seeds)], batch_size=batch, min_steps=steps,
-                     max_steps=steps, eval_every=eval_every, patience=10**6, precision=precision)  # fmt: skip
+    spec = TrainSpec(
+        seeds=seeds,
+        learning_rates=LRS[: members // len(seeds)],
+        batch_size=batch,
+        min_steps=steps,
+        max_steps=steps,
+        eval_every=eval_every,
+        patience=10**6,
+        precision=precision,
+    )
     timing = {}
     job = EnsembleJob("mlp", width, {"depth": depth}, "regression", 1, spec)
     runs = train_ensemble(job, (train, val, test), str(device), TrainOptions(fast=fast, timing=timing))
@@ -195,11 +206,24 @@ def check(data, device, steps=300, schedule="constant") -> bool:
     from scalinglaws.train import fast as fastpath
 
     train, val, test = data
-    spec = TrainSpec(seeds=[0, 1], learning_rates=[1e-3, 1e-2], batch_size=256, min_steps=steps, max_steps=steps,
-                     eval_every=25, patience=4, precision="fp32", schedule=schedule,
-                     warmup=0.0 if schedule == "constant" else 0.1)  # fmt: skip
-    variants = {"reference": (False, False, False), "fast, torch Adam, eager": (True, False, False),
-                "fast, fused Adam, eager": (True, True, False), "fast, fused Adam, CUDA graphs": (True, True, True)}  # fmt: skip
+    spec = TrainSpec(
+        seeds=[0, 1],
+        learning_rates=[1e-3, 1e-2],
+        batch_size=256,
+        min_steps=steps,
+        max_steps=steps,
+        eval_every=25,
+        patience=4,
+        precision="fp32",
+        schedule=schedule,
+        warmup=0.0 if schedule == "constant" else 0.1,
+    )
+    variants = {
+        "reference": (False, False, False),
+        "fast, torch Adam, eager": (True, False, False),
+        "fast, fused Adam, eager": (True, True, False),
+        "fast, fused Adam, CUDA graphs": (True, True, True),
+    }
     curves = {}
     for name, (use_fast, triton, graphs) in variants.items():
         fastpath.USE_TRITON, fastpath.USE_GRAPHS = triton, graphs
@@ -212,17 +236,27 @@ def check(data, device, steps=300, schedule="constant") -> bool:
     def rel(a, b):
         return np.abs(curves[a] - curves[b]) / np.abs(curves[a])
 
-    print(f"check ({schedule} learning rate): {len(curves['reference'])} evaluations x {curves['reference'].shape[1]} members, 25 steps apart")
-    pairs = [("fast, fused Adam, eager", "fast, fused Adam, CUDA graphs"), ("fast, torch Adam, eager", "fast, fused Adam, eager"),
-             ("reference", "fast, torch Adam, eager"), ("reference", "fast, fused Adam, CUDA graphs")]  # fmt: skip
+    print(
+        f"check ({schedule} learning rate): {len(curves['reference'])} evaluations x {curves['reference'].shape[1]} members, 25 steps apart"
+    )
+    pairs = [
+        ("fast, fused Adam, eager", "fast, fused Adam, CUDA graphs"),
+        ("fast, torch Adam, eager", "fast, fused Adam, eager"),
+        ("reference", "fast, torch Adam, eager"),
+        ("reference", "fast, fused Adam, CUDA graphs"),
+    ]
     for a, b in pairs:
         r = rel(a, b)
-        print(f"check: {a:>24} vs {b:<30} max relative difference of the validation curve: first evaluation"
-              f" {r[0].max():.1e}, last {r[-1].max():.1e}, all {r.max():.1e}")  # fmt: skip
+        print(
+            f"check: {a:>24} vs {b:<30} max relative difference of the validation curve: first evaluation"
+            f" {r[0].max():.1e}, last {r[-1].max():.1e}, all {r.max():.1e}"
+        )
     graphs_exact = rel(*pairs[0]).max() <= 1e-5
     close_early = all(rel(a, b)[0].max() <= 1e-3 for a, b in pairs)
-    print(f"check: CUDA graphs replay the eager step: {'yes' if graphs_exact else 'NO'}; all variants agree at the"
-          f" first evaluation: {'yes' if close_early else 'NO'}")  # fmt: skip
+    print(
+        f"check: CUDA graphs replay the eager step: {'yes' if graphs_exact else 'NO'}; all variants agree at the"
+        f" first evaluation: {'yes' if close_early else 'NO'}"
+    )
     return graphs_exact and close_early
 
 
@@ -237,7 +271,9 @@ def main():
     p.add_argument("--steps-scale", type=float, default=1.0, help="scale every step count (smoke tests)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--check", action="store_true", help="only compare the fast path with the reference path")
-    p.add_argument("--schedule", default="constant", help="--check: the learning-rate schedule (constant, cosine, linear)")
+    p.add_argument(
+        "--schedule", default="constant", help="--check: the learning-rate schedule (constant, cosine, linear)"
+    )
     p.add_argument("--json", help="write every figure here")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -266,14 +302,27 @@ def main():
         rows.append({**base, "what": "naive", "precision": "fp32", "model_steps_s": rate})
         for prec in args.precisions:
             if device.type == "cuda":
-                hand = HandWritten(torch.as_tensor(x), torch.as_tensor(y), args.members, width, args.depth, args.batch, prec, device)
+                hand = HandWritten(
+                    torch.as_tensor(x), torch.as_tensor(y), args.members, width, args.depth, args.batch, prec, device
+                )
                 rate = hand.throughput(scaled(100 if big else 2000))
                 rows.append({**base, "what": "handwritten", "precision": prec, "model_steps_s": rate})
                 del hand
                 torch.cuda.empty_cache()
-            r = trainer(data, args.members, width, args.depth, args.batch, scaled(200 if big else 4000), prec, device,
-                        args.eval_every)  # fmt: skip
-            rows.append({**base, "what": "trainer", "precision": prec, "model_steps_s": r["steady"], "timing": r["timing"]})
+            r = trainer(
+                data,
+                args.members,
+                width,
+                args.depth,
+                args.batch,
+                scaled(200 if big else 4000),
+                prec,
+                device,
+                args.eval_every,
+            )
+            rows.append(
+                {**base, "what": "trainer", "precision": prec, "model_steps_s": r["steady"], "timing": r["timing"]}
+            )
             rows.append({**base, "what": "trainer-call", "precision": prec, "model_steps_s": r["call"]})
             gc.collect()  # the trainer's CUDA graphs (and their memory pools) go with it
             if device.type == "cuda":
@@ -285,15 +334,23 @@ def main():
                 row["mfu_bf16_peak"] = row["model_steps_s"] * flop / peak(device, "bf16") if pk else None
                 print(json.dumps({k: v for k, v in row.items() if k != "timing"}), flush=True)
 
-    print(f"\n{'width':>6} {'what':<13} {'prec':<5} {'model-steps/s':>14} {'x naive':>8} {'/ hand':>7} {'MFU':>6} {'MFU/bf16':>8}")
+    print(
+        f"\n{'width':>6} {'what':<13} {'prec':<5} {'model-steps/s':>14} {'x naive':>8} {'/ hand':>7} {'MFU':>6} {'MFU/bf16':>8}"
+    )
     for row in rows:
         nv = next(r for r in rows if r["width"] == row["width"] and r["what"] == "naive")["model_steps_s"]
-        hand = [r for r in rows if r["width"] == row["width"] and r["what"] == "handwritten" and r["precision"] == row["precision"]]
+        hand = [
+            r
+            for r in rows
+            if r["width"] == row["width"] and r["what"] == "handwritten" and r["precision"] == row["precision"]
+        ]
         rel = f"{row['model_steps_s'] / hand[0]['model_steps_s']:7.2f}" if hand else f"{'':>7}"
         mfu = f"{row['mfu']:6.1%}" if row.get("mfu") is not None else f"{'':>6}"
         mfu16 = f"{row['mfu_bf16_peak']:8.1%}" if row.get("mfu_bf16_peak") is not None else f"{'':>8}"
-        print(f"{row['width']:>6} {row['what']:<13} {row['precision']:<5} {row['model_steps_s']:>14,.0f}"
-              f" {row['model_steps_s'] / nv:>8.1f} {rel} {mfu} {mfu16}")  # fmt: skip
+        print(
+            f"{row['width']:>6} {row['what']:<13} {row['precision']:<5} {row['model_steps_s']:>14,.0f}"
+            f" {row['model_steps_s'] / nv:>8.1f} {rel} {mfu} {mfu16}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows}, indent=1))
 

@@ -11,6 +11,7 @@ measured exponent with its 95% CI next to three references:
 
     python3 benchmarks/calibration.py [--configfile studies/calibration.yaml] [--cores N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,11 @@ def main() -> None:
     p.add_argument("--cores", default="all")
     args = p.parse_args()
     study = Study.from_file(ROOT / args.configfile)
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.configfile],
-                   cwd=ROOT, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.configfile],
+        cwd=ROOT,
+        check=True,
+    )
     fits = json.loads((ROOT / study.results / "fits/fits.json").read_text())
     for key, fit in fits.items():
         dataset = study.datasets[fit["dataset"]]

@@ -24,6 +24,7 @@ Cases:
     python benchmarks/coverage.py --studies 40 --replicates 50 --cases clean
 Figures are in benchmarks/RESULTS.md; tests/test_coverage.py runs a small version.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,9 +71,20 @@ def simulate(case: str, rng) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """(shards, the true mean curve's function, the runs table of one simulated study)."""
     n, curve, params = CASES[case]
     truth = curve(n, params)
-    y = truth[:, None] * np.exp(SHARD_SD * rng.standard_normal((len(n), 1)) + SEED_SD * rng.standard_normal((len(n), SEEDS)))
-    runs = pd.DataFrame({"n": np.repeat(n, SEEDS).astype(int), "seed": np.tile(np.arange(SEEDS), len(n)), "size": 1,
-                         "params": 100, "lr": 0.1, "val_metric": y.ravel(), "test_metric": y.ravel()})  # fmt: skip
+    y = truth[:, None] * np.exp(
+        SHARD_SD * rng.standard_normal((len(n), 1)) + SEED_SD * rng.standard_normal((len(n), SEEDS))
+    )
+    runs = pd.DataFrame(
+        {
+            "n": np.repeat(n, SEEDS).astype(int),
+            "seed": np.tile(np.arange(SEEDS), len(n)),
+            "size": 1,
+            "params": 100,
+            "lr": 0.1,
+            "val_metric": y.ravel(),
+            "test_metric": y.ravel(),
+        }
+    )
     return n, truth, runs
 
 
@@ -124,8 +136,10 @@ def main(argv=None) -> None:
     for case in args.cases.split(","):
         start = time.time()
         cov = coverage(case, args.studies, args.replicates, args.jobs)
-        cells = [f"{cov[c]:.2f}" if c == "small_data_shards" else ("n/a" if np.isnan(cov[c]) else f"{100 * cov[c]:.0f}%")
-                 for c in columns]  # fmt: skip
+        cells = [
+            f"{cov[c]:.2f}" if c == "small_data_shards" else ("n/a" if np.isnan(cov[c]) else f"{100 * cov[c]:.0f}%")
+            for c in columns
+        ]
         print(f"| {case} | " + " | ".join(cells) + f" | {time.time() - start:.0f} |", flush=True)
 
 

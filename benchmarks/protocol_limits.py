@@ -8,6 +8,7 @@ curve rebuilt from what the plain protocol would have had: only the learning-rat
 (it was still improving there). Its numbers are the extended member's, so "before" counts
 limits, not errors.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,8 +36,10 @@ def main(paths: list[str]) -> None:
         for label, curve in (("before", before(runs)), ("after", learning_curve(runs))):
             for (dataset, family), c in curve.groupby(["dataset", "family"]):
                 limited = c[c["limited_by"] != "none"]
-                print(f"{path}: {dataset}/{family} {label}: {len(limited)} of {len(c)} points limited "
-                      f"({', '.join(f'n={r.n}: {r.limited_by}' for r in limited.itertuples()) or '-'})")
+                print(
+                    f"{path}: {dataset}/{family} {label}: {len(limited)} of {len(c)} points limited "
+                    f"({', '.join(f'n={r.n}: {r.limited_by}' for r in limited.itertuples()) or '-'})"
+                )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 through its --remote-debugging-pipe (file descriptors 3 and 4, JSON messages ended by NUL), so
 no driver or client library is needed. It loads a page, collects every uncaught exception and
 console or log error, evaluates JavaScript in the page and takes screenshots."""
+
 from __future__ import annotations
 
 import base64
@@ -31,11 +32,20 @@ class Browser:
                 else:
                     os.dup2(fd, wanted)
 
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-                f"--user-data-dir={self._profile}", f"--window-size={width},{height}", "about:blank"]  # fmt: skip
+        args = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--remote-debugging-pipe",
+            f"--user-data-dir={self._profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
         # (close_fds would close 3 and 4 again after fds() ran)
-        self.proc = subprocess.Popen(args, preexec_fn=fds, close_fds=False, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        self.proc = subprocess.Popen(
+            args, preexec_fn=fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         os.close(to_read)
         os.close(from_write)
         self._buffer, self._next, self.events, self.session = b"", 0, [], None

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh copy of this checkout in a temporary folder, and a tiny study."""
+
 from __future__ import annotations
 
 import os
@@ -18,14 +19,30 @@ TINY_CONFIG = {
     "study": "tiny",
     "seed": 0,
     "device": "cpu",
-    "datasets": {"teacher": {"input_dim": 4, "teacher_width": 16, "noise_std": 0.05, "pool_size": 100000,
-                             "val_size": 512, "test_size": 1024}},
+    "datasets": {
+        "teacher": {
+            "input_dim": 4,
+            "teacher_width": 16,
+            "noise_std": 0.05,
+            "pool_size": 100000,
+            "val_size": 512,
+            "test_size": 1024,
+        }
+    },
     "models": {"mlp": {"sizes": [4, 16], "depth": 2}},
     "shards": {"min": 64, "max": 1024, "factor": 2},
-    "training": {"seeds": 2, "learning_rates": [0.01, 0.03], "batch_size": 64, "epochs": 50,
-                 "min_steps": 100, "max_steps": 300, "eval_every": 25, "patience": 4},
+    "training": {
+        "seeds": 2,
+        "learning_rates": [0.01, 0.03],
+        "batch_size": 64,
+        "epochs": 50,
+        "min_steps": 100,
+        "max_steps": 300,
+        "eval_every": 25,
+        "patience": 4,
+    },
     "fit": {"bootstrap": 50, "laws": ["power", "size", "joint"]},
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ SLURM_* variables), so it reads /etc/slurm/slurm.conf. That file is written only
 exists, marked as ours, and removed on stop. The node has fake GPUs (a gres whose device file
 is an empty file), so jobs that ask for `--gpus=1` are scheduled as on a GPU cluster.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -32,7 +33,10 @@ def _sudo() -> list[str] | None:
     """[] as root, ["sudo", "-n"] with passwordless sudo, None where neither works."""
     if os.geteuid() == 0:
         return []
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0:
+    if (
+        shutil.which("sudo")
+        and subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0
+    ):
         return ["sudo", "-n"]
     return None
 
@@ -47,7 +51,10 @@ def install() -> str | None:
     if sudo is None:
         return "SLURM is not installed and installing it needs root or passwordless sudo"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+    ):
         proc = subprocess.run(sudo + cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             return f"could not install SLURM ({' '.join(cmd[:2])} failed): {proc.stderr.strip()[-300:]}"
@@ -148,8 +155,9 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / f"{name}.out", "wb")  # noqa: SIM115 (open while the daemon runs)
         self._logs.append(log)
-        self.procs[name] = subprocess.Popen(self.sudo + cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                            start_new_session=True)  # fmt: skip
+        self.procs[name] = subprocess.Popen(
+            self.sudo + cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
 
     def start(self, timeout: float = 60) -> SlurmCluster:
         if self.sudo is None:
@@ -160,9 +168,19 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
             self._write_config()
             self._write_system_conf()
             m = self.root / "munge"
-            self._spawn("munged", ["munged", "--foreground", "--force", f"--key-file={m}/munge.key",
-                                   f"--socket={m}/munge.socket.2", f"--pid-file={m}/munged.pid",
-                                   f"--log-file={m}/munged.log", f"--seed-file={m}/munged.seed"])  # fmt: skip
+            self._spawn(
+                "munged",
+                [
+                    "munged",
+                    "--foreground",
+                    "--force",
+                    f"--key-file={m}/munge.key",
+                    f"--socket={m}/munge.socket.2",
+                    f"--pid-file={m}/munged.pid",
+                    f"--log-file={m}/munged.log",
+                    f"--seed-file={m}/munged.seed",
+                ],
+            )
             self._wait(lambda: (m / "munge.socket.2").exists(), timeout, "munged socket")
             self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
             self._spawn("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
@@ -240,7 +258,9 @@ PartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=U
         if not self.ctld_log.exists():
             return []
         marker = "_slurm_rpc_submit_batch_job: JobId="
-        return [line.split(marker, 1)[1].split()[0] for line in self.ctld_log.read_text().splitlines() if marker in line]
+        return [
+            line.split(marker, 1)[1].split()[0] for line in self.ctld_log.read_text().splitlines() if marker in line
+        ]
 
 
 def fit_profile(path: Path, train: dict | None = None, batching: str = "groups") -> None:

@@ -1,4 +1,5 @@
 """The caching contract (docs/design.md), proven on the real workflow by counting Snakemake's jobs."""
+
 from __future__ import annotations
 
 import copy
@@ -17,17 +18,35 @@ from scalinglaws.study import Study
 
 pytestmark = pytest.mark.e2e
 
-TRAIN = {"seeds": 1, "learning_rates": [0.01], "batch_size": 64, "epochs": 20, "min_steps": 40,
-         "max_steps": 60, "eval_every": 20, "patience": 3}  # fmt: skip
+TRAIN = {
+    "seeds": 1,
+    "learning_rates": [0.01],
+    "batch_size": 64,
+    "epochs": 20,
+    "min_steps": 40,
+    "max_steps": 60,
+    "eval_every": 20,
+    "patience": 3,
+}
 CONFIG = {
     "study": "cache",
     "device": "cpu",
     "datasets": {
-        "teacher": {"input_dim": 3, "teacher_width": 8, "val_size": 128, "test_size": 128,
-                    "shards": {"sizes": [64, 128, 256]}},
-        "grow": {"type": "files", "pool": ["data/pool-0.csv"], "val": "data/val.csv", "test": "data/test.csv",
-                 "shards": {"sizes": [100, 200, 300]}},
-    },  # fmt: skip
+        "teacher": {
+            "input_dim": 3,
+            "teacher_width": 8,
+            "val_size": 128,
+            "test_size": 128,
+            "shards": {"sizes": [64, 128, 256]},
+        },
+        "grow": {
+            "type": "files",
+            "pool": ["data/pool-0.csv"],
+            "val": "data/val.csv",
+            "test": "data/test.csv",
+            "shards": {"sizes": [100, 200, 300]},
+        },
+    },
     "models": {"mlp": {"sizes": [4, 8]}},
     "shards": {"sizes": [64]},
     "training": TRAIN,

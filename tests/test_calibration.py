@@ -4,6 +4,7 @@ A small version of studies/calibration.yaml, run end to end by the real Snakemak
 teacher (16 features, 128 outputs, label noise 0.5) learned by the `linear` family. Least
 squares has expected excess risk noise^2 * dim / (n - dim - 1), exponent -1.
 """
+
 import json
 
 import numpy as np
@@ -17,14 +18,24 @@ pytestmark = pytest.mark.e2e
 
 DATA = {"dim": 16, "outputs": 128, "alpha": 0.0, "noise_std": 0.5, "val_size": 2048, "test_size": 2048}
 CONFIG = {
-    "study": "calibration", "seed": 0, "device": "cpu",
+    "study": "calibration",
+    "seed": 0,
+    "device": "cpu",
     "datasets": {"calibration": DATA},
     "models": {"linear": {"sizes": [16]}},
     "shards": {"min": 256, "max": 4096, "factor": 2},
-    "training": {"seeds": 2, "learning_rates": [0.004], "batch_size": 1024, "epochs": 30,
-                 "min_steps": 2000, "max_steps": 2000, "eval_every": 50, "patience": 10},
+    "training": {
+        "seeds": 2,
+        "learning_rates": [0.004],
+        "batch_size": 1024,
+        "epochs": 30,
+        "min_steps": 2000,
+        "max_steps": 2000,
+        "eval_every": 50,
+        "patience": 10,
+    },
     "fit": {"bootstrap": 100},
-}  # fmt: skip
+}
 
 
 def test_calibration_study_recovers_the_known_exponent(tmp_path):

@@ -5,13 +5,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scalinglaws.fit.uncertainty import bootstrap, resample_runs
 from scalinglaws.fit.laws import ChinchillaLaw
+from scalinglaws.fit.uncertainty import bootstrap, resample_runs
 
 DATA = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"
 # The replication's estimates and 95% bootstrap intervals on its 240 points.
-PUBLISHED = {"E": (1.8172, 1.769, 1.871), "A": (482.0, 285, 744), "B": (2085.4, 1042, 5810),
-             "alpha": (0.3478, 0.317, 0.373), "beta": (0.3658, 0.331, 0.415)}  # fmt: skip
+PUBLISHED = {
+    "E": (1.8172, 1.769, 1.871),
+    "A": (482.0, 285, 744),
+    "B": (2085.4, 1042, 5810),
+    "alpha": (0.3478, 0.317, 0.373),
+    "beta": (0.3658, 0.331, 0.415),
+}
 
 
 @pytest.fixture(scope="module")
@@ -68,4 +73,6 @@ def test_no_compute_optimal_allocation_where_the_loss_does_not_fall_with_both():
     law = ChinchillaLaw()
     law.params_ = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": -0.02, "beta": 0.37}
     assert law.extras() == {}
-    assert law._summary_extras() == ["compute-optimal allocation: not defined (the loss does not fall with both N and D)"]
+    assert law._summary_extras() == [
+        "compute-optimal allocation: not defined (the loss does not fall with both N and D)"
+    ]

@@ -1,5 +1,6 @@
 """Everyday use: the command's help, version and defaults, config errors in one line, job names
 and the summary line a study ends with."""
+
 import argparse
 import copy
 import json
@@ -7,10 +8,9 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 
 import pytest
-import yaml
+import tomllib
 from snakemake.utils import format as snakemake_format
 
 from conftest import REPO, TINY_CONFIG, make_checkout, snakemake
@@ -46,10 +46,17 @@ def test_every_option_of_every_subcommand_has_help():
 def test_the_command_starts_without_the_scientific_stack():
     """Every training job starts `scalinglaws`: its start must not import what only fitting and
     planning need (about 1 s of CPU per job when it did)."""
-    code = ("import sys, scalinglaws.cli; "
-            "print(sorted(m for m in ('scipy', 'pandas', 'matplotlib', 'torch') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+    code = (
+        "import sys, scalinglaws.cli; "
+        "print(sorted(m for m in ('scipy', 'pandas', 'matplotlib', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -66,8 +73,24 @@ def test_fit_defaults_to_auto_laws_and_a_folder_next_to_the_table(tmp_path, caps
     args = build_parser().parse_args(["fit", str(table), "--x", "n", "--y", "error"])
     assert args.law == "auto" and args.out is None
     assert default_out("data/measurements.csv") == "data/measurements_fits"
-    assert main(["fit", str(table), "--x", "n", "--y", "error", "--replicate-col", "seed", "--bootstrap", "20",
-                 "--no-figures"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(table),
+                "--x",
+                "n",
+                "--y",
+                "error",
+                "--replicate-col",
+                "seed",
+                "--bootstrap",
+                "20",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     fits = json.loads((tmp_path / "measurements_fits" / "fits.json").read_text())
     assert fits["all"]["laws"] == ["power", "envelope", "m4", "bnsl"]  # auto: every law of one x column
     out = capsys.readouterr().out
@@ -75,21 +98,28 @@ def test_fit_defaults_to_auto_laws_and_a_folder_next_to_the_table(tmp_path, caps
     skipped = [name for name in fits["all"]["laws"] if "skipped" in fits["all"][name]]
     assert skipped  # too few points for the larger laws: the selection says so, once per law
     for name in skipped:
-        assert [line.strip().split(":")[1] for line in out.splitlines() if line.strip().startswith(f"{name}:")] == \
-            [" not a candidate"]
+        assert [line.strip().split(":")[1] for line in out.splitlines() if line.strip().startswith(f"{name}:")] == [
+            " not a candidate"
+        ]
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
         (None, "{path}: no such config file"),
-        (BROKEN_YAML, "{path}: line 5, column 9: YAML error: expected ',' or ']', but got ':' "
-                      "(while parsing a flow sequence started on line 4)"),
-        ("study: x\n\tseed: 1\n", "{path}: line 2, column 1: YAML error: found character '\\t' that cannot start any token "
-                                  "(while scanning for the next token)"),
+        (
+            BROKEN_YAML,
+            "{path}: line 5, column 9: YAML error: expected ',' or ']', but got ':' "
+            "(while parsing a flow sequence started on line 4)",
+        ),
+        (
+            "study: x\n\tseed: 1\n",
+            "{path}: line 2, column 1: YAML error: found character '\\t' that cannot start any token "
+            "(while scanning for the next token)",
+        ),
         ("- 1\n- 2\n", "{path}: a config is a mapping of keys (study:, datasets:, ...), not a list"),
     ],
-)  # fmt: skip
+)
 def test_a_missing_or_broken_config_is_one_line_naming_file_and_line(tmp_path, capsys, text, message):
     path = tmp_path / "study.yaml"
     if text is not None:
@@ -143,7 +173,9 @@ def tiny_study(**changes):
 
 
 def test_every_job_is_named_by_what_it_runs():
-    study = tiny_study(models={"mlp": {"sizes": [4, 16], "depth": 2}, "wide": {"type": "mlp", "sizes": [16], "depth": 2}})
+    study = tiny_study(
+        models={"mlp": {"sizes": [4, 16], "depth": 2}, "wide": {"type": "mlp", "sizes": [16], "depth": 2}}
+    )
     shard = next(k for k, s in study.shards.items() if s.n == 256)
     assert describe(study, shard) == "data: teacher shard n=256 (its first 256 examples)"
     assert describe(study, next(iter(study.evals))) == "data: teacher validation and test splits"
@@ -167,8 +199,10 @@ def test_the_message_directive_reaches_the_names_through_snakemakes_formatter():
 
 def test_the_summary_line_says_where_the_results_are():
     line = summary_line("results/tiny", ["results/tiny/fits/fits.json"])
-    assert line == ("scalinglaws: study done: figures results/tiny/figures/, fits results/tiny/fits/fits.json, "
-                    "tables results/tiny/tables/; report: snakemake --report results/tiny/report.html")  # fmt: skip
+    assert line == (
+        "scalinglaws: study done: figures results/tiny/figures/, fits results/tiny/fits/fits.json, "
+        "tables results/tiny/tables/; report: snakemake --report results/tiny/report.html"
+    )
     built = summary_line("results/tiny", ["results/tiny/report.html"], pruning=True)
     assert built.endswith(", pruning results/tiny/pruning/; report results/tiny/report.html")
 
@@ -178,6 +212,8 @@ def test_a_dry_run_shows_every_job_by_name(tmp_path):
     work = make_checkout(tmp_path, TINY_CONFIG)
     out = snakemake(work, "-n").stdout
     trained = re.findall(r"Job \d+: train teacher/mlp size (\d+) on n=(\d+) \(2 seeds x 2 lr, key [0-9a-f]{8}\)", out)
-    assert sorted((int(s), int(n)) for s, n in trained) == sorted((s, n) for s in (4, 16) for n in (64, 128, 256, 512, 1024))
+    assert sorted((int(s), int(n)) for s, n in trained) == sorted(
+        (s, n) for s in (4, 16) for n in (64, 128, 256, 512, 1024)
+    )
     assert len(re.findall(r"Job \d+: data: teacher shard n=\d+ ", out)) == 5
     assert "scalinglaws: study done" not in out  # a dry run is not a finished study

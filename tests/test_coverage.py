@@ -4,6 +4,7 @@ detection on). Each kind of interval (parameter CIs, the mean curve's band beyon
 prediction intervals) must cover the truth 88% of the time on average, and no single one less
 than 85% (40 studies give each a standard error of about 3.5%); the benchmark's figures (100
 studies x 100 replicates) are in RESULTS.md."""
+
 import sys
 from pathlib import Path
 

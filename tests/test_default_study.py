@@ -6,6 +6,7 @@ law's gamma CI contains the label-noise floor 0.01 or its warnings say gamma is 
     python tests/test_default_study.py <checkout that ran the default study>
 
 checks a finished run without running it again."""
+
 import json
 import sys
 from pathlib import Path

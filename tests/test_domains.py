@@ -1,4 +1,5 @@
 """Datasets beyond the default: text, functions, calibration, and users' own datasets."""
+
 import json
 import math
 import os
@@ -44,7 +45,9 @@ def test_text_identity_follows_content_not_location(tmp_path):
     assert a.shard_identity(4096) == b.shard_identity(4096)
     copy.write_bytes(Path(GPL).read_bytes()[:-1] + b"!")
     assert make_dataset("text", {**TEXT, "path": str(copy)}, seed=0).shard_identity(4096) != a.shard_identity(4096)
-    with pytest.raises(DataError, match="datasets.text.path: .* not found; install it with: sudo apt-get install dict-gcide"):
+    with pytest.raises(
+        DataError, match="datasets.text.path: .* not found; install it with: sudo apt-get install dict-gcide"
+    ):
         make_dataset("text", {"path": str(tmp_path / "none.dict.dz")}, seed=0)
 
 
@@ -79,7 +82,9 @@ def test_kan_paper_functions(name, point, value):
 
 
 def test_calibration_data_follows_its_generative_model():
-    ds = make_dataset("calibration", {"dim": 8, "outputs": 64, "alpha": 1.0, "noise_std": 0.5, "test_size": 20000}, seed=0)
+    ds = make_dataset(
+        "calibration", {"dim": 8, "outputs": 64, "alpha": 1.0, "noise_std": 0.5, "test_size": 20000}, seed=0
+    )
     splits = ds.eval_splits()
     lam = np.arange(1, 9) ** -2.0
     np.testing.assert_allclose(splits["test"].x.var(0), lam / lam.sum(), rtol=0.1)
@@ -125,12 +130,13 @@ class Parity(Dataset):
 
 def _user_config(kind: str, **options) -> dict:
     return {
-        "study": "user", "device": "cpu",
+        "study": "user",
+        "device": "cpu",
         "datasets": {"mine": {"type": kind, **options}},
         "models": {"mlp": {"sizes": [8]}},
         "shards": {"sizes": [100, 200, 400]},
         "training": {"seeds": 1, "learning_rates": [0.01], "min_steps": 20, "max_steps": 20, "eval_every": 10},
-    }  # fmt: skip
+    }
 
 
 def test_user_dataset_class_from_a_file_runs_through_the_cli(tmp_path, monkeypatch):
@@ -141,10 +147,28 @@ def test_user_dataset_class_from_a_file_runs_through_the_cli(tmp_path, monkeypat
     job = next(j for j in study.jobs.values() if j.n == 200)
     assert cli.main(["data", "--dataset", study.data_spec(job.shard_key), "--n", "200", "--out", "shard.npz"]) == 0
     assert cli.main(["data", "--dataset", study.data_spec(job.eval_key), "--out", "eval.npz"]) == 0
-    assert cli.main(["train", "--spec", json.dumps(job.spec), "--shard", "shard.npz", "--eval", "eval.npz",
-                     "--out", "metrics.json", "--device", "cpu"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "train",
+                "--spec",
+                json.dumps(job.spec),
+                "--shard",
+                "shard.npz",
+                "--eval",
+                "eval.npz",
+                "--out",
+                "metrics.json",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     runs = json.loads(Path("metrics.json").read_text())["runs"]
-    assert len(runs) == 1 and 0 <= runs[0]["test_metric"] <= 1 and runs[0]["params"] == 3 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2
+    assert (
+        len(runs) == 1 and 0 <= runs[0]["test_metric"] <= 1 and runs[0]["params"] == 3 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2
+    )
     # the user's code is part of the data's identity: changing it reruns its shards (a comment does not)
     Path("mydata.py").write_text(USER_DATASET + "\n# edited\n")
     assert set(Study(_user_config("mydata.py:Parity")).shards) == set(study.shards)

@@ -1,4 +1,5 @@
 """Model families: each trains as a batched ensemble, its loss falls, its members are independent."""
+
 import math
 
 import numpy as np
@@ -30,8 +31,9 @@ def bars(n: int, seed: int) -> Split:
 
 
 def text_data():
-    ds = make_dataset("text", {"path": GPL, "context": 32, "block_size": 256, "val_tokens": 2048,
-                               "test_tokens": 2048}, seed=0)  # fmt: skip
+    ds = make_dataset(
+        "text", {"path": GPL, "context": 32, "block_size": 256, "val_tokens": 2048, "test_tokens": 2048}, seed=0
+    )
     return ds, ds.shard(16384), ds.eval_splits()
 
 
@@ -63,8 +65,15 @@ def test_family_trains_and_its_loss_falls(family):
     size, options, make, batch, steps, lr, fraction = CASES[family]
     ds, train, splits = make()
     task, outputs, metric = _task(ds)
-    spec = TrainSpec(seeds=[0, 1], learning_rates=[lr], batch_size=batch, min_steps=steps, max_steps=steps,
-                     eval_every=50, patience=100)  # fmt: skip
+    spec = TrainSpec(
+        seeds=[0, 1],
+        learning_rates=[lr],
+        batch_size=batch,
+        min_steps=steps,
+        max_steps=steps,
+        eval_every=50,
+        patience=100,
+    )
     job = EnsembleJob(family, size, options, task, outputs, spec, metric)
     runs = train_ensemble(job, (train, splits["val"], splits["test"]), "cpu")
     untrained = build_ensemble(family, [0, 1], size, train.x.shape[1:], outputs, options)
@@ -85,14 +94,17 @@ def test_fast_step_loop_matches_the_reference_loop(family):
     task, outputs, metric = _task(ds)
     spec = TrainSpec(seeds=[0, 1], learning_rates=[lr], batch_size=batch, min_steps=100, max_steps=100, eval_every=50)
     job = EnsembleJob(family, size, options, task, outputs, spec, metric)
-    ref, fast = (train_ensemble(job, (train, splits["val"], splits["test"]), "cpu", TrainOptions(fast=f))
-                 for f in (False, True))  # fmt: skip
+    ref, fast = (
+        train_ensemble(job, (train, splits["val"], splits["test"]), "cpu", TrainOptions(fast=f)) for f in (False, True)
+    )
     for a, b in zip(ref, fast):
         assert b["test_loss"] == pytest.approx(a["test_loss"], rel=1e-4) and b["best_step"] == a["best_step"]
 
 
-@pytest.mark.parametrize("family, shape, outputs", [("cnn", (1, 8, 8), 3), ("transformer", (12,), 256),
-                                                    ("kan", (3,), 2), ("linear", (5,), 2)])  # fmt: skip
+@pytest.mark.parametrize(
+    "family, shape, outputs",
+    [("cnn", (1, 8, 8), 3), ("transformer", (12,), 256), ("kan", (3,), 2), ("linear", (5,), 2)],
+)
 def test_members_do_not_depend_on_their_ensemble_mates(family, shape, outputs):
     size = 32 if family == "transformer" else 4
     pair = build_ensemble(family, [3, 7], size, shape, outputs, {})

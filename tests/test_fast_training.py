@@ -4,6 +4,7 @@ CUDA graphs cannot run here; the fast path's other parts (the flat-buffer Adam, 
 batch indices, capture-safe early stopping) run eagerly on the CPU and must follow the reference
 learning curve. benchmarks/bench_trainer.py --check does the same comparison with graphs on a GPU.
 """
+
 import json
 import os
 import subprocess
@@ -16,10 +17,10 @@ import torch
 
 from scalinglaws import cli
 from scalinglaws.datasets import Split
-from scalinglaws.train.fast import FlatAdam, flatten_parameters
-from scalinglaws.train.gpus import GpuSlot
 from scalinglaws.models import build_ensemble
 from scalinglaws.train.ensemble import EnsembleAdam
+from scalinglaws.train.fast import FlatAdam, flatten_parameters
+from scalinglaws.train.gpus import GpuSlot
 from scalinglaws.train.trainer import EnsembleJob, TrainOptions, TrainSpec, train_ensemble
 
 torch.set_num_threads(1)
@@ -35,8 +36,17 @@ def classification_data():
 
 def curves(data, task, outputs, precision):
     # lr 1e4 diverges; patience 3 stops members early: every bookkeeping branch is exercised
-    spec = TrainSpec(seeds=[0, 1], learning_rates=[0.003, 0.03, 1e4], batch_size=64, min_steps=400, max_steps=400,
-                     eval_every=20, patience=3, weight_decay=0.01, precision=precision)  # fmt: skip
+    spec = TrainSpec(
+        seeds=[0, 1],
+        learning_rates=[0.003, 0.03, 1e4],
+        batch_size=64,
+        min_steps=400,
+        max_steps=400,
+        eval_every=20,
+        patience=3,
+        weight_decay=0.01,
+        precision=precision,
+    )
     result = {}
     for fast in (False, True):
         history = []
@@ -112,8 +122,13 @@ def test_gpu_slots_go_to_the_least_loaded_gpu(tmp_path):
 
 def test_gpu_slot_of_a_killed_job_is_free(tmp_path):
     code = f"from scalinglaws.train.gpus import GpuSlot; s = GpuSlot(4, {str(tmp_path)!r}); print(s.slot, flush=True); input()"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": WORKFLOW})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": WORKFLOW},
+    )
     assert proc.stdout.readline().strip() == "0"
     assert GpuSlot(4, tmp_path).slot == 1  # taken while the job lives
     proc.kill()
@@ -125,12 +140,36 @@ def test_train_command_records_where_the_time_went(tmp_path):
     spec = {"name": "teacher", "options": {"input_dim": 4, "val_size": 128, "test_size": 128}, "seed": 0}
     assert cli.main(["data", "--dataset", json.dumps(spec), "--n", "256", "--out", str(tmp_path / "shard.npz")]) == 0
     assert cli.main(["data", "--dataset", json.dumps(spec), "--out", str(tmp_path / "eval.npz")]) == 0
-    train = {"seeds": [0], "learning_rates": [0.01], "batch_size": 32, "min_steps": 60, "max_steps": 60, "eval_every": 20}
-    job = {"family_type": "mlp", "size": 8, "model_options": {"depth": 2}, "task": "regression", "num_outputs": 1,
-           "train": train}  # fmt: skip
+    train = {
+        "seeds": [0],
+        "learning_rates": [0.01],
+        "batch_size": 32,
+        "min_steps": 60,
+        "max_steps": 60,
+        "eval_every": 20,
+    }
+    job = {
+        "family_type": "mlp",
+        "size": 8,
+        "model_options": {"depth": 2},
+        "task": "regression",
+        "num_outputs": 1,
+        "train": train,
+    }
     out = tmp_path / "metrics.json"
-    args = ["train", "--spec", json.dumps(job), "--shard", str(tmp_path / "shard.npz"), "--eval",
-            str(tmp_path / "eval.npz"), "--out", str(out), "--device", "cpu"]  # fmt: skip
+    args = [
+        "train",
+        "--spec",
+        json.dumps(job),
+        "--shard",
+        str(tmp_path / "shard.npz"),
+        "--eval",
+        str(tmp_path / "eval.npz"),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
     assert cli.main(args) == 0
     timing = json.loads(out.read_text())["timing"]
     te = timing["train_ensemble"]

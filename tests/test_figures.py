@@ -1,4 +1,5 @@
 """The figures as a new user reads them: what their axes, ticks, legends, lines and captions say."""
+
 import re
 from pathlib import Path
 
@@ -28,9 +29,24 @@ def bent_runs() -> pd.DataFrame:
                 for seed in range(3):
                     err = clean / (clean**4 + 1.0) ** 0.25 * (1.02 if lr == 0.01 else 1.0)
                     err *= np.exp(0.02 * rng.standard_normal())
-                    rows.append({"dataset": "d", "family": "f", "size": size, "params": params, "n": n,
-                                 "seed": seed, "lr": lr, "val_metric": err, "test_metric": err, "diverged": False,
-                                 "metric": "mse", "best_step": 100, "budget": 200, "limited_by": "none"})  # fmt: skip
+                    rows.append(
+                        {
+                            "dataset": "d",
+                            "family": "f",
+                            "size": size,
+                            "params": params,
+                            "n": n,
+                            "seed": seed,
+                            "lr": lr,
+                            "val_metric": err,
+                            "test_metric": err,
+                            "diverged": False,
+                            "metric": "mse",
+                            "best_step": 100,
+                            "budget": 200,
+                            "limited_by": "none",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -60,11 +76,18 @@ def test_the_fit_is_not_drawn_through_the_small_data_points_it_left_out(study):
     curve, fit = study
     start = fit["power"]["regions"]["power_law_start"]
     assert fit["power"]["regions"]["small_data_n"][:1] == [128] and start >= 256
-    for fig in (figures.learning_curve_figure(curve, fit, "d / f"),
-                figures.law_figure([("", fit["power"])], "power", y_label="test MSE")):  # fmt: skip
+    for fig in (
+        figures.learning_curve_figure(curve, fit, "d / f"),
+        figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
+    ):
         ax = fig.axes[0]
-        fitted = [line for line in ax.get_lines() if line.get_label().startswith(("fit", "_child"))
-                  and line.get_linestyle() == "-" and len(line.get_xdata()) > 10]  # fmt: skip
+        fitted = [
+            line
+            for line in ax.get_lines()
+            if line.get_label().startswith(("fit", "_child"))
+            and line.get_linestyle() == "-"
+            and len(line.get_xdata()) > 10
+        ]
         assert fitted and all(min(line.get_xdata()) >= start for line in fitted)
         bands = [c for c in ax.collections if isinstance(c, PolyCollection)]  # fill_between, not error bars
         assert len(bands) == 2
@@ -77,8 +100,10 @@ def test_the_fit_is_not_drawn_through_the_small_data_points_it_left_out(study):
 def test_gamma_is_labelled_with_its_value_and_the_bands_are_in_the_legend(study):
     curve, fit = study
     gamma = fit["power"]["params"]["gamma"]["value"]
-    for fig in (figures.learning_curve_figure(curve, fit, "d / f"),
-                figures.law_figure([("", fit["power"])], "power", y_label="test MSE")):  # fmt: skip
+    for fig in (
+        figures.learning_curve_figure(curve, fit, "d / f"),
+        figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
+    ):
         ax = fig.axes[0]
         labels = texts(ax)
         assert any(t.startswith(f"gamma = {gamma:.3g}") for t in labels), labels
@@ -146,9 +171,11 @@ def test_no_caption_names_a_panel_its_figure_does_not_have(study):
     assert named and not re.search(r"\b(Left|Middle|Right)\b", law)
     assert all(["First", "Second", "Third"].index(word) < axes for word, only in named if not only)
     sizes = pd.DataFrame({"n": np.repeat(SHARDS, 2), "params": PARAMS[:2] * 8, "test_mean": 0.1, "test_std": 0.01})
-    single = {"learning_curve": figures.learning_curve_figure(curve, fit, "t"),
-              "best_size": figures.best_size_figure(curve, fit, "t"),
-              "error_vs_size": figures.size_figure(sizes, "t")}  # fmt: skip
+    single = {
+        "learning_curve": figures.learning_curve_figure(curve, fit, "t"),
+        "best_size": figures.best_size_figure(curve, fit, "t"),
+        "error_vs_size": figures.size_figure(sizes, "t"),
+    }
     for name, fig in single.items():
         assert len(fig.axes) == 1 and not re.search(PANEL_WORDS, (REPORT / f"{name}.rst").read_text()), name
     # every figure the rules mark for the report has a caption of its own

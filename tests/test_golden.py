@@ -6,6 +6,7 @@ the workflow wrote them before the package was reorganised by stage. A change th
 change numbers regenerates them: `python tests/test_golden.py` after a run of the tiny study
 (it prints where it reads from), and says so in its commit.
 """
+
 import json
 import shutil
 import sys
@@ -16,8 +17,15 @@ import pytest
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 # what depends on the machine, the installed versions or the code's identity, not on the numbers
-MACHINE_COLUMNS = ["wall_time_s", "job_key", "scalinglaws_version", "git_commit", "torch_version", "numpy_version",
-                   "config_hash"]  # fmt: skip
+MACHINE_COLUMNS = [
+    "wall_time_s",
+    "job_key",
+    "scalinglaws_version",
+    "git_commit",
+    "torch_version",
+    "numpy_version",
+    "config_hash",
+]
 
 pytestmark = pytest.mark.e2e
 

@@ -186,8 +186,19 @@ def test_summary_is_printable_with_cis_and_registry_is_complete():
     law.ci_ = {"beta": [-0.55, -0.45]}
     text = law.summary()
     assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
-    assert set(LAWS) == {"power", "size", "bnsl", "bnsl2", "envelope", "m4", "joint", "joint-additive", "chinchilla",
-                         "pruning", "pruning-invariant"}
+    assert set(LAWS) == {
+        "power",
+        "size",
+        "bnsl",
+        "bnsl2",
+        "envelope",
+        "m4",
+        "joint",
+        "joint-additive",
+        "chinchilla",
+        "pruning",
+        "pruning-invariant",
+    }
     assert make_law("joint", eps0=0.5).fixed == {"eps0": 0.5}
     with pytest.raises(ValueError, match="unknown law 'hestness'"):
         make_law("hestness")
@@ -207,7 +218,10 @@ def test_a_binding_box_is_widened_and_the_sharper_bend_recovered():
     narrow.widenable = frozenset()
     narrow.fit(x[fit], y[fit])
     assert narrow.params_["c1"] == pytest.approx(4.0) and "at its upper bound" in narrow.warnings_[0]
-    error = {k: np.sqrt(np.mean(np.log(m.predict(x[beyond]) / y[beyond]) ** 2)) for k, m in (("wide", law), ("narrow", narrow))}
+    error = {
+        k: np.sqrt(np.mean(np.log(m.predict(x[beyond]) / y[beyond]) ** 2))
+        for k, m in (("wide", law), ("narrow", narrow))
+    }
     assert error["wide"] < 0.5 * error["narrow"]
     # a box that still binds after widening is called what it is: not identified
     steep = PowerLaw(regions=False).fit(n := np.geomspace(10, 30, 8), 0.1 + 2 * (n / 10) ** -20.0)
@@ -225,7 +239,12 @@ def test_variable_projection_finds_steep_and_shallow_power_laws_without_luck():
 def test_region_end_never_overflows_nor_reads_as_nonsense():
     """gamma ~ 7e-14 with beta ~ -0.02 put (gamma/alpha)^(1/beta) beyond any float."""
     law = PowerLaw()
-    law.params_, law.n_start_, law.n_max_, law.small_data_ = {"alpha": 0.5, "beta": -0.02, "gamma": 7e-14}, 100.0, 1e4, []
+    law.params_, law.n_start_, law.n_max_, law.small_data_ = (
+        {"alpha": 0.5, "beta": -0.02, "gamma": 7e-14},
+        100.0,
+        1e4,
+        [],
+    )
     assert law.n_end() == np.inf and law.extras()["regions"]["power_law_end"] is None
     assert "beyond 1000x the largest n (not resolved by the data)" in law._summary_extras()[0]
     law.params_ = {"alpha": 0.5, "beta": -0.5, "gamma": 0.3}  # gamma dominates from the first point on

@@ -67,8 +67,15 @@ def test_m4_at_alpha_zero_is_power_plus_constant_below_eps0():
     assert M4Law()._f(np.array([[1.0]]), p)[0] == pytest.approx(1.0)  # 2.05 > eps0: held at eps0
 
 
-@pytest.mark.parametrize("p", [TRUTH, {**TRUTH, "alpha": 0.4, "c": -0.3}, {**TRUTH, "alpha": 3.0, "eps_inf": 0.0},
-                               {"beta": 0.5, "c": -1.2, "alpha": 0.0, "eps_inf": 0.2, "eps0": 2.0}])  # fmt: skip
+@pytest.mark.parametrize(
+    "p",
+    [
+        TRUTH,
+        {**TRUTH, "alpha": 0.4, "c": -0.3},
+        {**TRUTH, "alpha": 3.0, "eps_inf": 0.0},
+        {"beta": 0.5, "c": -1.2, "alpha": 0.0, "eps_inf": 0.2, "eps0": 2.0},
+    ],
+)
 def test_m4_gradient_matches_finite_differences(p):
     law = M4Law()
     x = np.geomspace(1, 1e5, 12)[:, None]
@@ -133,7 +140,8 @@ def test_m4_says_when_the_data_do_not_support_it():
     assert any("c = " in w and "upper bound" in w and "does not decrease" in w for w in rising.warnings_)
     # power plus constant far below eps0: no bend toward eps0 to resolve, and the law says so
     plain = M4Law().fit(n, noisy(2.0 * n**-0.5 + 0.01, 0.002))
-    assert any(w.startswith("alpha = ") and "lower bound" in w and "no bend toward eps0 resolved" in w
-               for w in plain.warnings_), plain.warnings_
+    assert any(
+        w.startswith("alpha = ") and "lower bound" in w and "no bend toward eps0 resolved" in w for w in plain.warnings_
+    ), plain.warnings_
     power = PowerLaw(regions=False).fit(n, noisy(2.0 * n**-0.5 + 0.01, 0.002))
     assert plain.cost_ <= power.cost_ * (1 + 1e-6)  # M4 nests power plus constant (alpha = 0)

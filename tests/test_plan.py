@@ -1,5 +1,6 @@
 """`scalinglaws plan`: targets, what more data buys, budgets and the next round, from real fits
 (`scalinglaws fit` on tables with a known truth, and the tiny study), and a real rerun."""
+
 import json
 import os
 import shutil
@@ -11,12 +12,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY_CONFIG, job_counts, snakemake
 from snakemake.utils import update_config
 
+from conftest import TINY_CONFIG, job_counts, snakemake
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.predict import predict_rows
-from scalinglaws.plan import Context, Grid, Knob, Protocol, Throughput, budget_split, data_factor_table, load_curve, propose_next, target_error
+from scalinglaws.plan import (
+    Context,
+    Grid,
+    Knob,
+    Protocol,
+    Throughput,
+    budget_split,
+    data_factor_table,
+    load_curve,
+    propose_next,
+    target_error,
+)
 from scalinglaws.plan.overlay import make_overlay, merge, rerun
 from scalinglaws.report.tables import write_outputs
 from scalinglaws.study import Study
@@ -29,8 +41,9 @@ SHARDS = [100 * 2**i for i in range(12)]  # to 204,800, where the error is withi
 
 def plan(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": WORKFLOW}
-    return subprocess.run([sys.executable, "-m", "scalinglaws", "plan", *map(str, args)], capture_output=True,
-                          text=True, env=env)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "scalinglaws", "plan", *map(str, args)], capture_output=True, text=True, env=env
+    )
 
 
 def truth(n):
@@ -42,8 +55,12 @@ def fits_for(shards, folder: Path, seed: int = 0, replicates: int = 40) -> dict:
     rng = np.random.default_rng(seed)
     n = np.repeat(np.array(shards, float), 3)
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"n": n, "error": truth(n) * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(folder / "runs.csv", index=False)
-    pd.DataFrame({"n": n, "best": K * n**BETA_P * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(folder / "sizes.csv", index=False)
+    pd.DataFrame({"n": n, "error": truth(n) * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(
+        folder / "runs.csv", index=False
+    )
+    pd.DataFrame({"n": n, "best": K * n**BETA_P * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(
+        folder / "sizes.csv", index=False
+    )
     fits = fit_table(TableSpec(folder / "runs.csv", ["power"], ["n"], "error"), replicates, seed)
     sizes = fit_table(TableSpec(folder / "sizes.csv", ["size"], ["n"], "best"), replicates, seed)
     fits["all"]["size"], fits["all"]["laws"] = sizes["all"]["size"], ["power", "size"]
@@ -100,7 +117,9 @@ def test_data_factor_table_matches_predict_and_widens(fitted):
     q = params_of(fits, "size")
     np.testing.assert_allclose(table["best_params"], q["k"] * table["n"] ** q["beta_p"], rtol=1e-9)
     pd.testing.assert_frame_equal(data_factor_table(fits, (2, 4, 10, 100)), table)  # a report passes the fits
-    assert (table["best_params_low"] < table["best_params"]).all() and (table["best_params"] < table["best_params_high"]).all()
+    assert (table["best_params_low"] < table["best_params"]).all() and (
+        table["best_params"] < table["best_params_high"]
+    ).all()
 
 
 def test_budget_split_spends_the_budget_at_the_best_size(fitted):
@@ -137,8 +156,10 @@ def test_next_rounds_converge_on_the_target(tmp_path):
 def test_the_overlay_merges_as_snakemake_merges_and_adds_only_new_jobs(tmp_path):
     study = Study(TINY_CONFIG)
     overlay = make_overlay(study, "teacher/mlp", [2048], [64])
-    assert overlay == {"datasets": {"teacher": {"shards": {"sizes": [64, 128, 256, 512, 1024, 2048]}}},
-                       "models": {"mlp": {"sizes": [4, 16, 64]}}}  # fmt: skip
+    assert overlay == {
+        "datasets": {"teacher": {"shards": {"sizes": [64, 128, 256, 512, 1024, 2048]}}},
+        "models": {"mlp": {"sizes": [4, 16, 64]}},
+    }
     expected = json.loads(json.dumps(TINY_CONFIG))
     update_config(expected, overlay)  # Snakemake's own merge of configfiles
     assert merge(TINY_CONFIG, overlay) == expected
@@ -161,7 +182,9 @@ def joint_fit(tmp_path_factory):
     m, n = np.meshgrid(1000 * 2.0 ** np.arange(5), 100 * 2.0 ** np.arange(10))
     m, n = np.repeat(m.ravel(), 2), np.repeat(n.ravel(), 2)
     t = JOINT
-    error = (t["a"] * n ** -t["alpha"] + t["b"] * m ** -t["beta"] + t["c_inf"]) * np.exp(0.03 * rng.standard_normal(len(n)))
+    error = (t["a"] * n ** -t["alpha"] + t["b"] * m ** -t["beta"] + t["c_inf"]) * np.exp(
+        0.03 * rng.standard_normal(len(n))
+    )
     folder = tmp_path_factory.mktemp("joint")
     pd.DataFrame({"m": m, "n": n, "error": error}).to_csv(folder / "runs.csv", index=False)
     return folder, fit_table(TableSpec(folder / "runs.csv", ["joint-additive"], ["m", "n"], "error"), 40, 0)
@@ -170,15 +193,24 @@ def joint_fit(tmp_path_factory):
 def test_joint_law_target_size_budget_and_gpu_hours(joint_fit):
     """At the best size (within 5% of an infinite model), eps = 1.05 (a n^-alpha + c_inf)."""
     folder, fits = joint_fit
-    runs = pd.DataFrame({"job_key": ["j1", "j1", "j2"], "flops": [1e12, 1e12, 1e11], "wall_time_s": [4.0, 4.0, 1.0],
-                         "device": "cuda", "params": [1000, 1000, 10]})  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            "job_key": ["j1", "j1", "j2"],
+            "flops": [1e12, 1e12, 1e11],
+            "wall_time_s": [4.0, 4.0, 1.0],
+            "device": "cuda",
+            "params": [1000, 1000, 10],
+        }
+    )
     ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1), throughput=Throughput.measured(runs))
     assert ctx.curve.name == "joint-additive" and ctx.throughput[0].flops_per_s == 5e11  # the largest model's jobs
     p = params_of(fits, "joint-additive")
     out = target_error(ctx, 0.05)
     n_hat = ((0.05 / 1.05 - p["c_inf"]) / p["a"]) ** (-1 / p["alpha"])
     m_hat = (p["b"] / (0.05 * (p["a"] * n_hat ** -p["alpha"] + p["c_inf"]))) ** (1 / p["beta"])
-    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6) and out["params"]["value"] == pytest.approx(m_hat, rel=1e-6)
+    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6) and out["params"]["value"] == pytest.approx(
+        m_hat, rel=1e-6
+    )
     t = JOINT
     n_true = ((0.05 / 1.05 - t["c_inf"]) / t["a"]) ** (-1 / t["alpha"])
     assert out["n"]["ci95"][0] < n_true < out["n"]["ci95"][1]
@@ -206,14 +238,17 @@ def test_next_for_a_joint_law_measures_every_size_of_a_new_shard(joint_fit):
         propose_next(Context(ctx.curve), Grid(shards, sizes), 8 * shards[-1])
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--next"], "--next needs the study's config (--configfile)"),
-    (["--data-factor", "0"], "--data-factor 0: outside the laws' domain"),
-    (["--group", "nope"], "no group 'nope' (groups: all)"),
-    (["--law", "bnsl"], "--law bnsl: a plan reads power (with size) or a joint law"),
-    (["--budget", "-1"], "--budget -1.0: must be a positive number of FLOPs"),
-    (["--round-factor", "0"], "--round-factor 0: must be a positive number"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--next"], "--next needs the study's config (--configfile)"),
+        (["--data-factor", "0"], "--data-factor 0: outside the laws' domain"),
+        (["--group", "nope"], "no group 'nope' (groups: all)"),
+        (["--law", "bnsl"], "--law bnsl: a plan reads power (with size) or a joint law"),
+        (["--budget", "-1"], "--budget -1.0: must be a positive number of FLOPs"),
+        (["--round-factor", "0"], "--round-factor 0: must be a positive number"),
+    ],
+)
 def test_bad_requests_get_one_line(fitted, args, message):
     proc = plan(fitted[0], *args)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -226,8 +261,9 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
     work = tmp_path / "checkout"
     shutil.copytree(tiny_run[0], work, symlinks=True)
     config = yaml.safe_load((work / "config.yaml").read_text())
-    proc = plan(work / "results/tiny", "--target-error", "0.016", "--next", "--out", work / "overlay.yaml",
-                "--format", "json")  # fmt: skip
+    proc = plan(
+        work / "results/tiny", "--target-error", "0.016", "--next", "--out", work / "overlay.yaml", "--format", "json"
+    )
     assert proc.returncode == 0, proc.stderr
     nxt = json.loads(proc.stdout)["next"]
     new_shards, new_sizes = nxt["shards"], nxt["sizes"]
@@ -236,7 +272,15 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
     sizes = overlay.get("models", {}).get("mlp", {}).get("sizes", config["models"]["mlp"]["sizes"])
     assert overlay["datasets"]["teacher"]["shards"]["sizes"] == [64, 128, 256, 512, 1024, *new_shards]
     trains = len(new_shards) * len(sizes) + 5 * len(new_sizes)
-    expected = {"shard": len(new_shards), "train": trains, "labels": 1, "aggregate": 1, "fit": 1, "figures": 1, "all": 1}
+    expected = {
+        "shard": len(new_shards),
+        "train": trains,
+        "labels": 1,
+        "aggregate": 1,
+        "fit": 1,
+        "figures": 1,
+        "all": 1,
+    }
     assert nxt["rerun_jobs"] == expected
     run = snakemake(work, "--configfile", "config.yaml", "overlay.yaml")
     assert job_counts(run.stdout) == expected
@@ -245,7 +289,19 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
     again = snakemake(work, "--configfile", "config.yaml", "overlay.yaml", "-n")
     assert job_counts(again.stdout) == {} and "Nothing to be done" in again.stdout
     # the next round reads the config with the overlay, and continues past the new shards
-    proc = plan(work / "results/tiny", "--configfile", work / "config.yaml", "--configfile", work / "overlay.yaml",
-                "--target-error", "0.016", "--next", "--out", work / "overlay2.yaml", "--format", "json")  # fmt: skip
+    proc = plan(
+        work / "results/tiny",
+        "--configfile",
+        work / "config.yaml",
+        "--configfile",
+        work / "overlay.yaml",
+        "--target-error",
+        "0.016",
+        "--next",
+        "--out",
+        work / "overlay2.yaml",
+        "--format",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr
     assert min(json.loads(proc.stdout)["next"]["shards"]) == 2 * max(new_shards)

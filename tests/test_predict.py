@@ -1,4 +1,5 @@
 """`scalinglaws predict`: the error at points never measured, with a CI and a prediction interval."""
+
 import io
 import json
 import os
@@ -20,8 +21,9 @@ COLUMNS = ["group", "law", "x", "prediction", "ci_low", "ci_high", "pi_low", "pi
 
 def predict(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": WORKFLOW}
-    return subprocess.run([sys.executable, "-m", "scalinglaws", "predict", *map(str, args)], capture_output=True,
-                          text=True, env=env)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "scalinglaws", "predict", *map(str, args)], capture_output=True, text=True, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +31,10 @@ def fitted_table(tmp_path_factory):
     """Two groups of a power law, 3 runs per n, fitted by `scalinglaws fit`'s code path."""
     rng = np.random.default_rng(0)
     n = np.repeat(100 * 2.0 ** np.arange(8), 3)
-    rows = [pd.DataFrame({"n": n, "task": task, "error": (a * n**-0.5 + 0.01) * np.exp(0.05 * rng.standard_normal(len(n)))})
-            for task, a in (("easy", 1.0), ("hard", 4.0))]  # fmt: skip
+    rows = [
+        pd.DataFrame({"n": n, "task": task, "error": (a * n**-0.5 + 0.01) * np.exp(0.05 * rng.standard_normal(len(n)))})
+        for task, a in (("easy", 1.0), ("hard", 4.0))
+    ]
     folder = tmp_path_factory.mktemp("table")
     pd.concat(rows).to_csv(folder / "runs.csv", index=False)
     spec = TableSpec(folder / "runs.csv", ["power", "size"], ["n"], "error", group="task")
@@ -67,15 +71,18 @@ def test_defaults_every_group_and_the_selected_law_and_json(fitted_table):
     assert default_law({"laws": ["power", "joint"], "selection": [{"law": "joint"}]}, 2) == "joint"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--at", "1e5", "--law", "nope"], "unknown law 'nope'"),
-    (["--at", "1e5", "--law", "joint"], "group 'easy' has no law 'joint' (fitted: power, size)"),
-    (["--at", "1e5", "--group", "medium"], "no group 'medium' (groups: easy, hard)"),
-    (["--at", "-10"], "--at -10: outside the laws' domain"),
-    (["--at", "ten"], "--at 'ten': not a number"),
-    (["--at", "1e5", "--size", "100", "--law", "power"], "law 'power' takes one input (n): --size does not apply"),
-    (["--at", "1e5", "--size", "100"], "group 'easy' has no fitted law with 2 input(s); name one with --law"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--at", "1e5", "--law", "nope"], "unknown law 'nope'"),
+        (["--at", "1e5", "--law", "joint"], "group 'easy' has no law 'joint' (fitted: power, size)"),
+        (["--at", "1e5", "--group", "medium"], "no group 'medium' (groups: easy, hard)"),
+        (["--at", "-10"], "--at -10: outside the laws' domain"),
+        (["--at", "ten"], "--at 'ten': not a number"),
+        (["--at", "1e5", "--size", "100", "--law", "power"], "law 'power' takes one input (n): --size does not apply"),
+        (["--at", "1e5", "--size", "100"], "group 'easy' has no fitted law with 2 input(s); name one with --law"),
+    ],
+)
 def test_bad_requests_get_one_line(fitted_table, args, message):
     proc = predict(fitted_table, *args)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 """The SLURM profiles as shipped: what one batch of ensemble jobs asks SLURM for, computed by
 Snakemake's own group-resource code (tests/test_slurm.py submits them to a real SLURM)."""
+
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -30,8 +31,9 @@ def test_the_plugin_runs_a_batchs_jobs_one_after_another():
     """What the profiles' requests assume: inside a group job's allocation, the plugin's Snakemake
     runs with --jobs 1. If a new plugin runs them side by side, the requests below must change."""
     plugin = pytest.importorskip("snakemake_executor_plugin_slurm")
-    assert "--jobs 1" in plugin.Executor.additional_general_args(SimpleNamespace(
-        workflow=SimpleNamespace(executor_settings=SimpleNamespace(pass_command_as_script=False))))
+    assert "--jobs 1" in plugin.Executor.additional_general_args(
+        SimpleNamespace(workflow=SimpleNamespace(executor_settings=SimpleNamespace(pass_command_as_script=False)))
+    )
 
 
 @pytest.mark.parametrize("name, minutes", [("slurm", 15), ("slurm-cpu", 30)])
@@ -70,8 +72,12 @@ def test_no_partition_is_hard_coded_and_logs_have_a_place(name):
 def test_the_dry_run_before_submitting_lists_the_jobs_by_name(tmp_path, name):
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install -e .[slurm] provides the executor")
     work = make_checkout(tmp_path, TINY_CONFIG)
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--profile", f"profiles/{name}", "-n"], cwd=work,
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", f"profiles/{name}", "-n"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert job_counts(out)["train"] == 10 and "train teacher/mlp size 16 on n=1024" in out

@@ -1,6 +1,7 @@
 """The training protocol: learning-rate schedules, budgets that extend while a member still
 improves, a learning-rate grid that grows beyond its edge, and the `limited_by` flags that say
 when a point is short of what its model can do (issue 14)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +17,9 @@ torch.set_num_threads(1)
 
 
 def spec(**kw):
-    base = dict(seeds=[0, 1], learning_rates=[0.01], batch_size=64, min_steps=100, max_steps=100, eval_every=25,
-                patience=4)  # fmt: skip
+    base = dict(
+        seeds=[0, 1], learning_rates=[0.01], batch_size=64, min_steps=100, max_steps=100, eval_every=25, patience=4
+    )
     return TrainSpec(**{**base, **kw})
 
 
@@ -48,8 +50,9 @@ def test_fast_path_follows_the_reference_under_a_schedule(teacher, kind):
         runs = train_ensemble(job(s), teacher, "cpu", TrainOptions(fast=fast, history=history))
         curves[fast] = (np.array([v for _, v in history]), runs)
     np.testing.assert_allclose(curves[True][0], curves[False][0], rtol=2e-4)
-    constant = train_ensemble(job(spec(learning_rates=[0.003, 0.03], min_steps=200, max_steps=200, patience=100)),
-                              teacher, "cpu")  # fmt: skip
+    constant = train_ensemble(
+        job(spec(learning_rates=[0.003, 0.03], min_steps=200, max_steps=200, patience=100)), teacher, "cpu"
+    )
     assert [r["val_loss"] for r in curves[False][1]] != [r["val_loss"] for r in constant]  # the schedule acts
 
 
@@ -74,8 +77,9 @@ def test_a_short_budget_is_flagged_and_the_ceiling_removes_the_limit(teacher):
     short = spec(min_steps=50, max_steps=50, epochs=1, patience=3)
     flagged = train_ensemble(job(short), teacher, "cpu")
     assert all(r["limited_by"] == "min_steps" and r["stopped_by"] == "budget" for r in flagged)
-    extended = train_ensemble(job(spec(min_steps=50, max_steps=50, epochs=1, patience=3, ceiling_epochs=200)),
-                              teacher, "cpu")  # fmt: skip
+    extended = train_ensemble(
+        job(spec(min_steps=50, max_steps=50, epochs=1, patience=3, ceiling_epochs=200)), teacher, "cpu"
+    )
     for before, after in zip(flagged, extended):
         assert after["limited_by"] == "none" and after["stopped_by"] == "early_stopping"
         assert after["budget"] > 50 and after["best_step"] > 50
@@ -138,10 +142,24 @@ def synthetic_runs() -> pd.DataFrame:
                 for seed in range(3):
                     err = (2.0 * n**-0.5 + 0.01) * (1.1 if size == 8 else 1.0) * (1.02 if lr != 0.003 else 1.0)
                     err *= 1 + 0.01 * rng.standard_normal()
-                    rows.append({"dataset": "d", "family": "f", "size": size, "params": params, "n": n, "seed": seed,
-                                 "lr": lr, "val_metric": err, "test_metric": err, "diverged": False, "metric": "mse",
-                                 "best_step": 100, "budget": 200,
-                                 "limited_by": "step_budget" if n == 2048 else "none"})  # fmt: skip
+                    rows.append(
+                        {
+                            "dataset": "d",
+                            "family": "f",
+                            "size": size,
+                            "params": params,
+                            "n": n,
+                            "seed": seed,
+                            "lr": lr,
+                            "val_metric": err,
+                            "test_metric": err,
+                            "diverged": False,
+                            "metric": "mse",
+                            "best_step": 100,
+                            "budget": 200,
+                            "limited_by": "step_budget" if n == 2048 else "none",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -160,6 +178,8 @@ def test_the_fit_warns_about_fitted_limited_points_and_the_figure_marks_them(tmp
     curve = learning_curve(runs)
     labels = [t.get_text() for t in learning_curve_figure(curve, fit, "d / f").axes[0].get_legend().get_texts()]
     assert any("limited by the protocol" in label for label in labels)
-    labels = [t.get_text() for t in learning_curve_figure(curve.assign(limited_by="none"), fit, "d / f")
-              .axes[0].get_legend().get_texts()]  # fmt: skip
+    labels = [
+        t.get_text()
+        for t in learning_curve_figure(curve.assign(limited_by="none"), fit, "d / f").axes[0].get_legend().get_texts()
+    ]
     assert not any("limited" in label for label in labels)

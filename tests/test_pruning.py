@@ -11,8 +11,12 @@ import pytest
 import torch
 
 from conftest import TINY_CONFIG, job_counts, make_checkout, snakemake
-from scalinglaws.fit.backtest import backtest
 from scalinglaws.datasets import make_dataset
+from scalinglaws.fit.backtest import backtest
+from scalinglaws.fit.laws import make_law
+from scalinglaws.fit.laws.pruning import _envelope
+from scalinglaws.models import build_ensemble
+from scalinglaws.study import ConfigError, Study
 from scalinglaws.train.imp import (
     add_masks,
     density,
@@ -20,14 +24,15 @@ from scalinglaws.train.imp import (
     masks_of,
     prune,
 )
-from scalinglaws.fit.laws import make_law
-from scalinglaws.fit.laws.pruning import _envelope
-from scalinglaws.models import build_ensemble
 from scalinglaws.train.spec import EnsembleJob, TrainSpec
-from scalinglaws.study import ConfigError, Study
 
-PRUNING = {"points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 16], "n": 256}],
-           "fraction": 0.5, "rewind_step": 25, "iterations": 3, "bootstrap": 20}  # fmt: skip
+PRUNING = {
+    "points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 16], "n": 256}],
+    "fraction": 0.5,
+    "rewind_step": 25,
+    "iterations": 3,
+    "bootstrap": 20,
+}
 
 
 def _model():
@@ -72,17 +77,26 @@ def test_masked_weights_get_no_gradient_and_the_optimiser_keeps_them_zero():
     for layer, mask in zip(model.layers, masks_of(model)):
         assert torch.all(layer.weight[mask == 0] == 0)
         assert torch.all(layer.parametrizations.weight.original.grad[mask == 0] == 0)
-    assert (
-        model.param_count() == _model().param_count()
-    )  # masks are buffers, not parameters
+    assert model.param_count() == _model().param_count()  # masks are buffers, not parameters
 
 
 def test_imp_records_every_density_and_rewinds():
-    ds = make_dataset("teacher", {"input_dim": 4, "teacher_width": 16, "noise_std": 0.05, "pool_size": 10000,
-                                  "val_size": 256, "test_size": 256}, 0)  # fmt: skip
+    ds = make_dataset(
+        "teacher",
+        {"input_dim": 4, "teacher_width": 16, "noise_std": 0.05, "pool_size": 10000, "val_size": 256, "test_size": 256},
+        0,
+    )
     ev = ds.eval_splits()
-    spec = TrainSpec(seeds=[0, 1], learning_rates=[0.01], batch_size=64, epochs=5, min_steps=50, max_steps=50,
-                     eval_every=25, patience=3)  # fmt: skip
+    spec = TrainSpec(
+        seeds=[0, 1],
+        learning_rates=[0.01],
+        batch_size=64,
+        epochs=5,
+        min_steps=50,
+        max_steps=50,
+        eval_every=25,
+        patience=3,
+    )
     job = EnsembleJob("mlp", 16, {"depth": 2}, ds.task, 1, spec)
     settings = {"fraction": 0.6, "rewind_step": 25, "iterations": 3}
     rows = iterative_magnitude_pruning(job, (ds.shard(256), ev["val"], ev["test"]), settings, device="cpu")
@@ -116,10 +130,7 @@ def test_invariant_law_recovers_exponents_and_extrapolates_in_width():
             eps_np = 0.4 * w**-0.5 + 0.01
             m = depth**0.7 * w**1.2 * d
             rows += [[dd, w, depth, eps_np] for dd in d]
-            ys += list(
-                _envelope(m, eps_np, 0.6, 0.3, 1.5)
-                * np.exp(rng.normal(0, 0.01, len(d)))
-            )
+            ys += list(_envelope(m, eps_np, 0.6, 0.3, 1.5) * np.exp(rng.normal(0, 0.01, len(d))))
     x, y = np.array(rows), np.array(ys)
     law = make_law("pruning-invariant").fit(x, y)
     assert law.params_["psi"] == pytest.approx(1.2, abs=0.1)
@@ -128,9 +139,7 @@ def test_invariant_law_recovers_exponents_and_extrapolates_in_width():
     bt = backtest(law, x, y)
     assert bt["axis"] == "w" and bt["mean_rel_error"] < 0.05
     one_depth = make_law("pruning-invariant").fit(x[x[:, 2] == 2], y[x[:, 2] == 2])
-    assert one_depth.fixed == {"phi": 0.0} and one_depth.refit(
-        x[x[:, 2] == 2], y[x[:, 2] == 2]
-    ).fixed == {"phi": 0.0}
+    assert one_depth.fixed == {"phi": 0.0} and one_depth.refit(x[x[:, 2] == 2], y[x[:, 2] == 2]).fixed == {"phi": 0.0}
 
 
 def test_pruning_points_must_be_trained_points_and_rewind_on_an_evaluation():
@@ -145,20 +154,20 @@ def test_pruning_points_must_be_trained_points_and_rewind_on_an_evaluation():
         Study(config).pruning_jobs()
     # the key changes with the pruning settings, not with unrelated ones
     base = set(Study({**TINY_CONFIG, "pruning": PRUNING}).pruning_jobs())
-    assert base != set(
-        Study({**TINY_CONFIG, "pruning": {**PRUNING, "fraction": 0.4}}).pruning_jobs()
-    )
-    assert base == set(
-        Study({**TINY_CONFIG, "pruning": {**PRUNING, "bootstrap": 10}}).pruning_jobs()
-    )
+    assert base != set(Study({**TINY_CONFIG, "pruning": {**PRUNING, "fraction": 0.4}}).pruning_jobs())
+    assert base == set(Study({**TINY_CONFIG, "pruning": {**PRUNING, "bootstrap": 10}}).pruning_jobs())
 
 
 @pytest.mark.e2e
 def test_pruning_stage_end_to_end_and_cached(tmp_path):
-    config = {**copy.deepcopy(TINY_CONFIG), "shards": {"sizes": [128, 256]}, "fit": {"bootstrap": 10, "laws": ["power"]},
-              "training": {**TINY_CONFIG["training"], "min_steps": 50, "max_steps": 50},
-              "models": {"mlp": {"sizes": [4, 8, 16, 32], "depth": 2}},
-              "pruning": {**PRUNING, "points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 8, 16, 32], "n": 256}]}}  # fmt: skip
+    config = {
+        **copy.deepcopy(TINY_CONFIG),
+        "shards": {"sizes": [128, 256]},
+        "fit": {"bootstrap": 10, "laws": ["power"]},
+        "training": {**TINY_CONFIG["training"], "min_steps": 50, "max_steps": 50},
+        "models": {"mlp": {"sizes": [4, 8, 16, 32], "depth": 2}},
+        "pruning": {**PRUNING, "points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 8, 16, 32], "n": 256}]},
+    }
     work = make_checkout(tmp_path / "w", config)
     proc = snakemake(work)
     assert job_counts(proc.stdout).get("prune") == 4
@@ -167,17 +176,11 @@ def test_pruning_stage_end_to_end_and_cached(tmp_path):
     entry = fits["teacher/n=256"]
     assert len(entry["curves"]) == 4
     inv = entry["invariant"]
-    assert (
-        "params" in inv
-        and inv["params"]["phi"]["fixed"]
-        and "mean_rel_error" in inv["backtest"]
-    )
+    assert "params" in inv and inv["params"]["phi"]["fixed"] and "mean_rel_error" in inv["backtest"]
     assert inv["backtest"]["axis"] == "w"
     assert inv["goodness"]["mean_rel_error"] < 0.5
     for fig in ("density", "collapse"):
-        assert (out / "figures" / f"teacher.n256.pruning_{fig}.png").read_bytes()[
-            :4
-        ] == b"\x89PNG"
+        assert (out / "figures" / f"teacher.n256.pruning_{fig}.png").read_bytes()[:4] == b"\x89PNG"
     again = snakemake(work, "-n")
     assert "Nothing to be done" in again.stdout  # pruning jobs are cached like training
     snakemake(work, "--report", "report.html")

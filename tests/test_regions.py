@@ -1,4 +1,5 @@
 """The small-data region: a test near the best-guess error, redone in every bootstrap replicate."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """Faults with real processes and signals: nothing partial is taken as done, reruns complete
 with the same numbers, damaged stored files are recomputed, bad input gets one clear line."""
+
 from __future__ import annotations
 
 import copy
@@ -49,8 +50,14 @@ def train_pids(work: Path) -> list[int]:
 
 
 def start(work: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=work, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "1"],
+        cwd=work,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_training(work: Path, timeout: float = 180) -> int:

@@ -1,5 +1,6 @@
 """The report's first page per curve: its sentences and table (unit tests), and report.html as a
 real headless browser shows it (end to end, on the tiny study)."""
+
 import json
 import re
 from pathlib import Path
@@ -48,8 +49,12 @@ def test_what_more_data_buys_is_the_prediction_of_fit_predict(fits):
 
 def test_every_warning_is_a_sentence_naming_its_law(fits):
     fit = fits["d/f"]
-    fit = {**fit, "size": {**fit["size"], "warnings": fit["size"]["warnings"] + ["k poorly resolved: its CI is wide"]},
-           "excluded_diverged": 2, "runs": 288}  # fmt: skip
+    fit = {
+        **fit,
+        "size": {**fit["size"], "warnings": fit["size"]["warnings"] + ["k poorly resolved: its CI is wide"]},
+        "excluded_diverged": 2,
+        "runs": 288,
+    }
     sentences = summary.warning_sentences(fit)
     every = {w for name in fit["laws"] for w in fit[name]["warnings"]}
     assert len(sentences) >= len(every) + 1
@@ -62,9 +67,18 @@ def test_the_next_step_is_plans_proposal_in_words(fits, tmp_path):
     page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)  # no study config: no proposal
     assert "summary.next_step" in page and "Next step" not in page.replace("next step:", "")
     assert page.index("What more data buys") < page.index("<h3>Warnings") < page.index("<h3>Figures")
-    proposal = {"target_n": 163840.0, "prediction": 0.02, "shards": [32768, 65536], "sizes": [256], "flops": 3e12,
-                "hours": [{"device": "cuda", "gpu": True, "value": 0.5}], "now": {"pi": [0.01, 0.04]},
-                "after": {"pi": [0.015, 0.03]}, "factor": 10, "results": "results/s"}  # fmt: skip
+    proposal = {
+        "target_n": 163840.0,
+        "prediction": 0.02,
+        "shards": [32768, 65536],
+        "sizes": [256],
+        "flops": 3e12,
+        "hours": [{"device": "cuda", "gpu": True, "value": 0.5}],
+        "now": {"pi": [0.01, 0.04]},
+        "after": {"pi": [0.015, 0.03]},
+        "factor": 10,
+        "results": "results/s",
+    }
     text = summary.next_step(proposal)
     assert "train the new shards 32768, 65536 with the new sizes 256. They cost 3e+12 training FLOPs" in text
     assert "about 0.5 GPU-hours" in text and "from 0.01 to 0.04 to about 0.015 to 0.03" in text
@@ -91,7 +105,7 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
                     warnings: s.querySelectorAll('li').length,
                     images: [...s.querySelectorAll('img')]
                         .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
-        })()""")  # fmt: skip
+        })()""")
         errors = browser.errors()
     assert errors == []
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "report.png").stat().st_size > 20_000

@@ -93,8 +93,9 @@ def test_two_input_laws_are_backtested_along_the_same_input(tmp_path):
     mm, nn = np.meshgrid(m, n)
     loss = 1.7 + 400 / mm**0.34 + 2000 / nn**0.37
     pd.DataFrame({"N": mm.ravel(), "D": nn.ravel(), "loss": loss.ravel()}).to_csv(tmp_path / "t.csv", index=False)
-    spec = TableSpec(tmp_path / "t.csv", ["chinchilla", "joint-additive"], ["N", "D"], "loss",
-                     options={"chinchilla": {"screen": 20}})  # fmt: skip
+    spec = TableSpec(
+        tmp_path / "t.csv", ["chinchilla", "joint-additive"], ["N", "D"], "loss", options={"chinchilla": {"screen": 20}}
+    )
     fit = fit_table(spec, 3)["all"]
     assert fit["chinchilla"]["backtest"]["axis"] == "N"  # the first law's axis, for both ...
     assert fit["joint-additive"]["backtest"]["axis"] == "m"  # ... (the same column, its own name)
@@ -108,13 +109,34 @@ def test_two_input_laws_are_backtested_along_the_same_input(tmp_path):
 def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_path, capsys):
     n = 100 * 2.0 ** np.arange(8)
     rng = np.random.default_rng(0)
-    curves = {"clean": (n, noisy_power(n, rng)), "const": (n, np.full(8, 0.3)), "two": (n[:2], [0.5, 0.4]),
-              "rising": (n, 0.1 * n**0.2), "flat": (n, 7e-14 + 0.5 * n**-0.02)}  # fmt: skip
+    curves = {
+        "clean": (n, noisy_power(n, rng)),
+        "const": (n, np.full(8, 0.3)),
+        "two": (n[:2], [0.5, 0.4]),
+        "rising": (n, 0.1 * n**0.2),
+        "flat": (n, 7e-14 + 0.5 * n**-0.02),
+    }
     path = curve_table(tmp_path / "t.csv", curves)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = main(["fit", str(path), "--law", "auto", "--x", "n", "--y", "y", "--group", "g", "--bootstrap", "10",
-                     "--out", str(tmp_path / "out")])  # fmt: skip
+        code = main(
+            [
+                "fit",
+                str(path),
+                "--law",
+                "auto",
+                "--x",
+                "n",
+                "--y",
+                "y",
+                "--group",
+                "g",
+                "--bootstrap",
+                "10",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
     out = capsys.readouterr()
     assert code == 3
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
@@ -131,10 +153,26 @@ def test_one_failing_curve_fails_alone_with_its_reason_and_exit_status_3(tmp_pat
 def test_failures_file_records_the_failed_groups_and_the_job_succeeds(tmp_path):
     """--failures (the workflow's fit job): exit 0 with every output written, the failures in the file."""
     n = 100 * 2.0 ** np.arange(8)
-    path = curve_table(tmp_path / "t.csv", {"clean": (n, noisy_power(n, np.random.default_rng(0))),
-                                            "const": (n, np.full(8, 0.3))})  # fmt: skip
-    args = ["fit", str(path), "--law", "power", "--x", "n", "--y", "y", "--group", "g", "--bootstrap", "5",
-            "--no-figures", "--out", str(tmp_path / "out")]  # fmt: skip
+    path = curve_table(
+        tmp_path / "t.csv", {"clean": (n, noisy_power(n, np.random.default_rng(0))), "const": (n, np.full(8, 0.3))}
+    )
+    args = [
+        "fit",
+        str(path),
+        "--law",
+        "power",
+        "--x",
+        "n",
+        "--y",
+        "y",
+        "--group",
+        "g",
+        "--bootstrap",
+        "5",
+        "--no-figures",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(args) == 3
     assert main([*args, "--failures", str(tmp_path / "failed.txt")]) == 0
     assert (tmp_path / "failed.txt").read_text() == "const: y is constant (0.3): there is no curve to fit\n"
@@ -149,8 +187,25 @@ def test_same_x_with_other_differences_is_an_error_unless_replicates_are_named(t
         fit_table(TableSpec(tmp_path / "t.csv", ["power"], ["n"], "y"), 3)
     fits = fit_table(TableSpec(tmp_path / "t.csv", ["power"], ["n"], "y", replicate_col="width"), 3)
     assert fits["all"]["points"] == 8 and fits["all"]["power"]["bootstrap"]["resample"].startswith("runs within")
-    code = main(["fit", str(tmp_path / "t.csv"), "--law", "power", "--x", "n", "--y", "y", "--replicate-col", "width",
-                 "--bootstrap", "5", "--no-figures", "--out", str(tmp_path / "out")])  # fmt: skip
+    code = main(
+        [
+            "fit",
+            str(tmp_path / "t.csv"),
+            "--law",
+            "power",
+            "--x",
+            "n",
+            "--y",
+            "y",
+            "--replicate-col",
+            "width",
+            "--bootstrap",
+            "5",
+            "--no-figures",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0 and (tmp_path / "out" / "fits.json").exists() and not (tmp_path / "out" / "figures").exists()
 
 
@@ -174,5 +229,9 @@ def test_failures_are_one_line_per_group_naming_the_law_only_where_it_tells_them
         "odd": {"laws": ["power", "bnsl"], "power": {"error": "no finite estimate"}, "bnsl": {"error": "too few"}},
         "half": {"laws": ["power", "bnsl"], "power": {"params": {}}, "bnsl": {"error": "the optimiser failed"}},
     }
-    assert failures(fits) == ["short: 2 points are too few", "flat: y is constant",
-                              "odd: power: no finite estimate; bnsl: too few", "half: bnsl: the optimiser failed"]  # fmt: skip
+    assert failures(fits) == [
+        "short: 2 points are too few",
+        "flat: y is constant",
+        "odd: power: no finite estimate; bnsl: too few",
+        "half: bnsl: the optimiser failed",
+    ]

@@ -51,9 +51,12 @@ def test_shard_larger_than_pool_is_an_error_naming_the_field():
 
 def test_study_assigns_distinct_identities():
     config = {
-        "study": "s", "datasets": {"teacher": {}}, "models": {"mlp": {"sizes": [4, 8]}},
-        "shards": {"min": 64, "max": 256}, "training": {"seeds": 2, "learning_rates": [0.01]},
-    }  # fmt: skip
+        "study": "s",
+        "datasets": {"teacher": {}},
+        "models": {"mlp": {"sizes": [4, 8]}},
+        "shards": {"min": 64, "max": 256},
+        "training": {"seeds": 2, "learning_rates": [0.01]},
+    }
     study = Study(config)
     assert len(study.shards) == 3 and len(study.jobs) == 6
     assert len({j.key for j in study.jobs.values()}) == 6

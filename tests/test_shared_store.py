@@ -4,6 +4,7 @@ Real Snakemake runs of a very small study: every job is trained once however man
 plan it, nobody's record is deleted under them, and a flipped byte in a table or fits.json is
 reported in one line and rebuilt exactly once, with nothing else recomputed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -94,7 +95,10 @@ def test_a_job_planned_while_its_record_was_missing_keeps_the_record_another_wro
     out = snakemake(work, "--forcerun", str(record.relative_to(work))).stdout
     assert job_counts(out)["train"] == 1
     assert record.stat().st_ino == inode and record.read_bytes() == content  # never deleted, not retrained
-    assert journals(work / "results/store")[str(record.parent.relative_to(work / "results/store"))] == ["computed", "found"]
+    assert journals(work / "results/store")[str(record.parent.relative_to(work / "results/store"))] == [
+        "computed",
+        "found",
+    ]
 
 
 def test_four_invocations_at_once_on_one_store(small, tmp_path):
@@ -103,8 +107,17 @@ def test_four_invocations_at_once_on_one_store(small, tmp_path):
     configs = [SMALL, WIDER, SMALL, WIDER]
     works = [make_checkout(tmp_path / f"c{i}", c) for i, c in enumerate(configs)]
     env = {**os.environ, "SCALINGLAWS_STORE": str(store)}
-    procs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=w, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for w in works]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--cores", "1"],
+            cwd=w,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for w in works
+    ]
     # a fifth invocation in the same folder as the first: Snakemake's own lock refuses it
     deadline = time.time() + 120
     while not list((works[0] / ".snakemake/locks").glob("*")) and time.time() < deadline:

@@ -5,6 +5,7 @@ job cancelled with `scancel` while it trains, the second completes the study and
 only what is missing, and a third must submit nothing. The finished tables and fits must equal
 those of a local run.
 """
+
 import json
 import os
 import re
@@ -112,8 +113,13 @@ def slurm_study(cluster, tmp_path_factory):
         pytest.fail("no training process was seen running")
     cluster.run("scancel", victim[1])
     out1 = finish(proc)
-    first = {"returncode": proc.returncode, "output": out1, "victim": victim, "store": store_state(work),
-             "jobs": job_records(cluster)}  # fmt: skip
+    first = {
+        "returncode": proc.returncode,
+        "output": out1,
+        "victim": victim,
+        "store": store_state(work),
+        "jobs": job_records(cluster),
+    }
 
     # 2. Rerun to completion, asking for the GPU as --gres this time.
     fit_profile(work / PROFILE, train={"gpu": None, "gres": "gpu:1"})

@@ -41,13 +41,21 @@ def fit_cli(*args, capsys=None):
         (None, ["--x", "shards"], r"runs.csv: no column 'shards' \(the columns are: task, n, seed, error, heldout\)"),
         (("error", 2, "n/a"), [], r"runs.csv: column 'error', row 3 \(line 4\): 'n/a' is not a number"),
         (("error", 5, ""), [], r"runs.csv: column 'error', row 6 \(line 7\): is empty"),
-        (("n", 0, "0"), [], r"runs.csv: column 'n', row 1 \(line 2\): 0 is not positive, but the laws take its logarithm"),
+        (
+            ("n", 0, "0"),
+            [],
+            r"runs.csv: column 'n', row 1 \(line 2\): 0 is not positive, but the laws take its logarithm",
+        ),
         (("error", 9, "-0.5"), [], r"runs.csv: column 'error', row 10 \(line 11\): -0.5 is not positive"),
-        (("heldout", 4, "maybe"), ["--holdout-col", "heldout"], r"column 'heldout', row 5 \(line 6\): 'maybe' is not a hold-out flag"),
+        (
+            ("heldout", 4, "maybe"),
+            ["--holdout-col", "heldout"],
+            r"column 'heldout', row 5 \(line 6\): 'maybe' is not a hold-out flag",
+        ),
         (None, ["--law", "joint"], r"law 'joint' takes 2 x column\(s\) \(m, n\), got 1: n"),
         (None, ["--law", "hestness"], r"unknown law 'hestness'"),
     ],
-)  # fmt: skip
+)
 def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, message):
     path = runs_table(tmp_path / "runs.csv")
     if edit:
@@ -68,15 +76,44 @@ def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, m
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
     """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
     table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"
-    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
-                        "--derive", "D=`Training FLOP` / (6 * `Model Size`)", "--where", "loss < 3.44",
-                        "--starts", 30, "--bootstrap", 10, "--out", tmp_path, capsys=capsys)  # fmt: skip
+    code, out = fit_cli(
+        table,
+        "--law",
+        "chinchilla",
+        "--x",
+        "Model Size,D",
+        "--y",
+        "loss",
+        "--derive",
+        "D=`Training FLOP` / (6 * `Model Size`)",
+        "--where",
+        "loss < 3.44",
+        "--starts",
+        30,
+        "--bootstrap",
+        10,
+        "--out",
+        tmp_path,
+        capsys=capsys,
+    )
     assert code == 0, out.err
     fit = json.loads((tmp_path / "fits.json").read_text())["all"]["chinchilla"]
     assert fit["goodness"]["points"] == 240
     assert fit["params"]["E"]["value"] == pytest.approx(1.8172, abs=0.01)
-    code, out = fit_cli(table, "--law", "chinchilla", "--x", "Model Size,D", "--y", "loss",
-                        "--derive", "D=`Training FLOPs` / 6", "--out", tmp_path, capsys=capsys)  # fmt: skip
+    code, out = fit_cli(
+        table,
+        "--law",
+        "chinchilla",
+        "--x",
+        "Model Size,D",
+        "--y",
+        "loss",
+        "--derive",
+        "D=`Training FLOPs` / 6",
+        "--out",
+        tmp_path,
+        capsys=capsys,
+    )
     assert code == 2 and "cannot compute column D = '`Training FLOPs` / 6'" in out.err
 
 
@@ -90,8 +127,26 @@ def test_missing_file_is_named(tmp_path, capsys):
 def test_fit_cli_fits_groups_holds_out_and_selects(tmp_path, capsys):
     path = runs_table(tmp_path / "runs.csv")
     out_dir = tmp_path / "out"
-    code, out = fit_cli(path, "--law", "power,bnsl", "--x", "n", "--y", "error", "--group", "task", "--replicate-col",
-                        "seed", "--holdout-col", "heldout", "--bootstrap", 40, "--out", out_dir, capsys=capsys)  # fmt: skip
+    code, out = fit_cli(
+        path,
+        "--law",
+        "power,bnsl",
+        "--x",
+        "n",
+        "--y",
+        "error",
+        "--group",
+        "task",
+        "--replicate-col",
+        "seed",
+        "--holdout-col",
+        "heldout",
+        "--bootstrap",
+        40,
+        "--out",
+        out_dir,
+        capsys=capsys,
+    )
     assert code == 0, out.err
     assert "power: eps(n) = alpha * n^beta + gamma" in out.out
     # 7 points fitted: bnsl's 6 parameters are too many to be trusted, power is the only candidate
@@ -125,9 +180,18 @@ def test_fit_cli_fits_groups_holds_out_and_selects(tmp_path, capsys):
 def test_workflow_fits_an_external_table_instead_of_training(tmp_path):
     work = make_checkout(tmp_path / "checkout")
     runs_table(work / "measurements.csv", groups=("a",))
-    config = {"study": "ext", "external": {"table": "measurements.csv", "x": ["n"], "y": "error",
-                                          "laws": ["power"], "holdout_col": "heldout", "replicate_col": "seed"},
-              "fit": {"bootstrap": 30, "seed": 3}}  # fmt: skip
+    config = {
+        "study": "ext",
+        "external": {
+            "table": "measurements.csv",
+            "x": ["n"],
+            "y": "error",
+            "laws": ["power"],
+            "holdout_col": "heldout",
+            "replicate_col": "seed",
+        },
+        "fit": {"bootstrap": 30, "seed": 3},
+    }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(work)
     assert job_counts(proc.stdout) == {"all": 1, "fit_table": 1, "check_fits": 1}  # no training at all
@@ -159,8 +223,18 @@ def test_workflow_keeps_the_fitted_groups_when_one_group_fails(tmp_path):
     df = pd.read_csv(runs_table(work / "measurements.csv"))
     bad = df[df["task"] == "a"].assign(task="flat", error=0.3)
     pd.concat([df, bad]).to_csv(work / "measurements.csv", index=False)
-    config = {"study": "ext", "external": {"table": "measurements.csv", "x": ["n"], "y": "error", "group": "task",
-                                          "laws": ["power"], "replicate_col": "seed"}, "fit": {"bootstrap": 10}}  # fmt: skip
+    config = {
+        "study": "ext",
+        "external": {
+            "table": "measurements.csv",
+            "x": ["n"],
+            "y": "error",
+            "group": "task",
+            "laws": ["power"],
+            "replicate_col": "seed",
+        },
+        "fit": {"bootstrap": 10},
+    }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     for attempt in range(2):
         proc = snakemake(work, check=False)
@@ -173,8 +247,9 @@ def test_workflow_keeps_the_fitted_groups_when_one_group_fails(tmp_path):
         assert "params" not in fits["flat"]["power"] and "constant" in fits["flat"]["power"]["error"]
         assert set(pd.read_csv(work / "results/ext/laws.csv")["curve"]) == {"a", "b", "flat"}
         assert (work / "results/ext/figures/power.png").stat().st_size > 10_000
-        assert job_counts(proc.stdout) == ({"all": 1, "fit_table": 1, "check_fits": 1} if attempt == 0
-                                           else {"all": 1, "check_fits": 1})  # the fits are not redone  # fmt: skip
+        assert job_counts(proc.stdout) == (
+            {"all": 1, "fit_table": 1, "check_fits": 1} if attempt == 0 else {"all": 1, "check_fits": 1}
+        )  # the fits are not redone
     df[df["task"] != "flat"].to_csv(work / "measurements.csv", index=False)  # fixed: the run succeeds
     snakemake(work)
     assert (work / "results/ext/not_fitted.txt").read_text() == ""

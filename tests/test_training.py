@@ -12,8 +12,9 @@ torch.set_num_threads(1)
 
 def run(data, seeds, lrs, **kw):
     train, val, test = data
-    spec = TrainSpec(seeds=seeds, learning_rates=lrs, batch_size=64, min_steps=150, max_steps=150,
-                     eval_every=25, patience=100, **kw)  # fmt: skip
+    spec = TrainSpec(
+        seeds=seeds, learning_rates=lrs, batch_size=64, min_steps=150, max_steps=150, eval_every=25, patience=100, **kw
+    )
     return train_ensemble(EnsembleJob("mlp", 16, {"depth": 2}, "regression", 1, spec), (train, val, test), "cpu")
 
 
@@ -47,8 +48,9 @@ def test_divergent_member_is_flagged_not_fatal(teacher):
 
 def test_early_stopping_keeps_best_validation_weights(teacher):
     train, val, test = teacher
-    spec = TrainSpec(seeds=[0], learning_rates=[0.01], batch_size=64, min_steps=2000, max_steps=2000,
-                     eval_every=25, patience=3)  # fmt: skip
+    spec = TrainSpec(
+        seeds=[0], learning_rates=[0.01], batch_size=64, min_steps=2000, max_steps=2000, eval_every=25, patience=3
+    )
     r = train_ensemble(EnsembleJob("mlp", 16, {}, "regression", 1, spec), (train, val, test), "cpu")[0]
     assert r["steps"] < 2000  # stopped early
     assert r["best_step"] <= r["steps"] - 3 * 25

@@ -8,10 +8,18 @@ from scalinglaws.fit.best_guess import best_guess_error
 from scalinglaws.fit.entry import fit_entry
 from scalinglaws.fit.identify import ci_warnings, exponent_words, gamma_warning
 from scalinglaws.fit.intervals import intervals
+from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
 from scalinglaws.fit.predict import stored_law
 from scalinglaws.fit.selection import select_law
-from scalinglaws.fit.uncertainty import Replicates, bootstrap, collapse_runs, resample_runs, resample_seeds, runs_noise, shared_draws
-from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
+from scalinglaws.fit.uncertainty import (
+    Replicates,
+    bootstrap,
+    collapse_runs,
+    resample_runs,
+    resample_seeds,
+    runs_noise,
+    shared_draws,
+)
 
 TRUTH = {"alpha": 2.0, "beta": -0.5, "gamma": 0.02}
 SHARDS = 100 * 2.0 ** np.arange(8)

@@ -1,4 +1,5 @@
 """Weighted fits: a point whose seeds disagree wildly must not pull the fit (fit/weights.py)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,8 +68,17 @@ def test_the_study_path_weighs_estimate_and_replicates(wild):
     reports each point's error; without it no point's error stands out."""
     rng = np.random.default_rng(2)
     cube = seeds(rng) if wild else truth(N)[:, None] * np.exp(0.02 * rng.standard_normal((len(N), 3)))
-    runs = pd.DataFrame({"n": np.repeat(N, 3).astype(int), "seed": np.tile(np.arange(3), len(N)), "size": 1,
-                         "params": 100, "lr": 0.1, "val_metric": cube.ravel(), "test_metric": cube.ravel()})
+    runs = pd.DataFrame(
+        {
+            "n": np.repeat(N, 3).astype(int),
+            "seed": np.tile(np.arange(3), len(N)),
+            "size": 1,
+            "params": 100,
+            "lr": 0.1,
+            "val_metric": cube.ravel(),
+            "test_metric": cube.ravel(),
+        }
+    )
     out = fit_curve(runs, StudyFit(replicates=60, seed=0, laws=("power",)), best_guess=1.0)["power"]
     sd = np.array(out["weights"]["point_sd"])
     beta = out["params"]["beta"]

@@ -1,4 +1,5 @@
 """End to end: the real Snakemake workflow on a tiny study, checked by value."""
+
 import json
 
 import numpy as np

@@ -3,6 +3,7 @@
 Snakemake rules call these; each is also usable by hand. Heavy imports (torch) happen only in
 the subcommands that train.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,15 @@ def cmd_fit_study(args) -> None:
     runs = pd.read_csv(args.runs)
     evals = dict(item.split("=", 1) for item in args.evals)
     metrics = runs.groupby("dataset")["metric"].first().to_dict() if len(runs) else {}
-    spec = StudyFit(args.target, args.bootstrap, args.seed, args.size_tolerance, tuple(args.laws.split(",")),
-                    best_guesses(evals, metrics, args.target), args.fit_eps0)  # fmt: skip
+    spec = StudyFit(
+        args.target,
+        args.bootstrap,
+        args.seed,
+        args.size_tolerance,
+        tuple(args.laws.split(",")),
+        best_guesses(evals, metrics, args.target),
+        args.fit_eps0,
+    )
     fits = fit_study(runs, spec)
     for fit in fits.values():  # who computed it (issue 13); the runs' own provenance is in runs.csv
         fit["provenance"] = identity.provenance("cpu", args.config_hash)
@@ -100,8 +108,12 @@ def cmd_fit(args) -> int:
     from .report.tables import write_outputs
 
     # the random-guess error is joint's and m4's eps0 and anchors power's small-data region
-    options = {"joint": {"eps0": args.eps0}, "m4": {"eps0": args.eps0}, "power": {"best_guess": args.eps0},
-               "chinchilla": {"screen": args.starts}}
+    options = {
+        "joint": {"eps0": args.eps0},
+        "m4": {"eps0": args.eps0},
+        "power": {"best_guess": args.eps0},
+        "chinchilla": {"screen": args.starts},
+    }
     derive = {}
     for item in args.derive:
         name, sep, expr = item.partition("=")
@@ -110,8 +122,9 @@ def cmd_fit(args) -> int:
         derive[name.strip()] = expr.strip()
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
     args.out = args.out or default_out(args.table)
-    spec = TableSpec(args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options,
-                     args.replicate_col)  # fmt: skip
+    spec = TableSpec(
+        args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options, args.replicate_col
+    )
     fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
     write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
     for key, fit in fits.items():
@@ -208,8 +221,12 @@ SIZE_TOLERANCE = "a shard's best size: the smallest within this fraction of the 
 def _fit_options(s: argparse.ArgumentParser, target: bool) -> None:
     """The options every fitting subcommand shares: what to fit, and its bootstrap."""
     if target:
-        s.add_argument("--target", choices=["val", "test"], default="test",
-                       help="fit the test metric or the validation metric (default %(default)s)")  # fmt: skip
+        s.add_argument(
+            "--target",
+            choices=["val", "test"],
+            default="test",
+            help="fit the test metric or the validation metric (default %(default)s)",
+        )
     s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default %(default)s)")
     s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's resampling (default %(default)s)")
 
@@ -220,19 +237,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("data", help="materialise a shard or the eval splits")
-    s.add_argument("--dataset", required=True, help="JSON: {type, options, seed, n} (see Study.data_spec); "
-                   "n: the shard size, or null for the validation and test splits")  # fmt: skip
+    s.add_argument(
+        "--dataset",
+        required=True,
+        help="JSON: {type, options, seed, n} (see Study.data_spec); "
+        "n: the shard size, or null for the validation and test splits",
+    )
     s.add_argument("--n", type=int, help="shard size (overrides the JSON's n)")
     s.add_argument("--out", required=True, help="the data file to write (data.npz; meta.json goes beside it)")
     s.set_defaults(func=cmd_data)
 
     s = _job_parser(sub, "train", "train one ensemble job", "JSON job spec (see study.py)")
-    s.add_argument("--checkpoint-every", type=float, default=600.0,
-                   help="seconds between checkpoints (one is also written on SIGTERM)")  # fmt: skip
+    s.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=600.0,
+        help="seconds between checkpoints (one is also written on SIGTERM)",
+    )
     s.set_defaults(func=cmd_train)
 
-    s = _job_parser(sub, "prune", "prune one trained point by IMP with rewinding (all seeds x lrs)",
-                    "JSON pruning job spec (see Study.pruning_jobs)")  # fmt: skip
+    s = _job_parser(
+        sub,
+        "prune",
+        "prune one trained point by IMP with rewinding (all seeds x lrs)",
+        "JSON pruning job spec (see Study.pruning_jobs)",
+    )
     s.set_defaults(func=cmd_prune)
 
     s = sub.add_parser("prune-report", help="pruning tables, fits and figures from pruning metrics files")
@@ -255,40 +284,68 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size-tolerance", type=float, default=0.05, help=SIZE_TOLERANCE)
     s.add_argument("--laws", default="power,size", help="comma-separated law names")
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
-    s.add_argument("--evals", action="append", default=[], metavar="DATASET=PATH",
-                   help="a dataset's eval splits (data.npz): its best-guess error anchors the small-data "
-                   "region and is the joint law's eps0 (repeatable)")  # fmt: skip
+    s.add_argument(
+        "--evals",
+        action="append",
+        default=[],
+        metavar="DATASET=PATH",
+        help="a dataset's eval splits (data.npz): its best-guess error anchors the small-data "
+        "region and is the joint law's eps0 (repeatable)",
+    )
     s.add_argument("--fit-eps0", action="store_true", help="joint: fit eps0 instead of fixing it to the best guess")
     s.add_argument("--config-hash", help="the study config's hash, for the fits' provenance")
     s.set_defaults(func=cmd_fit_study)
 
     s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
     s.add_argument("table", help="CSV file: one row per run")
-    s.add_argument("--law", default="auto", help="law name(s), comma-separated, or 'auto' (the default): all that "
-                   "take as many x columns; with several, the one with the best backtest is selected")  # fmt: skip
+    s.add_argument(
+        "--law",
+        default="auto",
+        help="law name(s), comma-separated, or 'auto' (the default): all that "
+        "take as many x columns; with several, the one with the best backtest is selected",
+    )
     s.add_argument("--x", required=True, help="x column(s), comma-separated (power: n; joint: m,n; chinchilla: N,D)")
     s.add_argument("--y", required=True, help="the column to fit (an error or loss)")
     s.add_argument("--group", help="fit every value of this column separately")
     s.add_argument("--holdout-col", help="rows flagged 1/true/yes here are left out of the fit and predicted")
-    s.add_argument("--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged")
+    s.add_argument(
+        "--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged"
+    )
     s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
     s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default %(default)s)")
-    s.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
-                   help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)")
-    s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")  # fmt: skip
+    s.add_argument(
+        "--derive",
+        action="append",
+        default=[],
+        metavar="NAME=EXPR",
+        help="a computed column, e.g. 'D=`Training FLOP` / (6 * `Model Size`)' (repeatable)",
+    )
+    s.add_argument("--where", metavar="EXPR", help="fit only the rows where this holds, e.g. 'loss < 3.44'")
     s.add_argument("--out", help="output folder (default: TABLE_fits/ next to the table)")
     _fit_options(s, target=False)
-    s.add_argument("--eps0", type=float, help="the random-guess error: joint's and m4's eps0 (fitted if not given) and the "
-                   "anchor of power's small-data region (none is detected without it)")  # fmt: skip
+    s.add_argument(
+        "--eps0",
+        type=float,
+        help="the random-guess error: joint's and m4's eps0 (fitted if not given) and the "
+        "anchor of power's small-data region (none is detected without it)",
+    )
     s.add_argument("--starts", type=int, help="chinchilla: L-BFGS from only the K best of the 4,500 grid starts")
-    s.add_argument("--failures", metavar="FILE", help="write the groups and laws that could not be fitted here, one "
-                   "a line (empty if none), and exit 0 when only they failed (for a workflow: the rest is kept)")  # fmt: skip
+    s.add_argument(
+        "--failures",
+        metavar="FILE",
+        help="write the groups and laws that could not be fitted here, one "
+        "a line (empty if none), and exit 0 when only they failed (for a workflow: the rest is kept)",
+    )
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95% CI and prediction interval")
     s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
-    s.add_argument("--at", required=True, metavar="X[,X...]", help="where to predict (the law's axis: n for "
-                   "power and joint), measured or not")  # fmt: skip
+    s.add_argument(
+        "--at",
+        required=True,
+        metavar="X[,X...]",
+        help="where to predict (the law's axis: n for power and joint), measured or not",
+    )
     s.add_argument("--law", help="default: the law the backtest selected (else the first fitted)")
     s.add_argument("--group", help="one curve, e.g. teacher/mlp (default: every one)")
     s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
@@ -303,8 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True, help="folder for the figures (PNG and PDF)")
     s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
     s.add_argument("--summary-dir", help="also write each curve's summary page (the report's first page) here")
-    s.add_argument("--configfile", action="append", metavar="FILE", help="the study's config (repeatable, merged "
-                   "in order): the summary pages then propose the next shards and sizes (scalinglaws plan --next)")  # fmt: skip
+    s.add_argument(
+        "--configfile",
+        action="append",
+        metavar="FILE",
+        help="the study's config (repeatable, merged "
+        "in order): the summary pages then propose the next shards and sizes (scalinglaws plan --next)",
+    )
     s.set_defaults(func=cmd_plot)
 
     add_store_commands(sub)

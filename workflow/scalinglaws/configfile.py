@@ -1,6 +1,7 @@
 """Reading a study config file: a missing file or a YAML error is one line naming the file and,
 for YAML, the line and column (PyYAML's own message spans several lines with the mark twice).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,5 +37,7 @@ def load_config_file(path: str | Path) -> dict:
     if config is None:
         return {}
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a config is a mapping of keys (study:, datasets:, ...), not a {type(config).__name__}")
+        raise ConfigError(
+            f"{path}: a config is a mapping of keys (study:, datasets:, ...), not a {type(config).__name__}"
+        )
     return config

@@ -5,6 +5,7 @@ Code is hashed in a normalised form: the module's syntax tree without docstrings
 blank lines, formatting and line numbers never reach the tree), so reformatting or commenting
 the code reruns nothing, and any change the interpreter can see reruns what the code computes.
 """
+
 from __future__ import annotations
 
 import ast

@@ -12,6 +12,7 @@ those change nothing) and in `scalinglaws store verify --repair`. Repairs are ex
   store.write_result) is moved aside and rebuilt here by its own command, as the rule ran it,
   and given its former age: a job of the DAG would rerun everything downstream of it.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,11 @@ def _rebuild_results(study: Study, damaged: list[Path]) -> list[str]:
         except (OSError, KeyError, store.CorruptRecord):
             store.quarantine(store.result_check(path))
             commands.setdefault((), []).append((path, None))
-    ages = {p: min(os.stat(p).st_mtime_ns, os.stat(store.result_check(p)).st_mtime_ns)
-            for p in result_files(study) if p.exists()}  # fmt: skip
+    ages = {
+        p: min(os.stat(p).st_mtime_ns, os.stat(store.result_check(p)).st_mtime_ns)
+        for p in result_files(study)
+        if p.exists()
+    }
     lines = []
     order = {"labels": 0, "aggregate": 1}  # the tables first, then what reads them
     for argv, paths in sorted(commands.items(), key=lambda item: order.get(next(iter(item[0]), ""), 2)):
@@ -98,9 +102,14 @@ def _rebuild_results(study: Study, damaged: list[Path]) -> list[str]:
         for path, sha in paths:
             if ran and store.digest_file(path) != sha:  # the code or its inputs changed since: a new result
                 ages.pop(path)
-                lines.append(f"{path} is damaged; moved to {path.name}.corrupt; rebuilt now, and it differs from before")
+                lines.append(
+                    f"{path} is damaged; moved to {path.name}.corrupt; rebuilt now, and it differs from before"
+                )
             else:
-                lines.append(f"{path} is damaged; moved to {path.name}.corrupt; " + ("rebuilt now" if ran else "its job runs again"))
+                lines.append(
+                    f"{path} is damaged; moved to {path.name}.corrupt; "
+                    + ("rebuilt now" if ran else "its job runs again")
+                )
     for path, age in ages.items():  # as old as before: nothing downstream looks out of date
         if path.exists() and store.result_check(path).exists():
             os.utime(path, ns=(age, age))
@@ -115,7 +124,10 @@ def _rerun(study: Study, argv: list[str], path: Path) -> bool:
         return True
     package = str(Path(__file__).parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([package, os.environ.get("PYTHONPATH", "")])}
-    return bool(argv) and subprocess.run([sys.executable, "-m", "scalinglaws", *argv], env=env, capture_output=True).returncode == 0
+    return (
+        bool(argv)
+        and subprocess.run([sys.executable, "-m", "scalinglaws", *argv], env=env, capture_output=True).returncode == 0
+    )
 
 
 def _not_newer_than_readers(study: Study, key: str) -> None:

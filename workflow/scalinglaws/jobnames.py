@@ -7,6 +7,7 @@ formatted with the workflow's globals and the job's wildcards, and `{JOB_NAMES:{
 hands the key to `JobNames.__format__`. Neither the name nor the message is part of a job's
 identity (names are labels: renaming a dataset must rerun no job), so it reruns nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,5 +48,7 @@ def summary_line(results: str, targets=(), pruning: bool = False) -> str:
     report = os.path.join(results, "report.html")
     how = f"report {report}" if report in map(str, targets) else f"report: snakemake --report {report}"
     prune = f", pruning {os.path.join(results, 'pruning')}/" if pruning else ""
-    return (f"scalinglaws: study done: figures {os.path.join(results, 'figures')}/, fits "
-            f"{os.path.join(results, 'fits', 'fits.json')}, tables {os.path.join(results, 'tables')}/{prune}; {how}")
+    return (
+        f"scalinglaws: study done: figures {os.path.join(results, 'figures')}/, fits "
+        f"{os.path.join(results, 'fits', 'fits.json')}, tables {os.path.join(results, 'tables')}/{prune}; {how}"
+    )

@@ -4,6 +4,7 @@ Every stored object (a shard's data, an ensemble job's metrics) lives at a path 
 hash of everything that determines its content. Identical work therefore maps to the same path
 and is never redone; different work can never collide.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -292,7 +293,10 @@ def _describe(record: dict) -> dict:
         what = f"{spec['family_type']} size={spec['size']} n={spec['n']} ({spec['metric']})"
     else:
         what = f"{spec['type']} " + (f"n={spec['n']}" if spec.get("n") is not None else "eval splits")
-    return {"what": what, "provenance": record.get("provenance", {})}  # data: no provenance (same bytes for same content)
+    return {
+        "what": what,
+        "provenance": record.get("provenance", {}),
+    }  # data: no provenance (same bytes for same content)
 
 
 def unreferenced(root: Path | str, keep: set[str]) -> list[dict]:

@@ -1,4 +1,5 @@
 """`scalinglaws store ...`: list, check and clean the content-addressed store (store.py)."""
+
 from __future__ import annotations
 
 from . import store
@@ -8,8 +9,13 @@ def cmd_store_ls(args) -> None:
     entries = store.list_entries(store.store_root(args.store))
     for e in entries:
         p = e.get("provenance") or {}
-        made = " ".join(f"{k}={p[k]}" for k in ("scalinglaws", "commit", "torch", "numpy", "device", "config") if p.get(k))
-        print(f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}" + (f"  [{made}]" if made else ""))
+        made = " ".join(
+            f"{k}={p[k]}" for k in ("scalinglaws", "commit", "torch", "numpy", "device", "config") if p.get(k)
+        )
+        print(
+            f"{e['kind']:7s} {e['key']}  {e['bytes'] / 1e6:9.3f} MB  {e.get('what', '')}"
+            + (f"  [{made}]" if made else "")
+        )
     total = sum(e["bytes"] for e in entries)
     print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.store_root(args.store)}")
 
@@ -50,11 +56,15 @@ def cmd_store_gc(args) -> None:
     root = store.store_root(args.store) if args.store else roots.pop()
     doomed = store.unreferenced(root, keep)
     for e in doomed:
-        print(f"{'remove' if args.yes else 'would remove'} {e['kind']}/{e['key']} ({e['bytes'] / 1e6:.3f} MB) {e.get('what', '')}")
+        print(
+            f"{'remove' if args.yes else 'would remove'} {e['kind']}/{e['key']} ({e['bytes'] / 1e6:.3f} MB) {e.get('what', '')}"
+        )
         if args.yes:
             shutil.rmtree(e["path"])
     freed = sum(e["bytes"] for e in doomed) / 1e6
-    print(f"{len(doomed)} unreferenced entries, {freed:.1f} MB" + ("" if args.yes else " (dry run: add --yes to remove)"))
+    print(
+        f"{len(doomed)} unreferenced entries, {freed:.1f} MB" + ("" if args.yes else " (dry run: add --yes to remove)")
+    )
 
 
 def add_store_commands(sub) -> None:

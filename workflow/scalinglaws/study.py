@@ -3,6 +3,7 @@
 Both the Snakefile and the CLI build a Study from the config, so the DAG and the store agree on
 every identity. Building one is cheap (no data is generated): identities are hashes of specs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,10 +16,10 @@ import jsonschema
 import yaml
 
 from . import identity, store
+from .configfile import load_config_file
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
 from .datasets.shards import shard_sizes
-from .configfile import load_config_file
 from .errors import ConfigError
 from .models import ModelError, family
 from .train.spec import TrainSpec
@@ -26,8 +27,16 @@ from .train.spec import TrainSpec
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 # The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not);
 # their normalised code (identity.py) enters every job's identity.
-TRAINER_CODE = ("train/trainer.py", "train/ensemble.py", "train/metrics.py", "train/spec.py", "train/fast.py",
-                "train/schedule.py", "train/tuning.py", "models/base.py")  # fmt: skip
+TRAINER_CODE = (
+    "train/trainer.py",
+    "train/ensemble.py",
+    "train/metrics.py",
+    "train/spec.py",
+    "train/fast.py",
+    "train/schedule.py",
+    "train/tuning.py",
+    "models/base.py",
+)
 PRUNE_CODE = ("train/imp.py",)
 
 
@@ -187,8 +196,10 @@ class Study:
             for size in point["sizes"]:
                 where = (point["dataset"], point["family"], int(size), int(point["n"]))
                 if where not in trained:
-                    raise ConfigError(f"pruning.points[{i}]: (dataset {where[0]}, family {where[1]}, size {where[2]}, "
-                                      f"n {where[3]}) is not a trained point of the study")  # fmt: skip
+                    raise ConfigError(
+                        f"pruning.points[{i}]: (dataset {where[0]}, family {where[1]}, size {where[2]}, "
+                        f"n {where[3]}) is not a trained point of the study"
+                    )
                 job = trained[where]
                 labels = {"dataset": where[0], "family": where[1]}  # pruning's tables read them from the record
                 spec = {**job.spec, **labels, "prune": settings, "prune_code": code}
@@ -204,8 +215,14 @@ class Study:
         else:
             name, n = self.evals[key], None
         ds = self.datasets[name]
-        return store.canonical_json({"type": self.config["datasets"][name].get("type", name),
-                                     "options": ds.rebuild_options(n), "seed": ds.seed, "n": n})  # fmt: skip
+        return store.canonical_json(
+            {
+                "type": self.config["datasets"][name].get("type", name),
+                "options": ds.rebuild_options(n),
+                "seed": ds.seed,
+                "n": n,
+            }
+        )
 
     def data_file(self, key: str) -> str:
         return self.shard_file(key) if key in self.shards else self.eval_file(key)
@@ -258,8 +275,12 @@ def _write_data(spec: dict, out: str | Path) -> None:
     ds = make_dataset(spec["type"], {**spec["options"], "type": spec["type"]}, spec["seed"])
     if spec["n"] is None:
         splits = ds.eval_splits()
-        arrays = {"val_x": splits["val"].x, "val_y": splits["val"].y, "test_x": splits["test"].x,
-                  "test_y": splits["test"].y}  # fmt: skip
+        arrays = {
+            "val_x": splits["val"].x,
+            "val_y": splits["val"].y,
+            "test_x": splits["test"].x,
+            "test_y": splits["test"].y,
+        }
     else:
         shard = ds.shard(spec["n"])
         arrays = {"x": shard.x, "y": shard.y}

@@ -5,6 +5,7 @@ with the best mean validation metric over seeds wins; its metrics (mean and std 
 are the curve's point. The best model size of a shard is the smallest size that comes within a
 tolerance of that winner (selection.py). Diverged runs are excluded and counted.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,17 +26,27 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
             cfg, small = configs.iloc[sel.best[i]], configs.iloc[sel.smallest[i]]
             won = grp[(grp["n"] == n) & (grp["size"] == cfg["size"]) & (grp["lr"] == cfg["lr"])]
             tried = grp.loc[grp["n"] == n, "size"].unique()
-            out.append({
-                "dataset": dataset, "family": family, "n": int(n),
-                "val_mean": sel.val_mean[i], "val_std": sel.val_std[i],
-                "test_mean": sel.target_mean[i], "test_std": sel.target_std[i],
-                "seeds": int(np.isfinite(val[i, sel.best[i]]).sum()),
-                "size": int(cfg["size"]), "params": int(cfg["params"]), "lr": float(cfg["lr"]),
-                "best_size": int(small["size"]), "best_params": int(small["params"]),
-                "metric": grp["metric"].iloc[0],
-                "limited_by": point_limits(won, int(small["size"]), tried),
-                "best_step": int(won["best_step"].max()), "budget": _max_or_none(won.get("budget", pd.Series())),
-            })  # fmt: skip
+            out.append(
+                {
+                    "dataset": dataset,
+                    "family": family,
+                    "n": int(n),
+                    "val_mean": sel.val_mean[i],
+                    "val_std": sel.val_std[i],
+                    "test_mean": sel.target_mean[i],
+                    "test_std": sel.target_std[i],
+                    "seeds": int(np.isfinite(val[i, sel.best[i]]).sum()),
+                    "size": int(cfg["size"]),
+                    "params": int(cfg["params"]),
+                    "lr": float(cfg["lr"]),
+                    "best_size": int(small["size"]),
+                    "best_params": int(small["params"]),
+                    "metric": grp["metric"].iloc[0],
+                    "limited_by": point_limits(won, int(small["size"]), tried),
+                    "best_step": int(won["best_step"].max()),
+                    "budget": _max_or_none(won.get("budget", pd.Series())),
+                }
+            )
     return pd.DataFrame(out)
 
 

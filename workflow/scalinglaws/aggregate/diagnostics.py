@@ -7,6 +7,7 @@ grid (`lr_low_edge`, `lr_high_edge`). A learning-curve point carries the flags o
 runs, and `size_edge` when its best size (the smallest within tolerance of the winner) is the
 smallest or largest size tried. `none` means no limit was seen.
 """
+
 from __future__ import annotations
 
 import numpy as np

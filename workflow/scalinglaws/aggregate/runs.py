@@ -2,6 +2,7 @@
 
 Diverged runs stay in the table (flagged); `usable` is the filter that curves and fits apply.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,14 +14,43 @@ from ..store import read_record
 from .diagnostics import with_lr_edges
 
 RUN_COLUMNS = [
-    "dataset", "family", "size", "params", "n", "seed", "lr",
-    "train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric",
-    "steps", "step_budget", "best_step", "budget", "stopped_by", "limited_by", "lr_round", "batch_size", "flops",
-    "wall_time_s", "members", "device", "diverged", "metric", "job_key",
-]  # fmt: skip
+    "dataset",
+    "family",
+    "size",
+    "params",
+    "n",
+    "seed",
+    "lr",
+    "train_loss",
+    "train_metric",
+    "val_loss",
+    "val_metric",
+    "test_loss",
+    "test_metric",
+    "steps",
+    "step_budget",
+    "best_step",
+    "budget",
+    "stopped_by",
+    "limited_by",
+    "lr_round",
+    "batch_size",
+    "flops",
+    "wall_time_s",
+    "members",
+    "device",
+    "diverged",
+    "metric",
+    "job_key",
+]
 # Provenance of each job's rows (its record's `provenance`: identity.provenance)
-PROVENANCE = {"scalinglaws": "scalinglaws_version", "commit": "git_commit", "torch": "torch_version",
-              "numpy": "numpy_version", "config": "config_hash"}  # fmt: skip
+PROVENANCE = {
+    "scalinglaws": "scalinglaws_version",
+    "commit": "git_commit",
+    "torch": "torch_version",
+    "numpy": "numpy_version",
+    "config": "config_hash",
+}
 GROUP = ["dataset", "family"]
 
 
@@ -34,10 +64,18 @@ def load_runs(paths: list[str | Path], labels: dict[str, list[list[str]]]) -> pd
         provenance = {column: made.get(field) for field, column in PROVENANCE.items()}
         for dataset, family in labels[job["key"]]:
             for run in job["runs"]:
-                rows.append({
-                    "dataset": dataset, "family": family, "size": spec["size"],
-                    "n": spec["n"], "metric": spec["metric"], "job_key": job["key"], **run, **provenance,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "family": family,
+                        "size": spec["size"],
+                        "n": spec["n"],
+                        "metric": spec["metric"],
+                        "job_key": job["key"],
+                        **run,
+                        **provenance,
+                    }
+                )
     df = pd.DataFrame(rows, columns=RUN_COLUMNS + list(PROVENANCE.values()))
     df["limited_by"] = with_lr_edges(df)  # records from before the flags existed read as "none"
     return df.sort_values(["dataset", "family", "n", "size", "lr", "seed"], ignore_index=True)

@@ -4,6 +4,7 @@ validation, and the smallest size that comes within a tolerance of it.
 Runs are arranged as [shard, config, seed] cubes so that the bootstrap can redraw seeds and
 redo the selection on every replicate.
 """
+
 from __future__ import annotations
 
 import warnings

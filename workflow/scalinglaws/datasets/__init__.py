@@ -7,17 +7,18 @@ a config's `type` (default: its key in `datasets`) to a class; add a dataset her
 `type` is a registered name (`files` reads a user's own arrays or CSV files), or
 "file.py:Class" / "module:Class" for a user's own Dataset subclass (see user.py).
 """
+
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
 
-from .base import Dataset, DataError, Split
-from .splits import Splits
+from .base import DataError, Dataset, Split
 from .calibration import CalibrationDataset
 from .fashion_mnist import FashionMNIST
 from .files import FileDataset
 from .functions import FunctionsDataset
+from .splits import Splits
 from .teacher import TeacherDataset
 from .text import TextDataset
 from .user import load_class

@@ -3,6 +3,7 @@
 Shard n is the first n examples of the pool. Shards are nested, and a shard's identity depends
 only on its content, so growing the pool never changes an existing shard.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -17,6 +17,7 @@ Known exponents of the test MSE:
   features, which come sorted by variance): the error is the unexplained signal
   sum_{k > N} lam_k ~ N^-alpha.
 """
+
 from __future__ import annotations
 
 import numpy as np

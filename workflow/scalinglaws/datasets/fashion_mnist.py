@@ -3,6 +3,7 @@
 The 60k training images are put in one fixed order (seeded); the first `val_size` of that order
 are the validation set and the rest is the pool. The official 10k test set is the test set.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Dataset, DataError, Split
+from .base import DataError, Dataset, Split
 
 DEFAULT_ROOT = "/usr/share/datasets/fashion-mnist"
 FILES = {

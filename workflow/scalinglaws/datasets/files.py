@@ -9,6 +9,7 @@ nothing).
 Chunk formats: `.npz` with arrays `x` and `y`, or `.csv` whose `target` column is y and whose
 other columns are the features.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Dataset, DataError, Split
+from .base import DataError, Dataset, Split
 
 
 @lru_cache(maxsize=64)

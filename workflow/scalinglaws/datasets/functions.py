@@ -3,6 +3,7 @@
 Inputs are uniform on [-1, 1]^d; targets are the exact function values (plus optional Gaussian
 noise of `noise_std`), and the metric is the test RMSE, as the paper reports it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +18,16 @@ FUNCTIONS = {
     "exp-sin": (2, lambda x: np.exp(np.sin(np.pi * x[:, 0]) + x[:, 1] ** 2)),  # exp(sin(pi x) + y^2)
     "xy": (2, lambda x: x[:, 0] * x[:, 1]),
     # exp(1/2 (sin(pi (x1^2 + x2^2)) + sin(pi (x3^2 + x4^2))))
-    "exp-4d": (4, lambda x: np.exp(0.5 * (np.sin(np.pi * (x[:, 0] ** 2 + x[:, 1] ** 2))
-                                           + np.sin(np.pi * (x[:, 2] ** 2 + x[:, 3] ** 2))))),  # fmt: skip
-    "exp-100d": (100, lambda x: np.exp(np.mean(np.sin(np.pi * x / 2) ** 2, axis=1))),  # exp(1/100 sum sin^2(pi x_i / 2))
+    "exp-4d": (
+        4,
+        lambda x: np.exp(
+            0.5 * (np.sin(np.pi * (x[:, 0] ** 2 + x[:, 1] ** 2)) + np.sin(np.pi * (x[:, 2] ** 2 + x[:, 3] ** 2)))
+        ),
+    ),
+    "exp-100d": (
+        100,
+        lambda x: np.exp(np.mean(np.sin(np.pi * x / 2) ** 2, axis=1)),
+    ),  # exp(1/100 sum sin^2(pi x_i / 2))
 }
 
 

@@ -3,6 +3,7 @@
 Shards are nested prefixes of the pool's fixed order (datasets/base.py), geometric by default
 (Hestness et al. grow them 2x apart) or an explicit list.
 """
+
 from __future__ import annotations
 
 from ..errors import ConfigError

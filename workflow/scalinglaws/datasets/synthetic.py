@@ -5,6 +5,7 @@ first ceil(n / CHUNK) chunks however large the configured pool is, and a larger 
 changes the examples before it. Validation and test sets come from streams of their own.
 A subclass sets `input_shape` and implements `sample(rng, n, split)`.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 
 The irreducible error is the noise variance.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,7 @@ Examples are non-overlapping windows of `context` bytes: x = tokens[i*c : (i+1)*
 same window shifted by one byte (n tokens make n // c windows). The metric is the loss in bits
 per byte, which for bytes is the cross-entropy in bits per token.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Dataset, DataError, Split
+from .base import DataError, Dataset, Split
 
 DEFAULT_PATH = "/usr/share/dictd/gcide.dict.dz"
 INSTALL_HINT = "install it with: sudo apt-get install dict-gcide, or point `path` at any text file"
@@ -57,7 +58,9 @@ class TextDataset(Dataset):
         self.val_tokens, self.test_tokens = int(self.options["val_tokens"]), int(self.options["test_tokens"])
         for key in ("val_tokens", "test_tokens"):
             if int(self.options[key]) < self.context:
-                raise DataError(f"datasets.{name}.{key}: {self.options[key]} is smaller than the context ({self.context})")
+                raise DataError(
+                    f"datasets.{name}.{key}: {self.options[key]} is smaller than the context ({self.context})"
+                )
         if self.pool_size < self.context:
             raise DataError(f"datasets.{name}.path: {self.path} is too short for the validation and test streams")
 
@@ -88,7 +91,9 @@ class TextDataset(Dataset):
     def check_shard(self, n: int, field: str = "shards") -> None:
         super().check_shard(n, field)
         if n < self.context:
-            raise DataError(f"{field}: shard size {n} is smaller than dataset '{self.name}' context of {self.context} tokens")
+            raise DataError(
+                f"{field}: shard size {n} is smaller than dataset '{self.name}' context of {self.context} tokens"
+            )
 
     def shard(self, n: int) -> Split:
         self.check_shard(n)

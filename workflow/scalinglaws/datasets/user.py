@@ -6,6 +6,7 @@ subclass `scalinglaws.datasets.Dataset`. Its source file enters the identity of 
 editing it reruns exactly the work it determines. (Plain arrays or CSV files need no code:
 the `files` dataset reads them.)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .base import Dataset, DataError
+from .base import DataError, Dataset
 
 
 def load_class(spec: str, field: str) -> type[Dataset]:

@@ -28,8 +28,11 @@ def _split_result(law: Law, x, y, train, x_name: str, cut: np.ndarray) -> dict:
         fitted = law.clone().fit(x[train], y[train])
     except FitError as exc:
         return {**split, "error": str(exc)}
-    return {**split, **_scores(fitted, x[~train], y[~train], x_name, cut[~train]),
-            "distance": (cut[~train] / split["train_max"]).tolist()}  # fmt: skip
+    return {
+        **split,
+        **_scores(fitted, x[~train], y[~train], x_name, cut[~train]),
+        "distance": (cut[~train] / split["train_max"]).tolist(),
+    }
 
 
 def _scores(fitted: Law, x, y, x_name: str, cut) -> dict:
@@ -54,8 +57,11 @@ def score_holdout(law: Law, x, y) -> dict:
     x = as_inputs(x, len(law.x_names))
     y = np.asarray(y, float)
     cut, x_name = x[:, law.axis], law.x_names[law.axis]
-    return {"how": "the fit to the rows not held out predicts the held-out rows", "points": int(len(y)),
-            **_scores(law, x, y, x_name, cut)}  # fmt: skip
+    return {
+        "how": "the fit to the rows not held out predicts the held-out rows",
+        "points": int(len(y)),
+        **_scores(law, x, y, x_name, cut),
+    }
 
 
 def backtest(law: Law, x, y, axis: int | None = None, holdout=None, max_cutoffs: int = MAX_CUTOFFS) -> dict:
@@ -80,12 +86,19 @@ def backtest(law: Law, x, y, axis: int | None = None, holdout=None, max_cutoffs:
     if scores:
         out["mean_rel_error"] = float(np.mean(scores))
         out["rmse_log"] = float(np.mean([s["rmse_log"] for s in splits if "rmse_log" in s]))
-        all_rel = np.concatenate([np.abs(np.subtract(s["predicted"], s["observed"])) / np.array(s["observed"])
-                                  for s in splits if "predicted" in s])  # fmt: skip
+        all_rel = np.concatenate(
+            [
+                np.abs(np.subtract(s["predicted"], s["observed"])) / np.array(s["observed"])
+                for s in splits
+                if "predicted" in s
+            ]
+        )
         out["std_rel_error"] = float(all_rel.std())
         if out["mean_rel_error"] > POOR:
-            out["warning"] = (f"fitted on the smaller {x_name}, it missed the larger by {100 * out['mean_rel_error']:.0f}% "
-                              "on average: do not extrapolate it")  # fmt: skip
+            out["warning"] = (
+                f"fitted on the smaller {x_name}, it missed the larger by {100 * out['mean_rel_error']:.0f}% "
+                "on average: do not extrapolate it"
+            )
     else:
         out["error"] = "no split could be fitted" if splits else f"too few distinct {x_name} values for a backtest"
     return out

@@ -6,6 +6,7 @@ It anchors the small-data region (regions.py) and is the joint law's eps0 (Rosen
 - error (classification): 1 - 1/K for K classes (a uniform guess);
 - bpb (language models): the entropy of the byte distribution in bits (a unigram guess).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

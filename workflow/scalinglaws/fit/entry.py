@@ -7,6 +7,7 @@ figure (intervals.py, grid.py), what the data do not resolve (identify.py) and i
 compute the same intervals later at any x. Study fits (study.py), external tables (external.py)
 and pruning fits all report a law this way, so the CLI, fits.json and the figures read one shape.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,14 +18,24 @@ from .identify import ci_warnings, gamma_warning
 from .intervals import intervals
 from .laws import FitError, Law
 from .laws.base import as_inputs
-from .uncertainty import CI_LEVEL, Bootstrap, Noise, Replicates, bootstrap, derived_interval, finite_or_none, shared_draws
+from .uncertainty import (
+    CI_LEVEL,
+    Bootstrap,
+    Noise,
+    Replicates,
+    bootstrap,
+    derived_interval,
+    finite_or_none,
+    shared_draws,
+)
 from .weights import weigh_with_shared_noise
 
 PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
 
 
-def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, holdout=None,
-              noise: Noise | None = None) -> dict:  # fmt: skip
+def fit_entry(
+    law: Law, x, y, replicates: Replicates, axis: int | None = None, holdout=None, noise: Noise | None = None
+) -> dict:
     """Fit `law` to (x, y) and report it. `replicates` holds resampled (x, y) of the fitted
     points (with what was resampled, and the seed); `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
     leaves those rows out of the fit and of the backtest: they are only predicted and scored;
@@ -51,19 +62,28 @@ def fit_entry(law: Law, x, y, replicates: Replicates, axis: int | None = None, h
         "goodness": law.goodness(fit_x, fit_y),
         "warnings": law.warnings_,
         "bootstrap": bootstrap_summary(boot, resample, seed, noise),
-        "weights": None if law.point_sd is None else {
+        "weights": None
+        if law.point_sd is None
+        else {
             "point_sd": law.point_errors(x, relative=False).tolist(),
             "definition": "each point's residual weighed by 1/sd: sd^2 is its seeds' relative standard error "
-                          "squared, moderated toward the typical one, plus the variance the points share beyond their "
-                          "seeds (fit/weights.py); the same in every replicate, backtest and region decision"},
+            "squared, moderated toward the typical one, plus the variance the points share beyond their "
+            "seeds (fit/weights.py); the same in every replicate, backtest and region decision",
+        },
         "correlations": boot.correlations(),
         "plot": plot_with_intervals(law, x, boot.samples, noise, seed),
         "backtest": backtest(law, fit_x, fit_y, axis=axis),
         **({} if holdout is None else {"holdout": score_holdout(law, x[holdout], y[holdout])}),
         "data": {"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
         "summary": law.summary(),
-        "predict": {"version": PREDICT_VERSION, "options": law.options(), "params": law.params_,
-                    "samples": boot.samples.tolist(), "noise": noise.to_json(), "seed": seed},  # fmt: skip
+        "predict": {
+            "version": PREDICT_VERSION,
+            "options": law.options(),
+            "params": law.params_,
+            "samples": boot.samples.tolist(),
+            "noise": noise.to_json(),
+            "seed": seed,
+        },
     }
     plot = entry["plot"]
     if plot["kind"] == "curve":  # the 1-input band, under the name the figures have always read
@@ -107,8 +127,9 @@ def bootstrap_summary(boot: Bootstrap, resample: str, seed: int, noise: Noise) -
     }
 
 
-def plot_with_intervals(law: Law, x: np.ndarray, samples: np.ndarray, noise: Noise, seed: int,
-                        extrapolate: float = EXTRAPOLATE) -> dict:  # fmt: skip
+def plot_with_intervals(
+    law: Law, x: np.ndarray, samples: np.ndarray, noise: Noise, seed: int, extrapolate: float = EXTRAPOLATE
+) -> dict:
     """The figure's description with, on its grid, the fit, the 95% band of the mean curve
     (lo, hi) and the 95% prediction interval of a new run (pi_lo, pi_hi), from the bootstrap
     `samples` of the parameters."""

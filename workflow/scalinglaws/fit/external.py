@@ -64,8 +64,10 @@ def resolve_laws(names: list[str], x_cols: list[str]) -> list[str]:
             raise TableError(f"unknown law '{name}' (choose from: {', '.join(LAWS)}, or auto)")
         inputs = LAWS[name].x_names
         if len(inputs) != len(x_cols):
-            raise TableError(f"law '{name}' takes {len(inputs)} x column(s) ({', '.join(inputs)}), "
-                             f"got {len(x_cols)}: {', '.join(x_cols)}")  # fmt: skip
+            raise TableError(
+                f"law '{name}' takes {len(inputs)} x column(s) ({', '.join(inputs)}), "
+                f"got {len(x_cols)}: {', '.join(x_cols)}"
+            )
     return names
 
 
@@ -117,8 +119,10 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
         bad = np.flatnonzero(values.to_numpy(float) <= 0)
         if len(bad):
             i = bad[0]
-            raise TableError(f"{path}: column '{col}', row {i + 1} (line {i + 2}): {values.iloc[i]:g} is not positive, "
-                             "but the laws take its logarithm")  # fmt: skip
+            raise TableError(
+                f"{path}: column '{col}', row {i + 1} (line {i + 2}): {values.iloc[i]:g} is not positive, "
+                "but the laws take its logarithm"
+            )
         table[col] = values.astype(float)
     if group is not None:
         table[group] = raw[group].str.strip()
@@ -127,8 +131,10 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
         bad = np.flatnonzero(~flags.isin(TRUE | FALSE).to_numpy())
         if len(bad):
             i = bad[0]
-            raise TableError(f"{path}: column '{holdout_col}', row {i + 1} (line {i + 2}): {raw[holdout_col].iloc[i]!r} "
-                             "is not a hold-out flag (1/0, true/false, yes/no)")  # fmt: skip
+            raise TableError(
+                f"{path}: column '{holdout_col}', row {i + 1} (line {i + 2}): {raw[holdout_col].iloc[i]!r} "
+                "is not a hold-out flag (1/0, true/false, yes/no)"
+            )
         table[holdout_col] = flags.isin(TRUE)
     check_replicates(path, raw, table, spec)
     return table
@@ -147,9 +153,11 @@ def check_replicates(path: Path, raw: pd.DataFrame, table: pd.DataFrame, spec: T
     if cols:
         key = frame[frame.duplicated(keys, keep=False)].iloc[0]
         where = ", ".join(f"{c} = {key[c]}" for c in keys)
-        raise TableError(f"{path}: rows with the same {', '.join(keys)} ({where}) differ in column(s) "
-                         f"{', '.join(repr(c) for c in cols)}: name the column that tells replicates apart "
-                         "(--replicate-col), fit them separately (--group) or keep one kind (--where)")  # fmt: skip
+        raise TableError(
+            f"{path}: rows with the same {', '.join(keys)} ({where}) differ in column(s) "
+            f"{', '.join(repr(c) for c in cols)}: name the column that tells replicates apart "
+            "(--replicate-col), fit them separately (--group) or keep one kind (--where)"
+        )
 
 
 def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
@@ -162,8 +170,9 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     x_fit, y_fit, index = collapse_runs(x_rows[~held], y_rows[~held])
     cube = runs_cube(index, y_rows[~held])
     errors = relative_errors(cube)  # each point's seed error (None: one run each)
-    x_out, y_out = (collapse_runs(x_rows[held], y_rows[held])[:2] if held.any()
-                    else (np.empty((0, len(x_cols))), np.empty(0)))  # fmt: skip
+    x_out, y_out = (
+        collapse_runs(x_rows[held], y_rows[held])[:2] if held.any() else (np.empty((0, len(x_cols))), np.empty(0))
+    )
     x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
     holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
@@ -175,8 +184,11 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
             options = {**options, "point_var": noise.point_var}
         law = make_law(name, **options).weigh(x_fit, errors)
         if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
-            out[name] = {"law": name, "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
-                         f"about a third): left out by --law auto; --law {name} fits it anyway"}  # fmt: skip
+            out[name] = {
+                "law": name,
+                "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
+                f"about a third): left out by --law auto; --law {name} fits it anyway",
+            }
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         if errors is not None:  # each replicate weighs by its own draw of the points' errors, as in a study
@@ -190,8 +202,10 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
         if "how" in out[name].get("backtest", {}):  # the table's column, not the law's name for that input
             out[name]["backtest"]["how"] = f"fit on {x_cols[axis]} <= cutoff, predict {x_cols[axis]} > cutoff"
     if all("skipped" in out[name] for name in laws):
-        raise TableError(f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
-                         "as many parameters (name a law with --law to fit it anyway)")  # fmt: skip
+        raise TableError(
+            f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
+            "as many parameters (name a law with --law to fit it anyway)"
+        )
     choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
     out["selection"] = [choice] if choice else []
     return out
@@ -218,8 +232,14 @@ def failures(fits: dict) -> list[str]:
 
 def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
     """One group's entry; a group that cannot be fitted gets its error instead."""
-    entry = {"table": str(spec.path), "x": spec.x_cols, "y": spec.y_col, "group": spec.group, "group_value": key,
-             "laws": spec.laws}  # fmt: skip
+    entry = {
+        "table": str(spec.path),
+        "x": spec.x_cols,
+        "y": spec.y_col,
+        "group": spec.group,
+        "group_value": key,
+        "laws": spec.laws,
+    }
     try:
         with quiet():
             entry.update(fit_group(rows, spec, replicates, seed))

@@ -2,6 +2,7 @@
 value of its other input when that has few values), or the data points themselves (a parity
 plot). The grid runs past the data, to `extrapolate` x its largest value, so that the figure shows
 the bands where they matter most; the bootstrap predicts on the same grid."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,13 @@ def plot_grid(law: Law, x: np.ndarray, extrapolate: float = EXTRAPOLATE) -> tupl
         block = np.empty((len(grid), 2))
         block[:, ax], block[:, other] = grid, v
         blocks.append(block)
-    return np.vstack(blocks), {"kind": "lines", "x": grid.tolist(), "line_input": law.x_names[other],
-                               "line_values": values.tolist(), "data_max": float(x[:, ax].max())}  # fmt: skip
+    return np.vstack(blocks), {
+        "kind": "lines",
+        "x": grid.tolist(),
+        "line_input": law.x_names[other],
+        "line_values": values.tolist(),
+        "data_max": float(x[:, ax].max()),
+    }
 
 
 def per_line(plot: dict, values) -> list | None:

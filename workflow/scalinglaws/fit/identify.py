@@ -6,6 +6,7 @@ decade. And an irreducible error gamma is only measured where the data come near
 smallest observed error is above 1.5 gamma, gamma is an extrapolation. These warnings join the
 law's own in fits.json, laws.csv and the summary.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,12 +46,17 @@ def ci_warnings(law: Law) -> list[str]:
         log = p in law.log_params
         if any(_at_bound(law.params_[p], b, lo_b, hi_b, log) for b in (lo_b, hi_b)):
             continue  # the estimate itself is at the bound: the law has said so already
-        reached = [side for side, end, b in (("lower", ci[0], lo_b), ("upper", ci[1], hi_b))
-                   if _at_bound(end, b, lo_b, hi_b, log)]  # fmt: skip
+        reached = [
+            side
+            for side, end, b in (("lower", ci[0], lo_b), ("upper", ci[1], hi_b))
+            if _at_bound(end, b, lo_b, hi_b, log)
+        ]
         if reached:
             note = law.bound_notes.get((p, reached[0]), "the data do not pin it down")
-            out.append(f"{p} not resolved: its 95% CI [{ci[0]:.3g}, {ci[1]:.3g}] reaches the {reached[0]} bound "
-                       f"({(lo_b, hi_b)[reached[0] == 'upper']:.3g}): {note}")  # fmt: skip
+            out.append(
+                f"{p} not resolved: its 95% CI [{ci[0]:.3g}, {ci[1]:.3g}] reaches the {reached[0]} bound "
+                f"({(lo_b, hi_b)[reached[0] == 'upper']:.3g}): {note}"
+            )
         elif _spans_decade(*ci):
             out.append(f"{p} poorly resolved: its 95% CI [{ci[0]:.3g}, {ci[1]:.3g}] spans more than a decade")
     return out
@@ -62,8 +68,10 @@ def gamma_warning(law: Law, y) -> list[str]:
         return []
     gamma, y_min = law.params_["gamma"], float(np.min(y))
     if gamma > 0 and y_min > GAMMA_REACH * gamma:
-        return [f"gamma not resolved: the smallest observed error ({y_min:.3g}) is above {GAMMA_REACH} gamma "
-                f"({GAMMA_REACH * gamma:.3g}), so the irreducible error is an extrapolation"]  # fmt: skip
+        return [
+            f"gamma not resolved: the smallest observed error ({y_min:.3g}) is above {GAMMA_REACH} gamma "
+            f"({GAMMA_REACH * gamma:.3g}), so the irreducible error is an extrapolation"
+        ]
     return []
 
 

@@ -8,6 +8,7 @@ and the figures compute them in one way at points never measured:
   set and seed: `Noise.new_run_var`, in log units), drawn from Student's t with the
   Welch-Satterthwaite degrees of freedom of that variance (few shards give wide intervals).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,9 @@ def noise_dof(noise: Noise) -> float:
     return noise.new_run_var**2 / (noise.shared_var**2 / noise.dof)
 
 
-def intervals(law: Law, samples: np.ndarray, noise: Noise | None, at, seed: int = 0,
-              level: float = CI_LEVEL) -> dict[str, np.ndarray | None]:  # fmt: skip
+def intervals(
+    law: Law, samples: np.ndarray, noise: Noise | None, at, seed: int = 0, level: float = CI_LEVEL
+) -> dict[str, np.ndarray | None]:
     """prediction, ci_low/ci_high (mean curve) and pi_low/pi_high (a new run) at the rows of
     `at`, from a fitted `law` and bootstrap `samples` (replicates x law.param_names)."""
     at = np.asarray(at, float).reshape(-1, len(law.x_names))

@@ -5,6 +5,7 @@ It reads fits.json (a study's results folder, a `scalinglaws fit` output folder,
 itself) and recomputes the intervals from each law's stored bootstrap samples and noise
 (intervals.py), exactly as the figures do.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,10 @@ def law_entry(source: Path, fits: dict, group: str, name: str | None, inputs: in
         raise PredictError(f"{source}: law {name!r} of group {group!r} was not fitted: {entry['error']}")
     block = entry.get("predict")
     if not block or block.get("version") != PREDICT_VERSION:
-        raise PredictError(f"{source}: written by an incompatible version of scalinglaws (law {name!r} has no "
-                           f"'predict' block of version {PREDICT_VERSION}); fit it again with this version")  # fmt: skip
+        raise PredictError(
+            f"{source}: written by an incompatible version of scalinglaws (law {name!r} has no "
+            f"'predict' block of version {PREDICT_VERSION}); fit it again with this version"
+        )
     return name, entry
 
 
@@ -104,8 +107,14 @@ def redraw(entry: dict, extrapolate: float = EXTRAPOLATE, start: float | None = 
     return plot_with_intervals(law, x, samples, noise, seed, extrapolate)
 
 
-def predict_rows(source: Path, fits: dict, at: np.ndarray, law: str | None = None, group: str | None = None,
-                 sizes: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
+def predict_rows(
+    source: Path,
+    fits: dict,
+    at: np.ndarray,
+    law: str | None = None,
+    group: str | None = None,
+    sizes: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per (group, x, size): the law's prediction with its CI and PI."""
     groups = [group] if group is not None else [g for g, f in fits.items() if isinstance(f, dict) and "laws" in f]
     for g in groups:
@@ -127,8 +136,13 @@ def predict_rows(source: Path, fits: dict, at: np.ndarray, law: str | None = Non
         iv = intervals(model, samples, noise, points, seed)
         data_max = np.asarray(entry["data"]["x"], float).reshape(-1, len(model.x_names))[:, model.axis].max()
         for i, p in enumerate(points):
-            row = {"group": g, "law": name, "x": p[model.axis], "size": None if sizes is None else p[1 - model.axis],
-                   "beyond_data": p[model.axis] / data_max}  # fmt: skip
+            row = {
+                "group": g,
+                "law": name,
+                "x": p[model.axis],
+                "size": None if sizes is None else p[1 - model.axis],
+                "beyond_data": p[model.axis] / data_max,
+            }
             rows.append({**row, **{k: None if v is None else float(v[i]) for k, v in iv.items()}})
     return pd.DataFrame(rows, columns=COLUMNS if sizes is not None else [c for c in COLUMNS if c != "size"])
 

@@ -17,6 +17,7 @@ power law. A shard is put in the small-data region only when both hold:
 
 The decision is redone inside every bootstrap replicate (PowerLaw._fit), so the CIs include it.
 """
+
 from __future__ import annotations
 
 import numpy as np

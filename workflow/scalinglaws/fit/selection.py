@@ -7,6 +7,7 @@ points is not a candidate (it can interpolate but not be trusted to extrapolate)
 fit or score failed never wins; a law with fewer parameters wins a near-tie (within one standard
 error of the paired difference over splits). AIC and BIC of the full fits are a second opinion.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,14 @@ def _by_distance(splits: list[dict]) -> list[dict]:
         e = err[(dist > lo) & (dist <= hi)]
         if len(e):
             se = float(e.std(ddof=1) / np.sqrt(len(e))) if len(e) > 1 else None
-            out.append({"x_over_cutoff": f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">{lo:g}", "points": len(e),
-                        "mean_abs_log_error": float(e.mean()), "se": se})  # fmt: skip
+            out.append(
+                {
+                    "x_over_cutoff": f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">{lo:g}",
+                    "points": len(e),
+                    "mean_abs_log_error": float(e.mean()),
+                    "se": se,
+                }
+            )
     return out
 
 
@@ -67,8 +74,11 @@ def _information(entries: dict[str, dict], candidates: list[str]) -> dict | None
         fit = n * np.log(max(g["rmse_log"], 1e-300) ** 2)
         k = _free(entries[c])
         out[c] = {"aic": float(fit + 2 * k), "bic": float(fit + k * np.log(n))}
-    return {"by_law": out, "aic_prefers": min(out, key=lambda c: out[c]["aic"]),
-            "bic_prefers": min(out, key=lambda c: out[c]["bic"])}  # fmt: skip
+    return {
+        "by_law": out,
+        "aic_prefers": min(out, key=lambda c: out[c]["aic"]),
+        "bic_prefers": min(out, key=lambda c: out[c]["bic"]),
+    }
 
 
 def _shared_splits(entries: dict[str, dict], candidates: list[str], excluded: dict[str, str]) -> list[float]:
@@ -100,8 +110,14 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
         else:
             candidates.append(name)
     shared = _shared_splits(entries, candidates, excluded)
-    out = {"among": among, "law": None, "by": "RMSE of log(y) beyond the cutoff, mean over shared backtest splits",
-           "splits": shared, "candidates": candidates, "not_candidates": excluded}  # fmt: skip
+    out = {
+        "among": among,
+        "law": None,
+        "by": "RMSE of log(y) beyond the cutoff, mean over shared backtest splits",
+        "splits": shared,
+        "candidates": candidates,
+        "not_candidates": excluded,
+    }
     if not candidates:
         out["reason"] = "no law is a candidate: " + "; ".join(f"{k}: {v}" for k, v in excluded.items())
         return out
@@ -121,11 +137,16 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
             break
     if len(candidates) == 1:
         why = "the only candidate"
-    out.update({
-        "law": chosen, "scores": scores, "se": ses, "reason": why,
-        "by_distance": {c: _by_distance([_split_scores(entries[c])[t] for t in shared]) for c in candidates},
-        "information": _information(entries, candidates) if len(candidates) > 1 else None,
-    })  # fmt: skip
+    out.update(
+        {
+            "law": chosen,
+            "scores": scores,
+            "se": ses,
+            "reason": why,
+            "by_distance": {c: _by_distance([_split_scores(entries[c])[t] for t in shared]) for c in candidates},
+            "information": _information(entries, candidates) if len(candidates) > 1 else None,
+        }
+    )
     return out
 
 
@@ -133,16 +154,22 @@ def describe(choice: dict) -> list[str]:
     """The selection as printable lines: what was picked, why, the scores and the second opinion."""
     if choice["law"] is None:
         return [f"no law selected ({choice['among']}): no law is a candidate"] + [
-            f"  {c}: not a candidate: {why}" for c, why in choice["not_candidates"].items()]
+            f"  {c}: not a candidate: {why}" for c, why in choice["not_candidates"].items()
+        ]
     lines = [f"selected {choice['law']} ({choice['among']}): {choice['reason']}"]
     for c in choice["candidates"]:
         se = choice["se"][c]
-        lines.append(f"  {c}: backtest RMSE of log(y) {choice['scores'][c]:.4g}" + (f" +- {se:.2g}" if se else "")
-                     + f" over {len(choice['splits'])} split(s)")  # fmt: skip
+        lines.append(
+            f"  {c}: backtest RMSE of log(y) {choice['scores'][c]:.4g}"
+            + (f" +- {se:.2g}" if se else "")
+            + f" over {len(choice['splits'])} split(s)"
+        )
     for c, why in choice["not_candidates"].items():
         lines.append(f"  {c}: not a candidate: {why}")
-    bins = [f"{b['x_over_cutoff']}x: {b['mean_abs_log_error']:.3g}" + (f" +- {b['se']:.2g}" if b["se"] else "")
-            for b in choice["by_distance"][choice["law"]]]  # fmt: skip
+    bins = [
+        f"{b['x_over_cutoff']}x: {b['mean_abs_log_error']:.3g}" + (f" +- {b['se']:.2g}" if b["se"] else "")
+        for b in choice["by_distance"][choice["law"]]
+    ]
     lines.append(f"  {choice['law']}: mean |log error| by distance beyond the cutoff: {'; '.join(bins)}")
     info = choice.get("information")
     if info:

@@ -83,8 +83,14 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
     observed["curve_sd"] = relative_errors(chosen)  # the curve's seed errors, and each replicate's draw of them
     for data, sd in zip(replicate_data, error_draws(chosen, spec.replicates, spec.seed)):
         data["curve_sd"] = sd
-    out = {"target": f"{spec.target}_metric", "points": len(shards), "shards": [int(s) for s in shards],
-           "size_tolerance": spec.tolerance, "laws": list(spec.laws), "best_guess": best_guess}  # fmt: skip
+    out = {
+        "target": f"{spec.target}_metric",
+        "points": len(shards),
+        "shards": [int(s) for s in shards],
+        "size_tolerance": spec.tolerance,
+        "laws": list(spec.laws),
+        "best_guess": best_guess,
+    }
     for name in spec.laws:
         source = "curve" if name in CURVE_LAWS else "size" if name in SIZE_LAWS else "joint"
         if source == "joint" and len(sizes) < 2:
@@ -96,10 +102,13 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         law.weigh(x[source], observed.get(f"{source}_sd"))
         # backtests cut along n (the joint laws' second input)
         reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
-        out[name] = fit_entry(law, x[source], observed[source], reps, axis=1 if source == "joint" else 0,
-                              noise=noise[source])  # fmt: skip
-    choices = [select_law({k: out[k] for k in spec.laws if k in group}, among)
-               for group, among in ((CURVE_LAWS, "learning curve"), (JOINT_LAWS, "error vs (size, n)"))]  # fmt: skip
+        out[name] = fit_entry(
+            law, x[source], observed[source], reps, axis=1 if source == "joint" else 0, noise=noise[source]
+        )
+    choices = [
+        select_law({k: out[k] for k in spec.laws if k in group}, among)
+        for group, among in ((CURVE_LAWS, "learning curve"), (JOINT_LAWS, "error vs (size, n)"))
+    ]
     out["selection"] = [c for c in choices if c]
     return out
 
@@ -139,5 +148,7 @@ def warn_limited(fit: dict, curve: pd.DataFrame) -> None:
         fitted = {n: reason for n, reason in limited.items() if n not in left_out}
         if fitted:
             points = ", ".join(f"n={n} ({reason})" for n, reason in fitted.items())
-            entry["warnings"].append(f"fitted points limited by the training protocol, not by the data: {points}; "
-                                     "they may be above what the model family can reach (limited_by in learning_curve.csv)")
+            entry["warnings"].append(
+                f"fitted points limited by the training protocol, not by the data: {points}; "
+                "they may be above what the model family can reach (limited_by in learning_curve.csv)"
+            )

@@ -48,8 +48,10 @@ class Bootstrap:
     log_params: frozenset[str]
 
     def intervals(self, level: float = CI_LEVEL) -> dict[str, list[float] | None]:
-        return {p: percentile_interval(self.samples[:, i], level) if len(self.samples) else None
-                for i, p in enumerate(self.names)}  # fmt: skip
+        return {
+            p: percentile_interval(self.samples[:, i], level) if len(self.samples) else None
+            for i, p in enumerate(self.names)
+        }
 
     def correlations(self) -> dict | None:
         """Pearson correlations of the estimates, scale parameters taken as logs (where they
@@ -121,8 +123,14 @@ class Noise:
         return Noise(self.run_var, self.runs, resid, max(dof, 0))
 
     def to_json(self) -> dict:
-        return {"run_var": self.run_var, "runs": self.runs, "resid_var": finite_or_none(self.resid_var),
-                "dof": self.dof, "shared_var": self.shared_var, "new_run_var": self.new_run_var}  # fmt: skip
+        return {
+            "run_var": self.run_var,
+            "runs": self.runs,
+            "resid_var": finite_or_none(self.resid_var),
+            "dof": self.dof,
+            "shared_var": self.shared_var,
+            "new_run_var": self.new_run_var,
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> "Noise":
@@ -140,8 +148,9 @@ def shared_draws(noise: Noise | None, replicates: int, seed: int) -> np.ndarray:
     return np.sqrt(np.maximum(resid - noise.point_var, 0.0))
 
 
-def bootstrap(law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], shared_sd=None,
-              seed: int = 0) -> Bootstrap:  # fmt: skip
+def bootstrap(
+    law: Law, replicates: Iterable[tuple[np.ndarray, np.ndarray]], shared_sd=None, seed: int = 0
+) -> Bootstrap:
     """Refit the fitted `law` on every replicate (x, y), or (x, y, sd) where the replicate
     brings its points' own seed errors (weights.py) to weigh them by. `shared_sd`
     (one per replicate) adds that much independent log-normal noise to every point of it."""

@@ -17,6 +17,7 @@ data, with no tuned constant:
   points without seed error (one run) get s0^2, the typical variance.
 With one run per point everywhere there is no seed error and the fit stays unweighted (None).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -129,6 +130,7 @@ def between_points_variance(resid: np.ndarray, se: np.ndarray, dof: int) -> floa
     """Paule and Mandel's (1982) estimate of the variance tau^2 that every point has beyond its
     seeds' (its training set, a misfit): the tau^2 >= 0 at which the chi-square
     sum(resid^2 / (se^2 + tau^2)) equals its degrees of freedom."""
+
     def excess(tau2):
         return float((resid**2 / (se**2 + tau2)).sum()) - dof
 

@@ -3,6 +3,7 @@
 The registry itself imports no torch (building a study's DAG must stay fast); a family's
 module is imported only when an ensemble is built.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,8 +27,9 @@ FAMILIES: dict[str, Family] = {
     "mlp": Family("mlp", "MLPEnsemble", {"depth": 2}),
     "cnn": Family("cnn", "CNNEnsemble", {"depth": 2}),
     "transformer": Family("transformer", "TransformerEnsemble", {"depth": None, "aspect": 32, "head_dim": 16}),
-    "kan": Family("kan", "KANEnsemble",
-                  {"depth": 1, "grid": 5, "grid_range": [-1.0, 1.0], "size_is": "width", "width": 5}),  # fmt: skip
+    "kan": Family(
+        "kan", "KANEnsemble", {"depth": 1, "grid": 5, "grid_range": [-1.0, 1.0], "size_is": "width", "width": 5}
+    ),
     "linear": Family("linear", "LinearEnsemble"),
 }
 

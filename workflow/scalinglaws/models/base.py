@@ -3,6 +3,7 @@
 Member e's parameters are slice e of every tensor, initialised from that member's own seed, so a
 member's numbers do not depend on which other members share its ensemble.
 """
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@
 linear classifier on the flattened features. The E members run as one grouped convolution
 (members stacked along the channel axis, groups = E), so one kernel launch serves them all.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,9 @@ class CNNEnsemble(Ensemble):
     def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int):
         super().__init__(seeds)
         if len(input_shape) != 3:
-            raise ValueError(f"models: the cnn family needs image inputs (channels, height, width), got shape {input_shape}")
+            raise ValueError(
+                f"models: the cnn family needs image inputs (channels, height, width), got shape {input_shape}"
+            )
         c, h, w = input_shape
         if min(h, w) < 2**depth:
             raise ValueError(f"models: cnn depth {depth} pools {h}x{w} images below one pixel; use a smaller depth")

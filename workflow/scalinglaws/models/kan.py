@@ -10,6 +10,7 @@ updates or extension during training.
 size = hidden width (`depth` hidden layers, grid `grid`); with `size_is: grid` the sizes are
 grid sizes G instead, for the KAN paper's scaling in G at a fixed shape (`width`, `depth`).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,14 +47,16 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, order: int = ORDER) -> t
 class KANLayer(torch.nn.Module):
     """E independent KAN layers: (E, B, fan_in) -> (E, B, fan_out)."""
 
-    def __init__(self, seeds: list[int], fan_in: int, fan_out: int, grid: int, grid_range=(-1.0, 1.0),
-                 spline_std: float = 0.1):  # fmt: skip
+    def __init__(
+        self, seeds: list[int], fan_in: int, fan_out: int, grid: int, grid_range=(-1.0, 1.0), spline_std: float = 0.1
+    ):
         super().__init__()
         self.register_buffer("knots", uniform_knots(grid, *grid_range))
         self.base = StackedLinear(layer_seeds(seeds, 0), fan_in, fan_out, gain=1.0)  # wb and the bias
         basis = grid + ORDER
-        self.coef = torch.nn.Parameter(member_normal(layer_seeds(seeds, 1), (fan_in, basis, fan_out),
-                                                     spline_std / math.sqrt(fan_in)))  # fmt: skip
+        self.coef = torch.nn.Parameter(
+            member_normal(layer_seeds(seeds, 1), (fan_in, basis, fan_out), spline_std / math.sqrt(fan_in))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         basis = bspline_basis(x.float(), self.knots)  # (E, B, fan_in, G + 3); fp32 even under bf16 autocast
@@ -62,8 +65,16 @@ class KANLayer(torch.nn.Module):
 
 
 class KANEnsemble(Ensemble):
-    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int, depth: int,
-                 grid_range, **knobs):  # fmt: skip
+    def __init__(
+        self,
+        seeds: list[int],
+        size: int,
+        input_shape: tuple[int, ...],
+        num_outputs: int,
+        depth: int,
+        grid_range,
+        **knobs,
+    ):
         """`knobs`: `size_is` ("width": `size` is the hidden width and `grid` the grid;
         "grid": `size` is the grid and `width` the hidden width)."""
         super().__init__(seeds)

@@ -4,6 +4,7 @@ The learner the calibration dataset's theory is about: its features come sorted 
 so `size` truncates the spectrum, and with size >= the input dimension the model contains the
 linear teacher. Weights start at zero (every member alike); members differ in batch order.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """MLP family: size = hidden width, `depth` hidden layers, ReLU."""
+
 from __future__ import annotations
 
 import math

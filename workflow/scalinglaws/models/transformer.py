@@ -9,6 +9,7 @@ token and position embeddings, as Kaplan et al. count N (about 12 * layers * d^2
 All members run at once: every linear layer is one batched matmul over stacked weights, and
 attention folds the members into the batch axis of scaled_dot_product_attention.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,16 @@ class Block(torch.nn.Module):
 
 
 class TransformerEnsemble(Ensemble):
-    def __init__(self, seeds: list[int], size: int, input_shape: tuple[int, ...], num_outputs: int,
-                 depth: int | None, aspect: int, head_dim: int):  # fmt: skip
+    def __init__(
+        self,
+        seeds: list[int],
+        size: int,
+        input_shape: tuple[int, ...],
+        num_outputs: int,
+        depth: int | None,
+        aspect: int,
+        head_dim: int,
+    ):
         super().__init__(seeds)
         if len(input_shape) != 1:
             raise ValueError(f"models: the transformer family needs token windows (context,), got shape {input_shape}")
@@ -61,9 +70,13 @@ class TransformerEnsemble(Ensemble):
         self.layers = int(depth) if depth else max(1, round(dim / aspect))
         heads = max(1, dim // head_dim)
         if dim % heads:
-            raise ValueError(f"models: transformer width {dim} does not split into {heads} heads of about head_dim {head_dim}")
+            raise ValueError(
+                f"models: transformer width {dim} does not split into {heads} heads of about head_dim {head_dim}"
+            )
         self.token = torch.nn.Parameter(member_normal(layer_seeds(seeds, 0), (self.vocab, dim), 1.0 / math.sqrt(dim)))
-        self.position = torch.nn.Parameter(member_normal(layer_seeds(seeds, 1), (self.context, dim), 1.0 / math.sqrt(dim)))
+        self.position = torch.nn.Parameter(
+            member_normal(layer_seeds(seeds, 1), (self.context, dim), 1.0 / math.sqrt(dim))
+        )
         self.blocks = torch.nn.ModuleList(Block(seeds, dim, heads, self.layers, i + 1) for i in range(self.layers))
         self.ln_f = StackedLayerNorm(len(seeds), dim)
 

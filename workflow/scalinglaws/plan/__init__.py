@@ -9,13 +9,25 @@ overlay.py  the proposal as a config overlay, and the jobs its rerun runs
 options.py  the subcommand's options (light: the CLI imports it at start)
 command.py  the subcommand
 """
+
 from importlib import import_module
 
 # The planner's API, imported on first use (PEP 562): the CLI imports this package for `plan`'s
 # options at every start, training jobs included, and must not pay for scipy and pandas there.
-_EXPORTS = {"Knob": "cost", "Protocol": "cost", "Throughput": "cost", "Curve": "curve", "PlanError": "curve",
-            "load_curve": "curve", "Grid": "propose", "propose_next": "propose", "Context": "target",
-            "budget_split": "target", "data_factor_table": "target", "target_error": "target"}  # fmt: skip
+_EXPORTS = {
+    "Knob": "cost",
+    "Protocol": "cost",
+    "Throughput": "cost",
+    "Curve": "curve",
+    "PlanError": "curve",
+    "load_curve": "curve",
+    "Grid": "propose",
+    "propose_next": "propose",
+    "Context": "target",
+    "budget_split": "target",
+    "data_factor_table": "target",
+    "target_error": "target",
+}
 __all__ = sorted(_EXPORTS)
 
 

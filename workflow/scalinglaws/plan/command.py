@@ -1,4 +1,5 @@
 """`scalinglaws plan FITS`: the plan computed and printed as text or JSON (options: options.py)."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,9 @@ from ..fit.predict import load_fits, parse_values
 from ..study import Study
 from .cost import Protocol, read_runs
 from .curve import PlanError
+from .options import FACTORS
 from .overlay import make_overlay, read_config, rerun, study_grid, write_overlay
 from .propose import propose_next
-from .options import FACTORS
 from .target import Context, budget_split, data_factor_table, target_error
 
 
@@ -48,8 +49,12 @@ def run(args) -> None:
     ctx, study, results = context(args, source, fits)
     factors = parse_values(args.data_factor, "--data-factor")
     asked = args.target_error is not None or args.budget is not None or args.next
-    out = {"group": ctx.curve.group, "law": ctx.curve.name, "compute": ctx.protocol.describe(),
-           "throughput": [t.describe() for t in ctx.throughput]}  # fmt: skip
+    out = {
+        "group": ctx.curve.group,
+        "law": ctx.curve.name,
+        "compute": ctx.protocol.describe(),
+        "throughput": [t.describe() for t in ctx.throughput],
+    }
     if args.target_error is not None:
         out["target"] = target_error(ctx, args.target_error)
     if factors is not None or not asked:
@@ -75,13 +80,17 @@ def next_round(args, ctx: Context, study: Study | None, results: Path | None, ou
     elif args.data_factor is not None:
         target_n = float(max(parse_values(args.data_factor, "--data-factor"))) * ctx.curve.n_max
     else:
-        raise PlanError("--next needs a target: a reachable --target-error, or --data-factor K (n = K x the largest shard)")
+        raise PlanError(
+            "--next needs a target: a reachable --target-error, or --data-factor K (n = K x the largest shard)"
+        )
     proposal = propose_next(ctx, study_grid(study, ctx.curve.group), target_n, args.round_factor)
     overlay = make_overlay(study, ctx.curve.group, proposal["shards"], proposal["sizes"])
     _, jobs = rerun(study, overlay, results.parent.parent if results is not None else Path.cwd())
     configs = " ".join([*(args.configfile or ["config.yaml"]), str(args.out)])
-    note = (f"scalinglaws plan --next for {ctx.curve.group} ({ctx.curve.name}), target n = {target_n:.4g}\n"
-            f"run: snakemake --configfile {configs}")  # fmt: skip
+    note = (
+        f"scalinglaws plan --next for {ctx.curve.group} ({ctx.curve.name}), target n = {target_n:.4g}\n"
+        f"run: snakemake --configfile {configs}"
+    )
     write_overlay(args.out, overlay, note)
     return {**proposal, "overlay": str(args.out), "rerun_jobs": jobs, "command": f"snakemake --configfile {configs}"}
 
@@ -106,7 +115,9 @@ def text(out: dict) -> list[str]:
     lines += [f"throughput: {t}" for t in out["throughput"]]
     if "target" in out:
         t = out["target"]
-        lines.append(f"-- target error {t['target_error']:.4g}: {t['status']}" + (f" ({t['reason']})" if t.get("reason") else ""))
+        lines.append(
+            f"-- target error {t['target_error']:.4g}: {t['status']}" + (f" ({t['reason']})" if t.get("reason") else "")
+        )
         lines.append(_quantity("irreducible error", t["irreducible"]))
         if t["status"] != "not reachable":
             lines += [_quantity("data n", t["n"], ".4g"), _quantity("model parameters", t.get("params"))]
@@ -123,15 +134,22 @@ def text(out: dict) -> list[str]:
         for r in out["data_factor"]:
             size = f"  best size {r['best_params']:.4g} params" if r.get("best_params") is not None else ""
             size += f" (knob {r['best_knob']:.3g})" if r.get("best_knob") is not None else ""
-            lines.append(f"  {r['factor']:g}x  n = {r['n']:.4g}: {r['prediction']:.4g}  CI {_ci([r['ci_low'], r['ci_high']])}"
-                         f"  PI {_ci([r['pi_low'], r['pi_high']])}{size}")  # fmt: skip
+            lines.append(
+                f"  {r['factor']:g}x  n = {r['n']:.4g}: {r['prediction']:.4g}  CI {_ci([r['ci_low'], r['ci_high']])}"
+                f"  PI {_ci([r['pi_low'], r['pi_high']])}{size}"
+            )
     if "budget" in out:
         b = out["budget"]
         e = b["error"]
-        lines += [f"-- budget {b['budget']:.3g} FLOPs for one run", _quantity("data n", b["n"]),
-                  _quantity("model parameters", b["params"])]  # fmt: skip
+        lines += [
+            f"-- budget {b['budget']:.3g} FLOPs for one run",
+            _quantity("data n", b["n"]),
+            _quantity("model parameters", b["params"]),
+        ]
         lines += [_quantity("size knob", b["knob"])] if "knob" in b else []
-        lines.append(f"  error: {e['prediction']:.4g}  CI {_ci([e['ci_low'], e['ci_high']])}  PI {_ci([e['pi_low'], e['pi_high']])}")
+        lines.append(
+            f"  error: {e['prediction']:.4g}  CI {_ci([e['ci_low'], e['ci_high']])}  PI {_ci([e['pi_low'], e['pi_high']])}"
+        )
     if "next" in out:
         lines += next_text(out["next"])
     return lines
@@ -139,15 +157,20 @@ def text(out: dict) -> list[str]:
 
 def next_text(p: dict) -> list[str]:
     inside = " (inside the measured shards: their noise, not the extrapolation, sets its interval)"
-    lines = [f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)" + inside * p["inside_data"],
-             f"  new shards: {', '.join(map(str, p['shards'])) or 'none'}; new sizes: {', '.join(map(str, p['sizes'])) or 'none'}",
-             f"  PI at the target: now {_ci(p['now']['pi'])}, expected after {_ci(p['after']['pi'])} "
-             f"(one run's noise alone: {_ci(p['pi_floor'])})",
-             f"  CI of the mean curve there: now {_ci(p['now']['ci'])}, expected after {_ci(p['after']['ci'])}"]  # fmt: skip
+    lines = [
+        f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)" + inside * p["inside_data"],
+        f"  new shards: {', '.join(map(str, p['shards'])) or 'none'}; new sizes: {', '.join(map(str, p['sizes'])) or 'none'}",
+        f"  PI at the target: now {_ci(p['now']['pi'])}, expected after {_ci(p['after']['pi'])} "
+        f"(one run's noise alone: {_ci(p['pi_floor'])})",
+        f"  CI of the mean curve there: now {_ci(p['now']['ci'])}, expected after {_ci(p['after']['ci'])}",
+    ]
     if p.get("flops") is not None:
         over = " (the first proposal is made even when it costs more)" if p["flops"] > p["round_limit"] else ""
         lines.append(f"  cost: {p['flops']:.3g} FLOPs; round limit {p['round_limit']:.3g}{over}")
-    lines += [f"  about {h['value']:.3g} {'GPU' if h['gpu'] else h['device']}-hours at the measured throughput" for h in p["hours"]]
+    lines += [
+        f"  about {h['value']:.3g} {'GPU' if h['gpu'] else h['device']}-hours at the measured throughput"
+        for h in p["hours"]
+    ]
     jobs = p["rerun_jobs"]
     lines.append(f"  the rerun runs {sum(jobs.values())} jobs: " + ", ".join(f"{k} {v}" for k, v in jobs.items()))
     lines.append(f"  wrote {p['overlay']}; run: {p['command']}")

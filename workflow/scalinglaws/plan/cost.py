@@ -8,6 +8,7 @@ batch clipped to [min_steps, max_steps] (train/spec.py). That budget is an upper
 stopping ends most runs sooner). Without the study's config (a fits.json of `scalinglaws fit`)
 a run is taken to see `epochs` passes over its n examples (default: one).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,9 +46,11 @@ class Protocol:
         if self.spec is None:
             return f"6 x params x {self.epochs:g} pass(es) over n (no study config: --epochs)"
         s = self.spec
-        return (f"6 x params x examples seen, the study's step budget: batch {s.batch_size} x "
-                f"clip({s.epochs:g} n / batch, {s.min_steps}, {s.max_steps}) steps, at least n; {self.members} runs "
-                "per job (seeds x learning rates)")  # fmt: skip
+        return (
+            f"6 x params x examples seen, the study's step budget: batch {s.batch_size} x "
+            f"clip({s.epochs:g} n / batch, {s.min_steps}, {s.max_steps}) steps, at least n; {self.members} runs "
+            "per job (seeds x learning rates)"
+        )
 
 
 @dataclass
@@ -108,22 +111,29 @@ class Throughput:
         """One per device type in runs.csv (each job's runs share its wall time)."""
         if runs is None or not {"job_key", "flops", "wall_time_s", "device", "params"} <= set(runs.columns):
             return []
-        jobs = runs.groupby("job_key").agg(flops=("flops", "sum"), wall=("wall_time_s", "first"),
-                                           device=("device", "first"), params=("params", "first"))  # fmt: skip
+        jobs = runs.groupby("job_key").agg(
+            flops=("flops", "sum"),
+            wall=("wall_time_s", "first"),
+            device=("device", "first"),
+            params=("params", "first"),
+        )
         jobs = jobs[(jobs["wall"] > 0) & np.isfinite(jobs["flops"])]
         out = []
         for device, grp in jobs.groupby("device"):
             top = grp[grp["params"] == grp["params"].max()]
-            out.append(cls(str(device), float(top["flops"].sum() / top["wall"].sum()), len(top),
-                           float(top["params"].iloc[0])))  # fmt: skip
+            out.append(
+                cls(str(device), float(top["flops"].sum() / top["wall"].sum()), len(top), float(top["params"].iloc[0]))
+            )
         return out
 
     def hours(self, flops) -> np.ndarray:
         return np.asarray(flops, float) / self.flops_per_s / 3600.0
 
     def describe(self) -> str:
-        return (f"{self.flops_per_s:.3g} FLOP/s on {self.device}, measured over the study's {self.jobs} jobs of its "
-                f"largest model ({self.params:.4g} parameters)")
+        return (
+            f"{self.flops_per_s:.3g} FLOP/s on {self.device}, measured over the study's {self.jobs} jobs of its "
+            f"largest model ({self.params:.4g} parameters)"
+        )
 
 
 def read_runs(results: Path | None) -> pd.DataFrame | None:

@@ -10,6 +10,7 @@ A curve is read in one of two ways:
   error is within the study's size tolerance of an infinitely large model's, the study's own
   definition of the best size (README), so the error there is (1 + tol) eps(inf, n).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -115,8 +116,12 @@ class Curve:
 
     def sizes_each(self, n_reps) -> np.ndarray:
         """Each replicate's best size at its own n (inf where that n is)."""
-        return np.array([float(self.size_at(n, p, q)) if np.isfinite(n) else np.inf
-                         for n, p, q in zip(n_reps, self.replicates(), self.size_replicates())])  # fmt: skip
+        return np.array(
+            [
+                float(self.size_at(n, p, q)) if np.isfinite(n) else np.inf
+                for n, p, q in zip(n_reps, self.replicates(), self.size_replicates())
+            ]
+        )
 
     def size_estimate(self, n) -> np.ndarray | None:
         if not self.has_size:

@@ -9,6 +9,7 @@ every dataset). The merged config is validated and expanded into its jobs here, 
 is known to be valid, and the jobs it adds are counted by their identities (study.py): the
 rerun trains exactly those whose record is not in the store yet.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,8 +55,10 @@ def read_config(paths: list[str]) -> dict:
 def curve_names(study: Study, group: str) -> tuple[str, str]:
     dataset, _, family = group.partition("/")
     if dataset not in study.datasets or family not in study.families:
-        raise PlanError(f"group {group!r} is not a (dataset/family) curve of study {study.name!r} "
-                        f"(curves: {', '.join('/'.join(c) for c in study.curves())})")  # fmt: skip
+        raise PlanError(
+            f"group {group!r} is not a (dataset/family) curve of study {study.name!r} "
+            f"(curves: {', '.join('/'.join(c) for c in study.curves())})"
+        )
     return dataset, family
 
 
@@ -74,8 +77,10 @@ def make_overlay(study: Study, group: str, shards: list[int], sizes: list[int]) 
     dataset, family = curve_names(study, group)
     own = study.config["datasets"][dataset].get("shards")
     if own is not None and "sizes" not in own:
-        raise PlanError(f"datasets.{dataset}.shards: a min/max schedule of the dataset's own cannot be extended by "
-                        "an overlay (Snakemake would merge the two); list its shard sizes there instead")  # fmt: skip
+        raise PlanError(
+            f"datasets.{dataset}.shards: a min/max schedule of the dataset's own cannot be extended by "
+            "an overlay (Snakemake would merge the two); list its shard sizes there instead"
+        )
     out: dict = {}
     if shards:
         every = sorted(set(study.shard_sizes_for(dataset)) | set(shards))
@@ -97,8 +102,10 @@ def rerun(study: Study, overlay: dict, root: Path | None) -> tuple[Study, dict[s
     def missing(path: str) -> bool:
         return not os.path.exists(path if root is None or os.path.isabs(path) else root / path)
 
-    counts = {"shard": sum(missing(after.shard_file(k)) for k in after.shards),
-              "train": sum(missing(after.job_file(k)) for k in after.jobs)}  # fmt: skip
+    counts = {
+        "shard": sum(missing(after.shard_file(k)) for k in after.shards),
+        "train": sum(missing(after.job_file(k)) for k in after.jobs),
+    }
     if counts["train"] or counts["shard"]:
         counts.update({rule: 1 for rule in ONCE})
     return after, {k: v for k, v in counts.items() if v}
@@ -113,8 +120,8 @@ def write_overlay(path: Path | str, overlay: dict, comment: str) -> None:
 def proposal_for(fits: dict, group: str, study: Study, runs, factor: float) -> dict:
     """What `scalinglaws plan --data-factor K --next` proposes for one curve of a study, for its
     report (no overlay written); {'error': why} when no proposal can be made."""
-    from .target import Context
     from .propose import propose_next
+    from .target import Context
 
     try:
         ctx = Context.from_fits(fits, group, None, study, runs)

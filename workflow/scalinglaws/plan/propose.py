@@ -24,6 +24,7 @@ How (optimal experimental design, kept small):
   at most doubles the study, as a 2x shard schedule does).
   Each round extends the data toward the target, so plan -> run -> plan converges on it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,18 +61,22 @@ class Information:
         self.law, self.base = law, dict(law.params_)
         names = list(law.param_names)
         self.free = [i for i in range(len(names)) if np.ptp(samples[:, i]) > 0]
-        self.logs = [names[i] in law.log_params and (samples[:, i] > 0).all() and law.params_[names[i]] > 0
-                     for i in self.free]  # fmt: skip
+        self.logs = [
+            names[i] in law.log_params and (samples[:, i] > 0).all() and law.params_[names[i]] > 0 for i in self.free
+        ]
         theta = np.column_stack([np.log(samples[:, i]) if lg else samples[:, i] for i, lg in zip(self.free, self.logs)])
-        self.center = np.array([np.log(self.base[names[i]]) if lg else self.base[names[i]]
-                                for i, lg in zip(self.free, self.logs)])  # fmt: skip
+        self.center = np.array(
+            [np.log(self.base[names[i]]) if lg else self.base[names[i]] for i, lg in zip(self.free, self.logs)]
+        )
         self.cov = np.atleast_2d(np.cov(theta, rowvar=False))
         noise = curve.noise
         self.var = noise.shared_var + noise.point_var  # a new point: its seeds' mean, plus the shard's own part
         self.var = self.var if self.var > 0 else noise.new_run_var
         if not self.var > 0:
-            raise PlanError(f"group {curve.group!r}: the fit has no noise estimate (too few points), so the value "
-                            "of a new point cannot be judged")  # fmt: skip
+            raise PlanError(
+                f"group {curve.group!r}: the fit has no noise estimate (too few points), so the value "
+                "of a new point cannot be judged"
+            )
 
     def _params(self, theta: np.ndarray) -> dict:
         p, names = dict(self.base), self.law.param_names
@@ -169,8 +174,10 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
     expected after training them, and what they cost."""
     curve = ctx.curve
     if curve.joint and ctx.knob is None:
-        raise PlanError(f"group {curve.group!r}: --next with a joint law needs the parameter counts of the study's "
-                        "sizes (its tables/runs.csv)")  # fmt: skip
+        raise PlanError(
+            f"group {curve.group!r}: --next with a joint law needs the parameter counts of the study's "
+            "sizes (its tables/runs.csv)"
+        )
     info = Information(ctx)
     target = curve.points([target_n])
     iv = curve.predict([target_n])
@@ -207,18 +214,35 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
         if plan.shards and (score <= 0 or spent + plan.cost(jobs) > limit):
             break
         spent += plan.cost(jobs)
-        steps.append({"shard": n, "sizes": [z for z in sizes if z not in plan.sizes], "jobs": len(jobs),
-                      "flops": plan.cost(jobs), "pi_after": after(new_cov)[1].tolist()})  # fmt: skip
+        steps.append(
+            {
+                "shard": n,
+                "sizes": [z for z in sizes if z not in plan.sizes],
+                "jobs": len(jobs),
+                "flops": plan.cost(jobs),
+                "pi_after": after(new_cov)[1].tolist(),
+            }
+        )
         plan.shards.append(n)
         plan.sizes += [z for z in sizes if z not in plan.sizes]
         cov, candidates = new_cov, [c for c in candidates if c[0] != n]
     ci1, pi1 = after(cov)
     return {
-        "target_n": float(target_n), "prediction": pred, "law": curve.name, "inside_data": target_n <= curve.n_max,
-        "now": {"ci": ci.tolist(), "pi": pi.tolist()}, "after": {"ci": ci1.tolist(), "pi": pi1.tolist()},
+        "target_n": float(target_n),
+        "prediction": pred,
+        "law": curve.name,
+        "inside_data": target_n <= curve.n_max,
+        "now": {"ci": ci.tolist(), "pi": pi.tolist()},
+        "after": {"ci": ci1.tolist(), "pi": pi1.tolist()},
         "pi_floor": (pred * np.exp([-noise[0], noise[1]])).tolist(),
-        "shards": sorted(plan.shards), "sizes": sorted(plan.sizes), "steps": steps,
-        "flops": spent if ctx.knob is not None else None, "round_limit": float(limit) if ctx.knob is not None else None,
-        "hours": [{"device": t.device, "gpu": t.device == "cuda", "value": float(t.hours(spent))}
-                  for t in ctx.throughput] if ctx.knob is not None else [],
-    }  # fmt: skip
+        "shards": sorted(plan.shards),
+        "sizes": sorted(plan.sizes),
+        "steps": steps,
+        "flops": spent if ctx.knob is not None else None,
+        "round_limit": float(limit) if ctx.knob is not None else None,
+        "hours": [
+            {"device": t.device, "gpu": t.device == "cuda", "value": float(t.hours(spent))} for t in ctx.throughput
+        ]
+        if ctx.knob is not None
+        else [],
+    }

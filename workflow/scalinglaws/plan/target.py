@@ -6,6 +6,7 @@ size there, its compute), so the intervals follow from the fit's uncertainty wit
 assumption. Errors at a given n reuse `scalinglaws predict`'s intervals (fit/intervals.py): the
 CI of the mean curve and the PI of one new run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,15 @@ class Context:
     throughput: list[Throughput] = field(default_factory=list)
 
     @classmethod
-    def from_fits(cls, fits: dict, group: str | None = None, law: str | None = None, study=None,
-                  runs: pd.DataFrame | None = None, source: str = "fits.json") -> "Context":  # fmt: skip
+    def from_fits(
+        cls,
+        fits: dict,
+        group: str | None = None,
+        law: str | None = None,
+        study=None,
+        runs: pd.DataFrame | None = None,
+        source: str = "fits.json",
+    ) -> "Context":
         """The context of one curve of a fits.json's content: `study` (a Study) gives the
         protocol, `runs` (runs.csv) the size knob and the measured throughput."""
         curve = load_curve(source, fits, group, law)
@@ -79,9 +87,13 @@ def _costs(ctx: Context, params, n, params_reps, n_reps) -> dict:
         return {}
     flops = ctx.protocol.flops(params, n) if np.isfinite(n) else np.inf
     reps = np.where(np.isfinite(n_reps), ctx.protocol.flops(params_reps, np.minimum(n_reps, 1e300)), np.inf)
-    out = {"flops": _value(flops, reps), "flops_job": None if not np.isfinite(flops) else float(flops) * ctx.protocol.members}
-    out["hours"] = [{"device": t.device, "gpu": t.device == "cuda", **_value(t.hours(flops), t.hours(reps))}
-                    for t in ctx.throughput]  # fmt: skip
+    out = {
+        "flops": _value(flops, reps),
+        "flops_job": None if not np.isfinite(flops) else float(flops) * ctx.protocol.members,
+    }
+    out["hours"] = [
+        {"device": t.device, "gpu": t.device == "cuda", **_value(t.hours(flops), t.hours(reps))} for t in ctx.throughput
+    ]
     return out
 
 
@@ -104,19 +116,31 @@ def target_error(ctx: Context, error: float) -> dict:
     floor, floor_ci = curve.floor()
     out = {"target_error": error, "law": curve.name, "irreducible": {"value": floor, "ci95": floor_ci}}
     if floor_ci and floor_ci[0] is not None and error <= floor_ci[0]:
-        return {**out, "status": "not reachable",
-                "reason": f"the target {error:.4g} is below the irreducible error's 95% CI "
-                          f"[{floor_ci[0]:.4g}, {floor_ci[1]:.4g}] (estimate {floor:.4g})"}  # fmt: skip
+        return {
+            **out,
+            "status": "not reachable",
+            "reason": f"the target {error:.4g} is below the irreducible error's 95% CI "
+            f"[{floor_ci[0]:.4g}, {floor_ci[1]:.4g}] (estimate {floor:.4g})",
+        }
     n_hat = crossing(lambda n: curve.error_at(n, curve.law.params_), error)
     n_reps = np.array([crossing(lambda n: curve.error_at(n, p), error) for p in curve.replicates()])
     status, reason = "reachable", None
     if not np.isfinite(n_hat):
-        status, reason = "uncertain", (f"the target {error:.4g} is below the fitted irreducible error {floor:.4g} "
-                                       "but inside its 95% CI: only some replicates reach it")  # fmt: skip
+        status, reason = (
+            "uncertain",
+            (
+                f"the target {error:.4g} is below the fitted irreducible error {floor:.4g} "
+                "but inside its 95% CI: only some replicates reach it"
+            ),
+        )
     elif not np.isfinite(n_reps).all():
         reason = f"{np.mean(~np.isfinite(n_reps)):.0%} of the replicates never reach it: the interval is open above"
-    out.update(status=status, reason=reason, n=_value(n_hat, n_reps),
-               beyond_data=n_hat / curve.n_max if np.isfinite(n_hat) else None)
+    out.update(
+        status=status,
+        reason=reason,
+        n=_value(n_hat, n_reps),
+        beyond_data=n_hat / curve.n_max if np.isfinite(n_hat) else None,
+    )
     params = None if not (curve.has_size and np.isfinite(n_hat)) else float(curve.size_estimate(n_hat))
     params_reps = curve.sizes_each(n_reps) if curve.has_size else None
     return {**out, **_sizes(ctx, params, params_reps), **_costs(ctx, params, n_hat, params_reps, n_reps)}
@@ -156,12 +180,15 @@ def budget_split(ctx: Context, budget: float) -> dict:
     ctx = as_context(ctx)
     curve = ctx.curve
     if not curve.has_size:
-        raise PlanError(f"group {curve.group!r}: a budget split needs the best-size law (fit.laws: size) or a joint law")
+        raise PlanError(
+            f"group {curve.group!r}: a budget split needs the best-size law (fit.laws: size) or a joint law"
+        )
     if curve.joint:
         n_hat, m_hat = _joint_split(ctx, curve.law.params_, budget)
         splits = np.array([_joint_split(ctx, p, budget) for p in curve.replicates()])
         n_reps, m_reps = splits[:, 0], splits[:, 1]
     else:
+
         def split(p, q):
             n = crossing(lambda n: -ctx.protocol.flops(curve.size_at(n, p, q), n), -budget)
             return n, float(curve.size_at(n, p, q)) if np.isfinite(n) else np.inf
@@ -172,8 +199,14 @@ def budget_split(ctx: Context, budget: float) -> dict:
         raise PlanError(f"--budget {budget:g}: more than any data size up to {N_RANGE[1]:g} needs")
     iv = curve.predict([n_hat]) if not curve.joint else _joint_predict(curve, m_hat, n_hat)
     error = {k: None if v is None else float(np.asarray(v)[0]) for k, v in iv.items()}
-    return {"budget": budget, "law": curve.name, "n": _value(n_hat, n_reps), **_sizes(ctx, m_hat, m_reps),
-            "error": error, "flops": float(ctx.protocol.flops(m_hat, n_hat))}  # fmt: skip
+    return {
+        "budget": budget,
+        "law": curve.name,
+        "n": _value(n_hat, n_reps),
+        **_sizes(ctx, m_hat, m_reps),
+        "error": error,
+        "flops": float(ctx.protocol.flops(m_hat, n_hat)),
+    }
 
 
 def _joint_split(ctx: Context, p: dict, budget: float) -> tuple[float, float]:
@@ -194,8 +227,7 @@ def _joint_split(ctx: Context, p: dict, budget: float) -> tuple[float, float]:
         return np.inf, np.inf
     i = int(np.argmin(errors))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    best = minimize_scalar(lambda v: float(error(v)[0]), bounds=(lo, hi), method="bounded",
-                           options={"xatol": 1e-6}).x  # fmt: skip
+    best = minimize_scalar(lambda v: float(error(v)[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}).x
     n = float(np.exp(best if error(best)[0] <= errors[i] else grid[i]))
     return n, float(budget / ctx.protocol.flops(1.0, n))
 

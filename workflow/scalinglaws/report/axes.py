@@ -4,6 +4,7 @@ writes them (1024 training examples, not 1.02e+03 or 10^3).
 Studies put their shards 2x apart from a power of two, so their n axes are labelled at powers
 of two; any other axis keeps matplotlib's decades.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ recomputed from the bootstrap samples stored in fits.json (fit/predict.py).
 Each figure is written as PNG and PDF from the tables and the fit JSON alone, so figures can
 be redrawn (or drawn for an external table) without touching training.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,15 @@ from ..fit.identify import exponent_words  # noqa: E402
 from ..fit.intervals import intervals  # noqa: E402
 from ..fit.predict import redraw, stored_law  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
-from .axes import (DATA_FACTORS, INPUT_LABEL, input_value, label_powers_of_two, metric_label,  # noqa: E402
-                   number, plain_log_labels)
+from .axes import (
+    DATA_FACTORS,
+    INPUT_LABEL,
+    input_value,
+    label_powers_of_two,
+    metric_label,  # noqa: E402
+    number,
+    plain_log_labels,
+)
 
 
 def save(fig, stem: Path | str) -> list[Path]:
@@ -58,11 +66,23 @@ def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True)
     ax.plot(x[inside], fit[inside], color=color, label=label)
     ax.plot(x[~inside], fit[~inside], color=color, ls="--")
     if line.get("lo") is not None:
-        ax.fill_between(x, line["lo"], line["hi"], color=color, alpha=0.25,
-                        label="95% CI of the mean curve" if legend_bands else None)  # fmt: skip
+        ax.fill_between(
+            x,
+            line["lo"],
+            line["hi"],
+            color=color,
+            alpha=0.25,
+            label="95% CI of the mean curve" if legend_bands else None,
+        )
     if line.get("pi_lo") is not None:
-        ax.fill_between(x, line["pi_lo"], line["pi_hi"], color=color, alpha=0.08,
-                        label="95% prediction interval, new run" if legend_bands else None)  # fmt: skip
+        ax.fill_between(
+            x,
+            line["pi_lo"],
+            line["pi_hi"],
+            color=color,
+            alpha=0.08,
+            label="95% prediction interval, new run" if legend_bands else None,
+        )
 
 
 def fit_start(entry: dict) -> float | None:
@@ -87,16 +107,29 @@ def draw_gamma(ax, entry: dict) -> None:
         ax.plot([], [], color="grey", ls=":", lw=1, label=label)
         return
     ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
-    ax.text(0.01, gamma["value"], f"gamma = {gamma['value']:.3g}", transform=ax.get_yaxis_transform(), ha="left",
-            va="bottom", fontsize=7, color="dimgrey")  # fmt: skip
+    ax.text(
+        0.01,
+        gamma["value"],
+        f"gamma = {gamma['value']:.3g}",
+        transform=ax.get_yaxis_transform(),
+        ha="left",
+        va="bottom",
+        fontsize=7,
+        color="dimgrey",
+    )
 
 
 def draw_small_data(ax, entry: dict) -> None:
     """The small-data region's span, left out of the fit (Hestness et al.'s first region)."""
     regions = entry.get("regions") or {}
     if regions.get("small_data_n"):
-        ax.axvspan(min(regions["small_data_n"]) / 1.2, regions["power_law_start"] / 1.1, color="grey", alpha=0.15,
-                   label="small-data region (not fitted)")  # fmt: skip
+        ax.axvspan(
+            min(regions["small_data_n"]) / 1.2,
+            regions["power_law_start"] / 1.1,
+            color="grey",
+            alpha=0.15,
+            label="small-data region (not fitted)",
+        )
 
 
 def draw_factors(ax, entry: dict, extrapolate: float) -> None:
@@ -110,8 +143,18 @@ def draw_factors(ax, entry: dict, extrapolate: float) -> None:
     iv = intervals(law, samples, noise, x[:, None], seed)
     pred = iv["prediction"]
     yerr = None if iv["pi_low"] is None else [pred - iv["pi_low"], iv["pi_high"] - pred]
-    ax.errorbar(x, pred, yerr=yerr, fmt="D", ms=4, mfc="white", color="C1", capsize=2, elinewidth=0.8,
-                label=f"predicted at {', '.join(f'{k}x' for k in factors)} the data (95% PI)")  # fmt: skip
+    ax.errorbar(
+        x,
+        pred,
+        yerr=yerr,
+        fmt="D",
+        ms=4,
+        mfc="white",
+        color="C1",
+        capsize=2,
+        elinewidth=0.8,
+        label=f"predicted at {', '.join(f'{k}x' for k in factors)} the data (95% PI)",
+    )
 
 
 def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
@@ -121,16 +164,26 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
     start = fit_start(power)
     left_out = curve["n"] < start if start else np.zeros(len(curve), bool)
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    styles = ((False, {"color": "C0", "label": "best over sizes and lrs (mean ± std over seeds)"}),
-              (True, {"mfc": "none", "color": "grey", "label": "left out of the fit (small data)"}))  # fmt: skip
+    styles = (
+        (False, {"color": "C0", "label": "best over sizes and lrs (mean ± std over seeds)"}),
+        (True, {"mfc": "none", "color": "grey", "label": "left out of the fit (small data)"}),
+    )
     for out, style in styles:
         c = curve[left_out == out]
         if len(c):
             ax.errorbar(c["n"], c[f"{target}_mean"], yerr=c[f"{target}_std"], fmt="o", capsize=3, **style)
     limited = curve[curve["limited_by"].fillna("none") != "none"] if "limited_by" in curve else curve.iloc[:0]
     if len(limited):
-        ax.plot(limited["n"], limited[f"{target}_mean"], "s", ms=11, mfc="none", mec="C3", mew=1.5,
-                label="limited by the protocol (limited_by), not the data")  # fmt: skip
+        ax.plot(
+            limited["n"],
+            limited[f"{target}_mean"],
+            "s",
+            ms=11,
+            mfc="none",
+            mec="C3",
+            mew=1.5,
+            label="limited by the protocol (limited_by), not the data",
+        )
     if "plot" in power:
         band = redraw(power, extrapolate, start)
         p = {k: v["value"] for k, v in power["params"].items()}
@@ -153,8 +206,15 @@ def size_figure(sizes: pd.DataFrame, title: str, metric: str = "mse"):
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(shards)))
     for color, n in zip(colors, shards):
         s = sizes[sizes["n"] == n].sort_values("params")
-        ax.errorbar(s["params"], s["test_mean"], yerr=s["test_std"].fillna(0), marker="o", color=color,
-                    capsize=2, label=input_value("n", n))  # fmt: skip
+        ax.errorbar(
+            s["params"],
+            s["test_mean"],
+            yerr=s["test_std"].fillna(0),
+            marker="o",
+            color=color,
+            capsize=2,
+            label=input_value("n", n),
+        )
     ax.set(xscale="log", yscale="log", xlabel="model size m (parameters)", ylabel=metric_label(metric), title=title)
     plain_log_labels(ax)
     ax.legend(fontsize=7, ncol=2, title="training set size", title_fontsize=7)
@@ -194,8 +254,10 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extra
     if plot["kind"] == "curve":
         lines = [(None, {k: plot.get(k) for k in keys})]
     else:  # several lines: their prediction intervals would hide one another
-        lines = [(v, {k: plot[k][i] if plot.get(k) and not k.startswith("pi") else None for k in keys})
-                 for i, v in enumerate(plot["line_values"])]  # fmt: skip
+        lines = [
+            (v, {k: plot[k][i] if plot.get(k) and not k.startswith("pi") else None for k in keys})
+            for i, v in enumerate(plot["line_values"])
+        ]
     shades = plt.cm.viridis(np.linspace(0, 0.9, len(lines))) if len(lines) > 1 else [color]
     left_out = x[:, axis] < start if start else np.zeros(len(y), bool)
     for i, ((value, line), shade) in enumerate(zip(lines, shades)):
@@ -205,8 +267,15 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extra
         ax.plot(x[fitted, axis], y[fitted], "o", color=shade, ms=4, label="data" if i == 0 and not tag else None)
         ax.plot(x[on & held, axis], y[on & held], "s", mfc="none", color=shade)
         if (on & left_out).any():
-            ax.plot(x[on & left_out, axis], y[on & left_out], "o", mfc="none", color="grey", ms=5,
-                    label="left out of the fit (small data)" if i == 0 else None)  # fmt: skip
+            ax.plot(
+                x[on & left_out, axis],
+                y[on & left_out],
+                "o",
+                mfc="none",
+                color="grey",
+                ms=5,
+                label="left out of the fit (small data)" if i == 0 else None,
+            )
         line.update(x=grid, data_max=plot.get("data_max", grid.max()))
         draw_intervals(ax, line, shade, f"{name}fit", legend_bands=i == 0)
     if plot["kind"] == "curve":
@@ -230,8 +299,16 @@ def _parity(ax, plot: dict, x, y, held, style: tuple) -> None:
     yerr = None
     if plot["lo"] is not None:
         yerr = np.clip([pred - np.asarray(plot["lo"]), np.asarray(plot["hi"]) - pred], 0, None)
-    ax.errorbar(y[~held], pred[~held], yerr=None if yerr is None else yerr[:, ~held], fmt="o", ms=3, color=color,
-                alpha=0.7, label=f"{tag}fitted points (95% CI)")  # fmt: skip
+    ax.errorbar(
+        y[~held],
+        pred[~held],
+        yerr=None if yerr is None else yerr[:, ~held],
+        fmt="o",
+        ms=3,
+        color=color,
+        alpha=0.7,
+        label=f"{tag}fitted points (95% CI)",
+    )
     if held.any():
         ax.plot(y[held], pred[held], "s", mfc="none", color=color, label=f"{tag}held out")
     lims = [min(y.min(), pred.min()), max(y.max(), pred.max())]
@@ -254,12 +331,25 @@ def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
     for i, (split, shade) in enumerate(zip(splits, shades)):
         dodge = 1.05 ** (i - (len(splits) - 1) / 2)  # side by side around the observed point, not on top
         label = f"{tag}fit on {bt['axis']} <= {number(split['train_max'])}: {100 * split['mean_rel_error']:.1f}% off"
-        ax.plot(np.asarray(split[bt["axis"]]) * dodge, split["predicted"], "o", mfc="none", color=shade, ms=4, mew=0.8,
-                label=label)  # fmt: skip
+        ax.plot(
+            np.asarray(split[bt["axis"]]) * dodge,
+            split["predicted"],
+            "o",
+            mfc="none",
+            color=shade,
+            ms=4,
+            mew=0.8,
+            label=label,
+        )
     score = bt.get("mean_rel_error")
     title = f"backtest: mean {100 * score:.1f}% error" if score is not None else f"backtest: {bt.get('error', '')}"
-    ax.set(xscale="log", yscale="log", xlabel=f"{INPUT_LABEL.get(bt['axis'], bt['axis'])} (held out)",
-           ylabel=y_label, title=title)  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel=f"{INPUT_LABEL.get(bt['axis'], bt['axis'])} (held out)",
+        ylabel=y_label,
+        title=title,
+    )
     if seen:
         ax.set_xlim(held.min() / 1.4, held.max() * 1.4)
         label_powers_of_two(ax, held)
@@ -270,12 +360,18 @@ def _compute_panel(ax, entry: dict, label: str, color) -> None:
     tag = f"{label}: " if label else ""
     ax.plot(co["compute"], co["n_opt"], color=color, label=f"{tag}N_opt (parameters)")
     ax.plot(co["compute"], co["d_opt"], color=color, ls="--", label=f"{tag}D_opt (tokens)")
-    ax.set(xscale="log", yscale="log", xlabel="compute C = 6ND (FLOP)", ylabel="compute-optimal N, D",
-           title="compute-optimal allocation")  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="compute C = 6ND (FLOP)",
+        ylabel="compute-optimal N, D",
+        title="compute-optimal allocation",
+    )
 
 
-def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error",
-               extrapolate: float = EXTRAPOLATE):  # fmt: skip
+def law_figure(
+    entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error", extrapolate: float = EXTRAPOLATE
+):
     """One law: its fit with the 95% CI band and prediction interval, out to `extrapolate` x the
     data (left), its backtest (middle or right) and, for chinchilla, the compute-optimal
     allocation; one colour per group of `entries`."""
@@ -304,8 +400,9 @@ def law_figure(entries: list[tuple[str, dict]], title: str, x_labels=None, y_lab
     return fig
 
 
-def draw_all(curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path | str,
-             extrapolate: float = EXTRAPOLATE) -> list[Path]:  # fmt: skip
+def draw_all(
+    curve: pd.DataFrame, sizes: pd.DataFrame, fits: dict, out_dir: Path | str, extrapolate: float = EXTRAPOLATE
+) -> list[Path]:
     """All figures for every (dataset, family); files are named <dataset>.<family>.<figure>."""
     out_dir = Path(out_dir)
     written = []

@@ -22,9 +22,7 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(keys), 1)))
     for i, (color, key) in enumerate(zip(colors, keys)):
         e = entry["curves"][key]
-        c = curves[
-            (curves["family"] == e["family"]) & (curves["size"] == e["size"])
-        ].sort_values("density")
+        c = curves[(curves["family"] == e["family"]) & (curves["size"] == e["size"])].sort_values("density")
         label = f"w={e['size']}, l={e['depth']}"
         ax.errorbar(
             c["density"],
@@ -53,8 +51,13 @@ def density_figure(curves: pd.DataFrame, entry: dict, title: str):
                     label="95% CI of the mean curve" if i == 0 else None,
                 )
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
-    ax.set(xscale="log", yscale="log", xlabel="density d (fraction of weights kept)",
-           ylabel=metric_label(metric, entry["target"].split("_")[0]), title=title)  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="density d (fraction of weights kept)",
+        ylabel=metric_label(metric, entry["target"].split("_")[0]),
+        title=title,
+    )
     ax.invert_xaxis()
     ax.legend(fontsize=7)
     return fig
@@ -86,15 +89,17 @@ def collapse_figure(curves: pd.DataFrame, entry: dict, title: str):
         m = law.invariant(x.astype(float), p)
         ax.plot(m, c["mean"], "o", ms=3, color=color, label=f"w={size}, l={depth}")
         grid = np.geomspace(m.min(), m.max(), 60)
-        gx = np.column_stack(
-            [grid, np.ones_like(grid), np.ones_like(grid), np.full_like(grid, eps_np)]
-        )
+        gx = np.column_stack([grid, np.ones_like(grid), np.ones_like(grid), np.full_like(grid, eps_np)])
         ax.plot(grid, law._f(gx, {**p, "phi": 0.0, "psi": 0.0}), color=color, lw=1)
     phi = "" if inv["params"]["phi"]["fixed"] else f"l^{p['phi']:.2f} "
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
-    ax.set(xscale="log", yscale="log", xlabel=f"invariant m* = {phi}w^{p['psi']:.2f} d",
-           ylabel=metric_label(metric, entry["target"].split("_")[0]),
-           title=f"{title}: gamma={p['gamma']:.2f}, p={p['p']:.3g}, eps_up={p['eps_up']:.3g}")  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel=f"invariant m* = {phi}w^{p['psi']:.2f} d",
+        ylabel=metric_label(metric, entry["target"].split("_")[0]),
+        title=f"{title}: gamma={p['gamma']:.2f}, p={p['p']:.3g}, eps_up={p['eps_up']:.3g}",
+    )
     ax.title.set_fontsize(8)
     ax.invert_xaxis()
     ax.legend(fontsize=7)
@@ -105,9 +110,7 @@ def draw_pruning(curves: pd.DataFrame, fits: dict, out_dir) -> list[Path]:
     """<dataset>.n<n>.pruning_density and .pruning_collapse, PNG and PDF, for every fit entry."""
     out_dir, paths = Path(out_dir), []
     for key, entry in fits.items():
-        c = curves[
-            (curves["dataset"] == entry["dataset"]) & (curves["n"] == entry["n"])
-        ]
+        c = curves[(curves["dataset"] == entry["dataset"]) & (curves["n"] == entry["n"])]
         stem = out_dir / f"{entry['dataset']}.n{entry['n']}"
         paths += save(density_figure(c, entry, key), f"{stem}.pruning_density")
         paths += save(collapse_figure(c, entry, key), f"{stem}.pruning_collapse")

@@ -6,6 +6,7 @@ the fit's stored bootstrap samples, as `scalinglaws predict` does), every warnin
 sentence, then the figures. Each page is one self-contained HTML file (figures embedded), so it
 reads the same opened alone, inside `snakemake --report` and on the report's landing page.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,11 +22,16 @@ from ..fit.predict import PredictError, default_law, predict_rows
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
-FIGURES = (("learning_curve", "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
-            "interval of a new run out to the extrapolation limit, and the power law's predictions at 2x, 4x and 10x"),
-           ("law_{law}", "The law used for the predictions above, with its backtest"),
-           ("best_size", "The best model size per shard and its law"),
-           ("error_vs_size", "Error against model size, one line per shard"))  # fmt: skip
+FIGURES = (
+    (
+        "learning_curve",
+        "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
+        "interval of a new run out to the extrapolation limit, and the power law's predictions at 2x, 4x and 10x",
+    ),
+    ("law_{law}", "The law used for the predictions above, with its backtest"),
+    ("best_size", "The best model size per shard and its law"),
+    ("error_vs_size", "Error against model size, one line per shard"),
+)
 STYLE = """.sl-summary{font-family:sans-serif;max-width:60em;line-height:1.4}
 .sl-summary table{border-collapse:collapse;margin:.5em 0}
 .sl-summary td,.sl-summary th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
@@ -41,16 +47,20 @@ def next_step(proposal: dict | None) -> str | None:
     if "error" in proposal:
         return f"No proposal: {html.escape(proposal['error'])}"
     cost = f" They cost {proposal['flops']:.3g} training FLOPs" if proposal.get("flops") is not None else ""
-    hours = "".join(f", about {h['value']:.2g} {'GPU' if h['gpu'] else h['device'].upper()}-hours at the measured "
-                    "throughput" for h in proposal.get("hours", [])[:1])  # fmt: skip
+    hours = "".join(
+        f", about {h['value']:.2g} {'GPU' if h['gpu'] else h['device'].upper()}-hours at the measured throughput"
+        for h in proposal.get("hours", [])[:1]
+    )
     shards = ", ".join(number(n) for n in proposal["shards"]) or "none"
     sizes = ", ".join(map(str, proposal["sizes"])) or "none"
-    return (f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
-            f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
-            f"would narrow from {_span(proposal['now']['pi'])} to about {_span(proposal['after']['pi'])}. Write it as a "
-            f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
-            f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
-            "<code>snakemake --configfile config.yaml overlay.yaml</code>.")
+    return (
+        f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
+        f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
+        f"would narrow from {_span(proposal['now']['pi'])} to about {_span(proposal['after']['pi'])}. Write it as a "
+        f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
+        f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
+        "<code>snakemake --configfile config.yaml overlay.yaml</code>."
+    )
 
 
 def _span(interval) -> str:
@@ -71,21 +81,26 @@ def law_sentences(fit: dict, metric: str) -> list[str]:
         shards = [x[0] for x in power["data"]["x"]]
         left = (power.get("regions") or {}).get("small_data_n") or []
         fitted = [n for n in shards if n not in left]
-        text = (f"The {metric} falls as a power of the training-set size n: eps(n) = {p['alpha']['value']:.3g} "
-                f"n^{p['beta']['value']:.3f} + {p['gamma']['value']:.3g}. The exponent beta is "
-                f"{p['beta']['value']:.3f}{_ci(p['beta'])}; the irreducible error gamma is "
-                f"{p['gamma']['value']:.3g}{_ci(p['gamma'], 2)}. It is fitted to {len(fitted)} shards from "
-                f"{number(min(fitted))} to {number(max(fitted))} examples (R² of the log error "
-                f"{power['goodness']['r2_log']:.3f}).")  # fmt: skip
+        text = (
+            f"The {metric} falls as a power of the training-set size n: eps(n) = {p['alpha']['value']:.3g} "
+            f"n^{p['beta']['value']:.3f} + {p['gamma']['value']:.3g}. The exponent beta is "
+            f"{p['beta']['value']:.3f}{_ci(p['beta'])}; the irreducible error gamma is "
+            f"{p['gamma']['value']:.3g}{_ci(p['gamma'], 2)}. It is fitted to {len(fitted)} shards from "
+            f"{number(min(fitted))} to {number(max(fitted))} examples (R² of the log error "
+            f"{power['goodness']['r2_log']:.3f})."
+        )
         if left:
-            text += (f" The smallest shard(s), n = {', '.join(number(n) for n in left)}, are in the small-data region "
-                     "(near the best-guess error) and are left out of the fit.")  # fmt: skip
+            text += (
+                f" The smallest shard(s), n = {', '.join(number(n) for n in left)}, are in the small-data region "
+                "(near the best-guess error) and are left out of the fit."
+            )
         out.append(text)
     size = fit.get("size", {})
     if "params" in size:
         b = size["params"]["beta_p"]
-        out.append(f"The best model size grows as n^{b['value']:.2f}{_ci(b, 2)}: "
-                   f"{exponent_words(b['value'], b['ci95'])}.")  # fmt: skip
+        out.append(
+            f"The best model size grows as n^{b['value']:.2f}{_ci(b, 2)}: {exponent_words(b['value'], b['ci95'])}."
+        )
     for name in fit.get("laws", []):
         entry = fit.get(name, {})
         if name in ("power", "size") or "params" not in entry:
@@ -150,8 +165,14 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, extrapolate: float = EXTRAPOLATE,
-               proposal: dict | None = None) -> str:  # fmt: skip
+def curve_page(
+    fits: dict,
+    group: str,
+    metric: str,
+    figures_dir: Path | str,
+    extrapolate: float = EXTRAPOLATE,
+    proposal: dict | None = None,
+) -> str:
     """The curve's summary as one self-contained HTML page; `metric` names the fitted error
     ('test MSE')."""
     fit = fits[group]
@@ -165,44 +186,57 @@ def curve_page(fits: dict, group: str, metric: str, figures_dir: Path | str, ext
     hook = "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->"
     parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else hook)
     warnings = warning_sentences(fit)
-    parts.append("<h3>Warnings</h3>\n" + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
-                                          if warnings else "<p>None.</p>"))  # fmt: skip
+    parts.append(
+        "<h3>Warnings</h3>\n"
+        + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
+    )
     parts.append("<h3>Figures</h3>")
     law = default_law(fit, 1) or "power"
     for stem, caption in FIGURES:
         png = Path(figures_dir) / f"{dataset}.{family}.{stem.format(law=law)}.png"
         if png.is_file():
             data = base64.b64encode(png.read_bytes()).decode()
-            parts.append(f'<figure><img alt="{png.name}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{html.escape(caption)} ({png.name}).</figcaption></figure>")  # fmt: skip
+            parts.append(
+                f'<figure><img alt="{png.name}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(caption)} ({png.name}).</figcaption></figure>"
+            )
     title = html.escape(f"{dataset} / {family}: summary")
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<meta charset="utf-8">\n<title>{title}</title>\n<style>{STYLE}</style>\n'
-            f'<div class="sl-summary" id="summary-{html.escape(dataset)}-{html.escape(family)}">\n{body}\n</div>\n')
+    return (
+        f'<!DOCTYPE html>\n<meta charset="utf-8">\n<title>{title}</title>\n<style>{STYLE}</style>\n'
+        f'<div class="sl-summary" id="summary-{html.escape(dataset)}-{html.escape(family)}">\n{body}\n</div>\n'
+    )
 
 
 def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float) -> str:
     law = rows["law"].iloc[0]
-    head = (f"<h3>What more data buys</h3>\n<p>Predicted by the {html.escape(law)} law from its bootstrap samples: "
-            f"the 95% CI of the mean curve, and the 95% prediction interval of one new run (a new training set "
-            f"and seed).</p>\n<table><tr><th>data</th><th>n</th><th>predicted {html.escape(metric)}</th>"
-            "<th>95% CI</th><th>95% prediction interval</th></tr>")  # fmt: skip
+    head = (
+        f"<h3>What more data buys</h3>\n<p>Predicted by the {html.escape(law)} law from its bootstrap samples: "
+        f"the 95% CI of the mean curve, and the 95% prediction interval of one new run (a new training set "
+        f"and seed).</p>\n<table><tr><th>data</th><th>n</th><th>predicted {html.escape(metric)}</th>"
+        "<th>95% CI</th><th>95% prediction interval</th></tr>"
+    )
     cells = []
     for r in rows.itertuples():
         note = "*" if r.beyond_limit else ""
         ci = f"{r.ci_low:.3g} to {r.ci_high:.3g}" if pd.notna(r.ci_low) else "n/a"
         pi = f"{r.pi_low:.3g} to {r.pi_high:.3g}" if pd.notna(r.pi_low) else "n/a"
-        cells.append(f"<tr><td>{r.factor}x{note}</td><td>{number(r.x)}</td><td>{r.prediction:.3g}</td>"
-                     f"<td>{ci}</td><td>{pi}</td></tr>")  # fmt: skip
+        cells.append(
+            f"<tr><td>{r.factor}x{note}</td><td>{number(r.x)}</td><td>{r.prediction:.3g}</td>"
+            f"<td>{ci}</td><td>{pi}</td></tr>"
+        )
     foot = ""
     if rows["beyond_limit"].any():
-        foot = (f"<p>* beyond the figures' extrapolation limit ({number(extrapolate)}x the largest shard): "
-                "an extrapolation the data can hardly check.</p>")  # fmt: skip
+        foot = (
+            f"<p>* beyond the figures' extrapolation limit ({number(extrapolate)}x the largest shard): "
+            "an extrapolation the data can hardly check.</p>"
+        )
     return head + "".join(cells) + "</table>\n" + foot
 
 
-def write_summaries(fits: dict, curve: pd.DataFrame, figures_dir, out_dir,
-                    extrapolate: float = EXTRAPOLATE, propose=None) -> list[Path]:  # fmt: skip
+def write_summaries(
+    fits: dict, curve: pd.DataFrame, figures_dir, out_dir, extrapolate: float = EXTRAPOLATE, propose=None
+) -> list[Path]:
     """<dataset>.<family>.html in `out_dir` for every curve of `fits` (atomically); `curve` is
     learning_curve.csv, which names each curve's metric; `propose(group)`, when given, is the
     next-step proposal of `scalinglaws plan --next` for a curve."""

@@ -1,5 +1,6 @@
 """Tables and files of the fit stage's report: the fitted-law table (laws.csv), and the outputs
 of an external-table fit (fits.json, laws.csv, one figure per law)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,12 @@ def law_table(fits: dict) -> pd.DataFrame:
         for name in fit.get("laws", []):
             entry = fit.get(name, {})
             # how many runs the curve had and how many diverged ones were left out (study fits)
-            base = {"curve": key, "law": name, "runs": fit.get("runs"), "excluded_diverged": fit.get("excluded_diverged")}
+            base = {
+                "curve": key,
+                "law": name,
+                "runs": fit.get("runs"),
+                "excluded_diverged": fit.get("excluded_diverged"),
+            }
             if "params" not in entry:
                 why = entry.get("error") or entry.get("skipped") or fit.get("error", "not fitted")
                 rows.append({**base, "warnings": f"not fitted: {why}"})
@@ -37,8 +43,22 @@ def law_table(fits: dict) -> pd.DataFrame:
             for p, v in quantities.items():
                 ci = v.get("ci95") or [None, None]
                 rows.append({**base, "param": p, "value": v["value"], "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
-    columns = ["curve", "law", "param", "value", "ci95_lo", "ci95_hi", "r2_log", "points",
-               "backtest_mean_rel_error", "holdout_mean_rel_error", "selected", "runs", "excluded_diverged", "warnings"]  # fmt: skip
+    columns = [
+        "curve",
+        "law",
+        "param",
+        "value",
+        "ci95_lo",
+        "ci95_hi",
+        "r2_log",
+        "points",
+        "backtest_mean_rel_error",
+        "holdout_mean_rel_error",
+        "selected",
+        "runs",
+        "excluded_diverged",
+        "warnings",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

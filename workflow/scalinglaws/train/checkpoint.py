@@ -6,6 +6,7 @@ The trainer saves its complete state at the end of an evaluation chunk when SIGT
 there: weights, optimizer moments and step, early-stopping bookkeeping and every member's batch
 generator, so a resumed job continues exactly where it stopped and ends with the same numbers.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,18 @@ def _copy_into(dst, src) -> None:
 class Checkpointer:
     """Save and restore one job's training state at `path`; listens for SIGTERM while active."""
 
-    STOP_FIELDS = ("initial", "best_val", "best_state", "best_step", "since_best", "active", "diverged", "last_val",
-                   "budget", "ran_out")  # fmt: skip
+    STOP_FIELDS = (
+        "initial",
+        "best_val",
+        "best_state",
+        "best_step",
+        "since_best",
+        "active",
+        "diverged",
+        "last_val",
+        "budget",
+        "ran_out",
+    )
 
     def __init__(self, path: str | Path | None, every_s: float = 600.0):
         self.path = Path(path) if path else None
@@ -58,8 +69,11 @@ class Checkpointer:
         return {
             "step": step,
             "weights": [t.detach().cpu() for t in trainer.state],
-            "opt": {"m": [t.cpu() for t in _tensors(opt.m)], "v": [t.cpu() for t in _tensors(opt.v)],
-                    "t": opt.t.cpu() if torch.is_tensor(opt.t) else opt.t},  # fmt: skip
+            "opt": {
+                "m": [t.cpu() for t in _tensors(opt.m)],
+                "v": [t.cpu() for t in _tensors(opt.v)],
+                "t": opt.t.cpu() if torch.is_tensor(opt.t) else opt.t,
+            },
             "stop": {f: [t.cpu() for t in _tensors(getattr(stop, f))] for f in self.STOP_FIELDS},
             "generators": [g.get_state() for g in generators],
         }

@@ -4,6 +4,7 @@ Members: the flattened (seed, learning rate) grid. EnsembleAdam: Adam with one l
 member. ReferenceSteps: the plain step loop (the CPU path, and the reference the GPU fast path of
 fast.py must match). EarlyStopping: per-member early stopping with divergence flags.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,15 @@ class Members:
 class EnsembleAdam:
     """Adam over stacked parameters, with one learning rate per member (leading dimension)."""
 
-    def __init__(self, params, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 schedule: Schedule | None = None):  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lrs: torch.Tensor,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        schedule: Schedule | None = None,
+    ):
         self.params = [p for p in params if p.requires_grad]
         self.base, self.lrs, self.schedule = lrs, lrs.clone(), schedule
         self.b1, self.b2 = betas
@@ -61,7 +69,6 @@ class EnsembleAdam:
             shape = (-1,) + (1,) * (p.dim() - 1)
             scale = (lrs * active / c1).view(shape)
             p.sub_(scale * m / (v / c2).sqrt().add_(self.eps))
-
 
 
 class ReferenceSteps:
@@ -150,4 +157,3 @@ class EarlyStopping:
 def draw_indices(generators: list[torch.Generator], n: int, steps: int, batch: int) -> torch.Tensor:
     """(steps, E, B) minibatch rows: one stream per member, from that member's own CPU generator."""
     return torch.stack([torch.randint(n, (steps, batch), generator=g) for g in generators], 1)
-

@@ -8,6 +8,7 @@ counter, so no host work sits between steps; (3) captures one training step, and
 evaluation, as CUDA graphs and replays them. Without CUDA the same code runs eagerly, which is
 how the CPU tests check it against the reference loop in ensemble.py.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,15 @@ class FlatAdam:
     The bias corrections are device tensors, so a captured step stays correct on every replay.
     """
 
-    def __init__(self, flat: torch.Tensor, lrs: torch.Tensor, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 schedule: Schedule | None = None):  # fmt: skip
+    def __init__(
+        self,
+        flat: torch.Tensor,
+        lrs: torch.Tensor,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        schedule: Schedule | None = None,
+    ):
         self.p, self.base, self.schedule = flat, lrs.reshape(-1, 1).contiguous(), schedule
         self.lrs = self.base if schedule is None or schedule.is_constant else torch.empty_like(self.base)
         self.b1, self.b2 = betas
@@ -75,8 +83,23 @@ class FusedAdam(FlatAdam):
         self.scheduled_lrs()
         E, P = self.p.shape
         grid = (E, -(-P // self.BLOCK))
-        _adam_kernel()[grid](self.p, grad, self.m, self.v, self.lrs, active, self.t, P, math.log(self.b1),
-                             math.log(self.b2), self.b1, self.b2, self.eps, self.wd, BLOCK=self.BLOCK)  # fmt: skip
+        _adam_kernel()[grid](
+            self.p,
+            grad,
+            self.m,
+            self.v,
+            self.lrs,
+            active,
+            self.t,
+            P,
+            math.log(self.b1),
+            math.log(self.b2),
+            self.b1,
+            self.b2,
+            self.eps,
+            self.wd,
+            BLOCK=self.BLOCK,
+        )
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,8 +112,9 @@ def _adam_kernel():
         return None
 
     @triton.jit
-    def adam(p_ptr, g_ptr, m_ptr, v_ptr, lr_ptr, active_ptr, t_ptr, P, log_b1, log_b2, b1, b2, eps, wd,
-             BLOCK: tl.constexpr):  # fmt: skip
+    def adam(
+        p_ptr, g_ptr, m_ptr, v_ptr, lr_ptr, active_ptr, t_ptr, P, log_b1, log_b2, b1, b2, eps, wd, BLOCK: tl.constexpr
+    ):
         row = tl.program_id(0)  # one member per grid row, its elements in BLOCK-sized pieces
         cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         mask = cols < P
@@ -197,7 +221,9 @@ class FastSteps:
         self.flat = flatten_parameters(self.params, E)
         self.state = [self.flat]  # what early stopping saves and restores
         self.grad = torch.zeros_like(self.flat)
-        self.opt = make_adam(self.flat, lrs, spec.weight_decay, Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr))))
+        self.opt = make_adam(
+            self.flat, lrs, spec.weight_decay, Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
+        )
         self.idx = torch.zeros(max_chunk, E, batch, dtype=torch.long, device=self.device)
         self.row = torch.zeros(1, dtype=torch.long, device=self.device)
         self.loss = torch.zeros(E, device=self.device)  # the last step's loss per member

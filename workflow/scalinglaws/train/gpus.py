@@ -8,6 +8,7 @@ on a small file in a host-local folder, holding "<gpu> <cost>"; the kernel relea
 the process ends, however it ends (no stale slots after SIGKILL). Choosing happens under one
 more lock, so two jobs starting at once see each other.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -43,11 +43,7 @@ def prunable(model: nn.Module) -> list[StackedLinear]:
 def add_masks(model: nn.Module, masks: list[torch.Tensor] | None = None) -> None:
     """Mask every StackedLinear weight (all ones when `masks` is None)."""
     for i, layer in enumerate(prunable(model)):
-        mask = (
-            torch.ones_like(layer.weight)
-            if masks is None
-            else masks[i].to(layer.weight.device)
-        )
+        mask = torch.ones_like(layer.weight) if masks is None else masks[i].to(layer.weight.device)
         parametrize.register_parametrization(layer, "weight", Mask(mask))
 
 
@@ -70,9 +66,7 @@ def prune(model: nn.Module, fraction: float) -> list[torch.Tensor]:
         flat_mask = mask.reshape(E, -1)
         remaining = int(flat_mask[0].sum())  # equal for every member
         k = min(int(round(fraction * remaining)), remaining - 1)
-        scores = torch.where(
-            flat_mask.bool(), layer.weight.abs().reshape(E, -1), torch.inf
-        )
+        scores = torch.where(flat_mask.bool(), layer.weight.abs().reshape(E, -1), torch.inf)
         new = flat_mask.clone()
         if k > 0:
             drop = torch.argsort(scores, dim=1, stable=True)[:, :k]

@@ -4,6 +4,7 @@ Reads the shard and eval splits from the store (a damaged file is never used),
 takes a GPU slot on CUDA, trains, and writes the record atomically, so that no partial file is
 ever taken for a finished job.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,8 @@ import numpy as np
 import torch
 
 from .. import identity, store
-from ..errors import UserError
 from ..datasets import Split, Splits
+from ..errors import UserError
 from .gpus import GpuSlot
 from .imp import iterative_magnitude_pruning
 from .spec import EnsembleJob, TrainOptions
@@ -36,8 +37,11 @@ def load_splits(shard: str, evals: str) -> Splits:
                 arrays.update({k: f[k] for k in f.files})
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise store.CorruptRecord(f"{path} is corrupted ({exc}); run snakemake again to rebuild it") from None
-    return Splits(Split(arrays["x"], arrays["y"]), Split(arrays["val_x"], arrays["val_y"]),
-                  Split(arrays["test_x"], arrays["test_y"]))  # fmt: skip
+    return Splits(
+        Split(arrays["x"], arrays["y"]),
+        Split(arrays["val_x"], arrays["val_y"]),
+        Split(arrays["test_x"], arrays["test_y"]),
+    )
 
 
 def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
@@ -77,8 +81,9 @@ def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     cuda_ready = time.time()
     data = load_splits(shard, evals)
     loaded = time.time()
-    options = TrainOptions(timing={}, checkpoint=Path(out).with_name("checkpoint.pt"),
-                           checkpoint_every_s=args.checkpoint_every)  # fmt: skip
+    options = TrainOptions(
+        timing={}, checkpoint=Path(out).with_name("checkpoint.pt"), checkpoint_every_s=args.checkpoint_every
+    )
     runs = train_with_lr_search(job, data, device, options)
     now = time.time()
     process_start = now - _seconds_since_process_start()
@@ -92,8 +97,13 @@ def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
         "end": now,
         "gpu": slot.gpu if slot else None,
     }
-    record = {"key": store.digest(spec), "spec": spec, "runs": runs, "timing": timing,
-              "provenance": identity.provenance(device, getattr(args, "config_hash", None))}  # fmt: skip
+    record = {
+        "key": store.digest(spec),
+        "spec": spec,
+        "runs": runs,
+        "timing": timing,
+        "provenance": identity.provenance(device, getattr(args, "config_hash", None)),
+    }
     store.write_record(out, record)
 
 
@@ -119,10 +129,18 @@ def run_prune_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     """Prune one point (every seed x lr) by IMP with rewinding; write its record at `out`."""
     torch.set_num_threads(args.threads)
     device = planned_device(spec, args.device)
-    runs = iterative_magnitude_pruning(EnsembleJob.from_spec(spec), load_splits(shard, evals), spec["prune"],
-                                       device=device)  # fmt: skip
-    store.write_record(out, {"key": store.digest(spec), "spec": spec, "runs": runs,
-                             "provenance": identity.provenance(device, getattr(args, "config_hash", None))})  # fmt: skip
+    runs = iterative_magnitude_pruning(
+        EnsembleJob.from_spec(spec), load_splits(shard, evals), spec["prune"], device=device
+    )
+    store.write_record(
+        out,
+        {
+            "key": store.digest(spec),
+            "spec": spec,
+            "runs": runs,
+            "provenance": identity.provenance(device, getattr(args, "config_hash", None)),
+        },
+    )
 
 
 def _seconds_since_process_start() -> float:

@@ -1,4 +1,5 @@
 """Losses and the metrics a learning curve reports, per ensemble member."""
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ DEFAULT_METRIC = {"regression": "mse", "classification": "error", "lm": "bpb"}
 
 
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int,
-             metric: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def evaluate(
+    model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int, metric: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, metric) per member over a whole split; the metric is named in METRICS."""
     batch = model.eval_rows(batch)
     loss_sum = torch.zeros(model.members, device=x.device)
@@ -45,4 +47,3 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int,
             wrong += (out.argmax(-1) != yy).float().sum(1)
     loss = loss_sum / len(x)
     return loss, METRICS[metric or DEFAULT_METRIC[task]](loss, wrong / len(x))
-

@@ -7,6 +7,7 @@ member whose training is extended, see trainer.py) the factor stays at FLOOR. Th
 computed with torch ops from the optimiser's step counter, a device tensor on the GPU fast path,
 so that a captured CUDA graph applies the right factor on every replay.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
 """What an ensemble job trains and how: plain data, no torch, so that building a study's DAG
 stays fast. Every field of TrainSpec and EnsembleJob enters the job's identity; TrainOptions
 (hooks, checkpoints, timing) does not change any number and so is not part of it."""
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,15 @@ class EnsembleJob:
     @classmethod
     def from_spec(cls, spec: dict) -> "EnsembleJob":
         """From a study's JSON job spec (Study._expand)."""
-        return cls(spec["family_type"], spec["size"], spec["model_options"], spec["task"], spec["num_outputs"],
-                   TrainSpec(**spec["train"]), spec.get("metric"))  # fmt: skip
+        return cls(
+            spec["family_type"],
+            spec["size"],
+            spec["model_options"],
+            spec["task"],
+            spec["num_outputs"],
+            TrainSpec(**spec["train"]),
+            spec.get("metric"),
+        )
 
 
 @dataclass

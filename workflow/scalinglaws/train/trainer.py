@@ -10,6 +10,7 @@ fast path of fast.py (the CUDA default: flat parameters, CUDA graphs). A CPU tes
 the same learning curve. Minibatch rows come from per-member CPU generators in chunks of
 `eval_every` steps, so both loops see the same batches.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,7 +53,9 @@ def matmul_precision(device: torch.device, precision: str):
         torch.set_float32_matmul_precision(before)
 
 
-def train_ensemble(job: EnsembleJob, data: Splits, device: str = "auto", options: TrainOptions | None = None) -> list[dict]:
+def train_ensemble(
+    job: EnsembleJob, data: Splits, device: str = "auto", options: TrainOptions | None = None
+) -> list[dict]:
     """Train every (seed, lr) member of `job` on `data` (train, val, test); one metrics dict per
     member. `options` (TrainOptions) picks the step loop and adds hooks, timing and checkpoints."""
     start = time.perf_counter()
@@ -78,8 +81,9 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     history, timing, on_eval = options.history, options.timing, options.on_eval
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
-    model = build_ensemble(job.family, members.seed_of, job.size, train.x.shape[1:], job.num_outputs,
-                           job.model_options).to(dev)  # fmt: skip
+    model = build_ensemble(
+        job.family, members.seed_of, job.size, train.x.shape[1:], job.num_outputs, job.model_options
+    ).to(dev)
     if options.setup is not None:
         options.setup(model)
     params = model.param_count()
@@ -146,18 +150,34 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch, metric)
 
     cols = {
-        "train_loss": tr_loss, "train_metric": tr_metric,
-        "val_loss": va_loss, "val_metric": va_metric,
-        "test_loss": te_loss, "test_metric": te_metric,
-        "best_step": stop.best_step, "diverged": stop.diverged, "budget": stop.budget, "ran_out": stop.ran_out,
-    }  # fmt: skip
+        "train_loss": tr_loss,
+        "train_metric": tr_metric,
+        "val_loss": va_loss,
+        "val_metric": va_metric,
+        "test_loss": te_loss,
+        "test_metric": te_metric,
+        "best_step": stop.best_step,
+        "diverged": stop.diverged,
+        "budget": stop.budget,
+        "ran_out": stop.ran_out,
+    }
     cols = {k: v.cpu().numpy() for k, v in cols.items()}
     if timing is not None:
-        timing.update(resumed_from_step=resumed, setup_s=setup_s, train_s=train_clock.total(), eval_s=eval_clock.total(),
-                      final_eval_s=time.perf_counter() - t1, steps=step, members=E)  # fmt: skip
+        timing.update(
+            resumed_from_step=resumed,
+            setup_s=setup_s,
+            train_s=train_clock.total(),
+            eval_s=eval_clock.total(),
+            final_eval_s=time.perf_counter() - t1,
+            steps=step,
+            members=E,
+        )
     runs = []
     for e in range(E):
-        metrics = {k: _num(cols[k][e]) for k in ("train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric")}
+        metrics = {
+            k: _num(cols[k][e])
+            for k in ("train_loss", "train_metric", "val_loss", "val_metric", "test_loss", "test_metric")
+        }
         best, member_budget, diverged = int(cols["best_step"][e]), int(cols["budget"][e]), bool(cols["diverged"][e])
         runs.append(
             {
@@ -201,8 +221,12 @@ class Progress:
         rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
         left = f"~{(steps - step) / rate:.0f} s left" if rate > 0 else "time left unknown"
         live = int(stop.active.sum())
-        print(f"scalinglaws: step {step} of {steps}, {live} members training, best validation loss "
-              f"{float(stop.best_val.min()):.4g}, {elapsed:.0f} s elapsed, {left}", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"scalinglaws: step {step} of {steps}, {live} members training, best validation loss "
+            f"{float(stop.best_val.min()):.4g}, {elapsed:.0f} s elapsed, {left}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def step_limit(best_step: int, budget: int, spec: TrainSpec, diverged: bool) -> str:
@@ -218,4 +242,3 @@ def _num(v) -> float | None:
     """A float for JSON; None where the value is not finite."""
     v = float(v)
     return v if math.isfinite(v) else None
-

@@ -10,6 +10,7 @@ metric (an error rate for classifiers, where the loss can disagree).
 The decision depends only on the job's own numbers, so it is part of the job: the DAG, the cache
 and `snakemake -n` see one job, and every run keeps its `lr_round` (0: the grid).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -24,8 +24,19 @@ from .size import SizeLaw
 
 LAWS: dict[str, type[Law]] = {
     cls.name: cls
-    for cls in (PowerLaw, SizeLaw, BrokenPowerLaw, TwoBreakPowerLaw, EnvelopeLaw, M4Law, JointLaw, AdditiveJointLaw,
-                ChinchillaLaw, DensityLaw, InvariantPruningLaw)
+    for cls in (
+        PowerLaw,
+        SizeLaw,
+        BrokenPowerLaw,
+        TwoBreakPowerLaw,
+        EnvelopeLaw,
+        M4Law,
+        JointLaw,
+        AdditiveJointLaw,
+        ChinchillaLaw,
+        DensityLaw,
+        InvariantPruningLaw,
+    )
 }
 
 
@@ -36,5 +47,20 @@ def make_law(name: str, **options) -> Law:
     return LAWS[name](**options)
 
 
-__all__ = ["FitError", "Law", "LAWS", "make_law", "PowerLaw", "SizeLaw", "BrokenPowerLaw", "TwoBreakPowerLaw",
-           "EnvelopeLaw", "M4Law", "JointLaw", "AdditiveJointLaw", "ChinchillaLaw", "DensityLaw", "InvariantPruningLaw"]  # fmt: skip
+__all__ = [
+    "FitError",
+    "Law",
+    "LAWS",
+    "make_law",
+    "PowerLaw",
+    "SizeLaw",
+    "BrokenPowerLaw",
+    "TwoBreakPowerLaw",
+    "EnvelopeLaw",
+    "M4Law",
+    "JointLaw",
+    "AdditiveJointLaw",
+    "ChinchillaLaw",
+    "DensityLaw",
+    "InvariantPruningLaw",
+]

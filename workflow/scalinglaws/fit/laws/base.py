@@ -251,8 +251,9 @@ class Law:
 
         def solve(theta0, max_nfev=REFIT_NFEV if init is not None else None):
             try:
-                return least_squares(residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf",
-                                     max_nfev=max_nfev)  # fmt: skip
+                return least_squares(
+                    residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf", max_nfev=max_nfev
+                )
             except ValueError:
                 return None
 
@@ -296,8 +297,10 @@ class Law:
         if self.decreasing and len(np.unique(x[:, self.axis])) >= 3:
             rho = spearmanr(x[:, self.axis], y).statistic
             if not rho < 0:
-                out.append(f"the data do not decrease with {self.x_names[self.axis]} (Spearman rho = {rho:+.2f}): "
-                           "a falling law does not describe them")  # fmt: skip
+                out.append(
+                    f"the data do not decrease with {self.x_names[self.axis]} (Spearman rho = {rho:+.2f}): "
+                    "a falling law does not describe them"
+                )
         return out
 
     def _binding(self) -> list[tuple[str, str]]:

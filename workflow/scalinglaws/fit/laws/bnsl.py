@@ -26,8 +26,10 @@ class BrokenPowerLaw(Law):
         if breaks not in (1, 2):
             raise ValueError(f"bnsl: breaks must be 1 or 2, got {breaks}")
         self.breaks = breaks
-        self.widenable = frozenset({("c0", "lower"), ("c0", "upper")}
-                                   | {(f"c{i}", side) for i in range(1, breaks + 1) for side in ("lower", "upper")})
+        self.widenable = frozenset(
+            {("c0", "lower"), ("c0", "upper")}
+            | {(f"c{i}", side) for i in range(1, breaks + 1) for side in ("lower", "upper")}
+        )
         self.param_names = ("a", "b", "c0") + tuple(f"{k}{i}" for i in range(1, breaks + 1) for k in "cdf")
         terms = " * ".join(f"(1 + (x/d{i})^(1/f{i}))^(-c{i}*f{i})" for i in range(1, breaks + 1))
         self.formula = f"y = a + b * x^-c0 * {terms}"
@@ -61,8 +63,13 @@ class BrokenPowerLaw(Law):
             c, d, f = p[f"c{i}"], p[f"d{i}"], p[f"f{i}"]
             u = (log_x - np.log(d)) / f
             soft, sig = np.logaddexp(0.0, u), 0.5 * (1 + np.tanh(u / 2))  # softplus(u) and its derivative
-            grad.update({f"c{i}": -reducible * f * soft, f"d{i}": reducible * c * sig / d,
-                         f"f{i}": -reducible * c * (soft - u * sig)})  # fmt: skip
+            grad.update(
+                {
+                    f"c{i}": -reducible * f * soft,
+                    f"d{i}": reducible * c * sig / d,
+                    f"f{i}": -reducible * c * (soft - u * sig),
+                }
+            )
         return grad
 
     def _bounds(self, x, y):
@@ -78,11 +85,13 @@ class BrokenPowerLaw(Law):
         """Variable projection: a and b in closed form over a grid of slopes, breaks, sharpness."""
         q = np.exp(np.quantile(np.log(x[:, 0]), [0.15, 0.3, 0.5, 0.7, 0.85]))
         if self.breaks == 1:
-            nonlinear = varpro.grid(c0=(-0.5, 0.0, 0.2, 0.5, 1.0, 2.0), c1=(-1.0, -0.3, 0.3, 1.0, 2.0, 4.0), d1=q,
-                                    f1=(0.05, 0.3, 1.0))  # fmt: skip
+            nonlinear = varpro.grid(
+                c0=(-0.5, 0.0, 0.2, 0.5, 1.0, 2.0), c1=(-1.0, -0.3, 0.3, 1.0, 2.0, 4.0), d1=q, f1=(0.05, 0.3, 1.0)
+            )
         else:
-            nonlinear = varpro.grid(c0=(0.0, 0.3, 1.0), c1=(-0.5, 0.5, 2.0), c2=(-0.5, 0.5, 2.0), d1=q[:3], d2=q[2:],
-                                    f1=(0.1, 0.5))  # fmt: skip
+            nonlinear = varpro.grid(
+                c0=(0.0, 0.3, 1.0), c1=(-0.5, 0.5, 2.0), c2=(-0.5, 0.5, 2.0), d1=q[:3], d2=q[2:], f1=(0.1, 0.5)
+            )
             nonlinear["f2"] = nonlinear["f1"]
         shape = np.exp(self._shape(np.log(x[None, :, 0]), {k: v[:, None] for k, v in nonlinear.items()}))
         basis = np.stack([np.ones_like(shape), shape], axis=-1)

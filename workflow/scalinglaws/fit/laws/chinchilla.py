@@ -97,20 +97,34 @@ class ChinchillaLaw(Law):
         # Every start runs to L-BFGS-B's default tolerance; the best is then run to the tight one.
         best = None
         for theta0 in starts:
-            res = minimize(self._objective, theta0, args=data, jac=True, method="L-BFGS-B",
-                           options=TOLERANCE if len(starts) == 1 else None)  # fmt: skip
+            res = minimize(
+                self._objective,
+                theta0,
+                args=data,
+                jac=True,
+                method="L-BFGS-B",
+                options=TOLERANCE if len(starts) == 1 else None,
+            )
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
         if len(starts) > 1:
             best = minimize(self._objective, best.x, args=data, jac=True, method="L-BFGS-B", options=TOLERANCE)
         a, b, e, alpha, beta = best.x
-        self.params_ = {"E": float(np.exp(e)), "A": float(np.exp(a)), "B": float(np.exp(b)),
-                        "alpha": float(alpha), "beta": float(beta)}  # fmt: skip
+        self.params_ = {
+            "E": float(np.exp(e)),
+            "A": float(np.exp(a)),
+            "B": float(np.exp(b)),
+            "alpha": float(alpha),
+            "beta": float(beta),
+        }
         self.loss_ = float(best.fun)
 
     def _fit_warnings(self, x, y):
-        out = [f"{p} = {self.params_[p]:.3g} <= 0: the loss does not fall with {'N' if p == 'alpha' else 'D'}"
-               for p in ("alpha", "beta") if self.params_[p] <= 0]  # fmt: skip
+        out = [
+            f"{p} = {self.params_[p]:.3g} <= 0: the loss does not fall with {'N' if p == 'alpha' else 'D'}"
+            for p in ("alpha", "beta")
+            if self.params_[p] <= 0
+        ]
         if self.params_["E"] < 1e-3 * y.min():
             out.append(f"E = {self.params_['E']:.3g} is at its lower bound (0): no irreducible loss resolved")
         return out
@@ -137,16 +151,22 @@ class ChinchillaLaw(Law):
             return {}
         compute = np.geomspace(1e18, 1e26, 9)
         n_opt, d_opt = self.optimal_allocation(compute)
-        return {"compute_optimal": {
-            "definition": "N_opt(C), D_opt(C) minimise L(N, D) subject to C = 6 N D; N_opt ~ C^n_opt_exponent",
-            "compute": compute.tolist(), "n_opt": n_opt.tolist(), "d_opt": d_opt.tolist(),
-            "loss": self.predict(np.column_stack([n_opt, d_opt])).tolist(),
-        }}  # fmt: skip
+        return {
+            "compute_optimal": {
+                "definition": "N_opt(C), D_opt(C) minimise L(N, D) subject to C = 6 N D; N_opt ~ C^n_opt_exponent",
+                "compute": compute.tolist(),
+                "n_opt": n_opt.tolist(),
+                "d_opt": d_opt.tolist(),
+                "loss": self.predict(np.column_stack([n_opt, d_opt])).tolist(),
+            }
+        }
 
     def _summary_extras(self):
         if not self._allocation_defined():
             return ["compute-optimal allocation: not defined (the loss does not fall with both N and D)"]
         d = self.derived(self.params_)
         n_opt, d_opt = self.optimal_allocation(1e21)
-        return [f"compute-optimal: N_opt ~ C^{d['n_opt_exponent']:.3f}, D_opt ~ C^{d['d_opt_exponent']:.3f}"
-                f" (at C = 1e21 FLOP: N = {n_opt:.3g}, D = {d_opt:.3g})"]  # fmt: skip
+        return [
+            f"compute-optimal: N_opt ~ C^{d['n_opt_exponent']:.3f}, D_opt ~ C^{d['d_opt_exponent']:.3f}"
+            f" (at C = 1e21 FLOP: N = {n_opt:.3g}, D = {d_opt:.3g})"
+        ]

@@ -25,7 +25,10 @@ class EnvelopeLaw(Law):
     bound_notes = {
         ("alpha", "lower"): "the curve does not decrease",
         ("c", "lower"): "no irreducible error resolved",
-        ("c", "upper"): "the floor is at the smallest error: the curve flattens faster than the law approaches its floor",
+        (
+            "c",
+            "upper",
+        ): "the floor is at the smallest error: the curve flattens faster than the law approaches its floor",
         ("eps0", "upper"): "no small-data bend resolved (the power law alone fits: use power)",
         ("eps0", "lower"): "eps0 reached the largest error",
     }
@@ -39,8 +42,12 @@ class EnvelopeLaw(Law):
         t, e = p["a"] * reducible + p["c"], p["eps0"]
         cube = np.power(t * t + e * e, 1.5)
         outer = e**3 / cube  # d eps / d t
-        return {"a": outer * reducible, "alpha": -outer * p["a"] * reducible * np.log(x[:, 0]), "c": outer,
-                "eps0": t**3 / cube}  # fmt: skip
+        return {
+            "a": outer * reducible,
+            "alpha": -outer * p["a"] * reducible * np.log(x[:, 0]),
+            "c": outer,
+            "eps0": t**3 / cube,
+        }
 
     def _bounds(self, x, y):
         """c up to where the curve's floor, eps0 c / sqrt(c^2 + eps0^2) (below c), can still
@@ -60,6 +67,7 @@ class EnvelopeLaw(Law):
             t = y * eps0 / np.sqrt(eps0**2 - y**2)
             coef, sse = varpro.nonneg_least_squares(basis, t)
             i = int(np.argmin(sse))
-            starts.append({"a": max(float(coef[i, 0]), 1e-300), "alpha": float(alphas[i]), "c": float(coef[i, 1]),
-                           "eps0": eps0})  # fmt: skip
+            starts.append(
+                {"a": max(float(coef[i, 0]), 1e-300), "alpha": float(alphas[i]), "c": float(coef[i, 1]), "eps0": eps0}
+            )
         return starts

@@ -43,8 +43,13 @@ class AdditiveJointLaw(Law):
 
     def _grad(self, x, p):
         dn, dm = np.power(x[:, 1], -p["alpha"]), np.power(x[:, 0], -p["beta"])
-        return {"a": dn, "alpha": -p["a"] * dn * np.log(x[:, 1]), "b": dm, "beta": -p["b"] * dm * np.log(x[:, 0]),
-                "c_inf": np.ones(len(x))}  # fmt: skip
+        return {
+            "a": dn,
+            "alpha": -p["a"] * dn * np.log(x[:, 1]),
+            "b": dm,
+            "beta": -p["b"] * dm * np.log(x[:, 0]),
+            "c_inf": np.ones(len(x)),
+        }
 
     def _residuals(self, pred, y):
         return (pred - y) / y
@@ -53,8 +58,13 @@ class AdditiveJointLaw(Law):
         return 1.0 / y
 
     def _bounds(self, x, y):
-        return {"a": (1e-12, 1e12), "alpha": (0.0, 4.0), "b": (1e-12, 1e12), "beta": (0.0, 4.0),
-                "c_inf": (0.0, float(y.min()))}  # fmt: skip
+        return {
+            "a": (1e-12, 1e12),
+            "alpha": (0.0, 4.0),
+            "b": (1e-12, 1e12),
+            "beta": (0.0, 4.0),
+            "c_inf": (0.0, float(y.min())),
+        }
 
     def _starts(self, x, y):
         """Variable projection over the exponents: a, b and c_inf in closed form for each."""
@@ -63,9 +73,14 @@ class AdditiveJointLaw(Law):
     def _additive_starts(self, x, y, ranker: "AdditiveJointLaw") -> list[dict]:
         exps = np.geomspace(0.05, 2.0, 10)
         nonlinear = varpro.grid(alpha=exps, beta=exps)
-        basis = np.stack([np.power(x[None, :, 1], -nonlinear["alpha"][:, None]),
-                          np.power(x[None, :, 0], -nonlinear["beta"][:, None]), np.ones((len(exps) ** 2, len(x)))],
-                         axis=-1)  # fmt: skip
+        basis = np.stack(
+            [
+                np.power(x[None, :, 1], -nonlinear["alpha"][:, None]),
+                np.power(x[None, :, 0], -nonlinear["beta"][:, None]),
+                np.ones((len(exps) ** 2, len(x))),
+            ],
+            axis=-1,
+        )
         return varpro.best_starts(ranker, x, y, nonlinear, basis, ("a", "b", "c_inf"))
 
 

@@ -108,8 +108,7 @@ class M4Law(GivenEps0, Law):
         if not (b > 0 and p["beta"] > 0 and p["alpha"] >= 0):
             s = np.full(len(x), np.nan)
         else:
-            s = solve_logit(np.log(p["beta"]) + p["c"] * np.log(x[:, 0]) - (1.0 - p["alpha"]) * np.log(b),
-                            p["alpha"])  # fmt: skip
+            s = solve_logit(np.log(p["beta"]) + p["c"] * np.log(x[:, 0]) - (1.0 - p["alpha"]) * np.log(b), p["alpha"])
         self._cache = (key, s, b)
         return s, b
 
@@ -126,16 +125,26 @@ class M4Law(GivenEps0, Law):
         denom = down + alpha * up
         inv = b * up * down / denom  # 1 / (dF/dw)
         share = alpha * up / denom  # dw/db
-        return {"beta": inv / p["beta"], "c": inv * np.log(x[:, 0]), "alpha": inv * (np.log(b) + _log_sigmoid(-s)),
-                "eps_inf": 1.0 - share, "eps0": share}  # fmt: skip
+        return {
+            "beta": inv / p["beta"],
+            "c": inv * np.log(x[:, 0]),
+            "alpha": inv * (np.log(b) + _log_sigmoid(-s)),
+            "eps_inf": 1.0 - share,
+            "eps0": share,
+        }
 
     def _bounds(self, x, y):
         """c in [-4, 0] (widened downward if it binds), alpha in [0, 8] (widened upward),
         eps_inf between 0 and the smallest error, eps0 from the largest error to 1000x it, and
         beta any positive amplitude (searched as its logarithm)."""
         lo, hi = float(y.min()), float(y.max())
-        return {"beta": (1e-300, 1e300), "c": (-4.0, 0.0), "alpha": (0.0, 8.0), "eps_inf": (0.0, lo),
-                "eps0": (hi, 1e3 * hi)}  # fmt: skip
+        return {
+            "beta": (1e-300, 1e300),
+            "c": (-4.0, 0.0),
+            "alpha": (0.0, 8.0),
+            "eps_inf": (0.0, lo),
+            "eps0": (hi, 1e3 * hi),
+        }
 
     def _starts(self, x, y):
         """Starts from a grid over (c, alpha, eps0; eps0 a few multiples of the largest error
@@ -160,8 +169,13 @@ class M4Law(GivenEps0, Law):
                 continue
             # least squares for log beta in log w - alpha log(eps0 - y) = log beta + c log x
             log_beta = float(np.mean((np.log(w) - alpha * np.log(eps0 - y) - c * np.log(x[:, 0]))[ok]))
-            p = {"beta": float(np.exp(np.clip(log_beta, -690.0, 690.0))), "c": c, "alpha": alpha, "eps_inf": eps_inf,
-                 "eps0": eps0}  # fmt: skip
+            p = {
+                "beta": float(np.exp(np.clip(log_beta, -690.0, 690.0))),
+                "c": c,
+                "alpha": alpha,
+                "eps_inf": eps_inf,
+                "eps0": eps0,
+            }
             with np.errstate(all="ignore"):
                 r = self._residuals(self._f(x, p), y) / (1.0 if sd is None else sd)
             loss = float((r**2).sum()) if np.isfinite(r).all() else np.inf

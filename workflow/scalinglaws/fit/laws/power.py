@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import varpro
 from ..regions import small_data_start
+from . import varpro
 from .base import Law, as_inputs
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
@@ -76,8 +76,13 @@ class PowerLaw(Law):
             # points share beyond it from the model that leaves out the most shards, not from the
             # shared variance of a fit that may include the region's shards
             sd = self.point_errors(x, relative=False, seeds_only=True)
-            n_start = small_data_start(lambda xr, yr, start: self._fit_plain(xr, yr, init or start, self.point_sd),
-                                       x, y, self.best_guess, self.point_var if sd is None else sd**2)  # fmt: skip
+            n_start = small_data_start(
+                lambda xr, yr, start: self._fit_plain(xr, yr, init or start, self.point_sd),
+                x,
+                y,
+                self.best_guess,
+                self.point_var if sd is None else sd**2,
+            )
         keep = x[:, 0] >= n_start
         super()._fit(x[keep], y[keep], init)
         self.n_start_ = n_start
@@ -142,11 +147,18 @@ class PowerLaw(Law):
         if flat:
             lines = []  # no regions to speak of: the warning says the curve does not fall
         elif n_end is not None and n_end <= self.n_start_:
-            lines = ["irreducible region from the first point on: alpha * n^beta < gamma at every n measured (no "
-                     "power-law region by Hestness et al.'s definition)"]  # fmt: skip
+            lines = [
+                "irreducible region from the first point on: alpha * n^beta < gamma at every n measured (no "
+                "power-law region by Hestness et al.'s definition)"
+            ]
         else:
-            end = ("beyond any n (gamma = 0)" if n_end is None else f"{n_end:.4g}" if n_end <= FAR * self.n_max_
-                   else f"beyond {FAR:g}x the largest n (not resolved by the data)")  # fmt: skip
+            end = (
+                "beyond any n (gamma = 0)"
+                if n_end is None
+                else f"{n_end:.4g}"
+                if n_end <= FAR * self.n_max_
+                else f"beyond {FAR:g}x the largest n (not resolved by the data)"
+            )
             lines = [f"power-law region: n from {self.n_start_:.4g} to {end}"]
         if self.small_data_:
             lines.append(

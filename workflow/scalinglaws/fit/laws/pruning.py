@@ -40,9 +40,7 @@ class DensityLaw(Law):
     """One network pruned to many densities: eps(d) with eps_np, eps_up, p, gamma."""
 
     name = "pruning"
-    formula = (
-        "eps(d) = eps_np * |(d - j p (eps_up/eps_np)^(1/gamma)) / (d - j p)|^gamma"
-    )
+    formula = "eps(d) = eps_np * |(d - j p (eps_up/eps_np)^(1/gamma)) / (d - j p)|^gamma"
     param_names = ("eps_np", "eps_up", "p", "gamma")
     x_names = ("d",)
     log_params = frozenset({"eps_np", "eps_up", "p"})
@@ -72,8 +70,10 @@ class DensityLaw(Law):
 
     def _starts(self, x, y):
         dense = float(y[np.argmax(x[:, 0])])
-        return [{"eps_np": dense, "eps_up": up * float(y.max()), "p": p, "gamma": g}
-                for up, p, g in itertools.product((1.0, 3.0), (1e-3, 1e-2, 1e-1), (0.5, 1.0, 2.0))]  # fmt: skip
+        return [
+            {"eps_np": dense, "eps_up": up * float(y.max()), "p": p, "gamma": g}
+            for up, p, g in itertools.product((1.0, 3.0), (1e-3, 1e-2, 1e-1), (0.5, 1.0, 2.0))
+        ]
 
 
 class InvariantPruningLaw(Law):
@@ -106,29 +106,30 @@ class InvariantPruningLaw(Law):
 
     def fit(self, x, y, init=None):
         depths = as_inputs(x, len(self.x_names))[:, 2]
-        self.fixed = (
-            {"phi": 0.0} if len(np.unique(depths[np.isfinite(depths)])) < 2 else {}
-        )
+        self.fixed = {"phi": 0.0} if len(np.unique(depths[np.isfinite(depths)])) < 2 else {}
         return super().fit(x, y, init)
 
     def clone(self):
         law = super().clone()
-        law.fixed = dict(
-            self.fixed
-        )  # a bootstrap refit keeps phi fixed where the fit did
+        law.fixed = dict(self.fixed)  # a bootstrap refit keeps phi fixed where the fit did
         return law
 
     def _bounds(self, x, y):
-        return {"eps_up": (float(y.min()), 1e3 * float(y.max())), "p": (1e-8, 1e4), "gamma": (0.05, 10.0),
-                "phi": (-4.0, 4.0), "psi": (-4.0, 4.0)}  # fmt: skip
+        return {
+            "eps_up": (float(y.min()), 1e3 * float(y.max())),
+            "p": (1e-8, 1e4),
+            "gamma": (0.05, 10.0),
+            "phi": (-4.0, 4.0),
+            "psi": (-4.0, 4.0),
+        }
 
     def _starts(self, x, y):
-        return [{"eps_up": up * float(y.max()), "p": p, "gamma": g, "phi": 0.0, "psi": psi}
-                for up, p, g, psi in itertools.product((1.0, 3.0), (1e-3, 1e-1, 10.0), (0.5, 1.5), (0.0, 1.0, 2.0))]  # fmt: skip
+        return [
+            {"eps_up": up * float(y.max()), "p": p, "gamma": g, "phi": 0.0, "psi": psi}
+            for up, p, g, psi in itertools.product((1.0, 3.0), (1e-3, 1e-1, 10.0), (0.5, 1.5), (0.0, 1.0, 2.0))
+        ]
 
     def _summary_extras(self):
         if "phi" in self.fixed:
-            return [
-                "phi fixed at 0: one depth only, so depth's exponent is not identifiable"
-            ]
+            return ["phi fixed at 0: one depth only, so depth's exponent is not identifiable"]
         return []

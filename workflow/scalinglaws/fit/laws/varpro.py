@@ -50,8 +50,15 @@ def grid(**axes) -> dict[str, np.ndarray]:
     return {name: points[:, i] for i, name in enumerate(names)}
 
 
-def best_starts(law, x: np.ndarray, y: np.ndarray, nonlinear: dict[str, np.ndarray], basis: np.ndarray,
-                linear: tuple[str, ...], keep: int = STARTS) -> list[dict]:  # fmt: skip
+def best_starts(
+    law,
+    x: np.ndarray,
+    y: np.ndarray,
+    nonlinear: dict[str, np.ndarray],
+    basis: np.ndarray,
+    linear: tuple[str, ...],
+    keep: int = STARTS,
+) -> list[dict]:
     """The `keep` best grid points by the law's own objective, each with its solved linear
     coefficients: starts for the full fit. `basis` is (G, n, len(linear))."""
     sd = law.point_errors(x)  # the points' weights, as in the full fit (None: unweighted)
