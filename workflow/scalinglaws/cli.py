@@ -104,7 +104,7 @@ def cmd_fit(args) -> int:
     Exit status 3 when some group or law could not be fitted (the others are written), unless
     --failures names a file to record them in."""
     from .fit.external import TableSpec, failures, fit_table
-    from .fit.selection import describe
+    from .fit.printout import table_fit_lines
     from .report.tables import write_outputs
 
     # the random-guess error is joint's and m4's eps0 and anchors power's small-data region
@@ -127,25 +127,7 @@ def cmd_fit(args) -> int:
     )
     fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
     write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
-    for key, fit in fits.items():
-        print(f"== {args.table}" + (f" [{args.group} = {key}]" if args.group else ""))
-        if "error" in fit:
-            print(f"not fitted: {fit['error']}")
-            continue
-        for name in fit["laws"]:
-            entry = fit[name]
-            if "skipped" in entry and fit["selection"]:
-                continue  # left out by --law auto: the selection below says why, once
-            print(entry.get("summary") or f"{name}: not fitted: {entry.get('error') or entry.get('skipped')}")
-            bt, held = entry.get("backtest", {}), entry.get("holdout") or {}
-            if "mean_rel_error" in bt:
-                print(f"  backtest ({bt['how']}): mean relative error {100 * bt['mean_rel_error']:.2f}%")
-            if "warning" in bt:
-                print(f"  warning: backtest: {bt['warning']}")
-            if "mean_rel_error" in held:
-                print(f"  held-out rows ({held['points']}): mean relative error {100 * held['mean_rel_error']:.2f}%")
-        for choice in fit["selection"]:
-            print("\n".join(describe(choice)))
+    print("\n".join(table_fit_lines(fits, args.table, args.group)))
     print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))
     failed = failures(fits)
     if args.failures:  # the record a workflow reports from; the job itself succeeds (its outputs are kept)
