@@ -10,7 +10,8 @@ min_version("9.0")
 PACKAGE_ROOT = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_ROOT)
 
-from scalinglaws import integrity, store
+from scalinglaws import store
+from scalinglaws.store import integrity
 from scalinglaws.configfile import load_config_file
 from scalinglaws.jobnames import JobNames, summary_line
 from scalinglaws.identity import code_version, stage_code

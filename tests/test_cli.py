@@ -15,8 +15,9 @@ from snakemake.utils import format as snakemake_format
 
 from conftest import REPO, TINY_CONFIG, make_checkout, snakemake
 from scalinglaws import __version__
-from scalinglaws.cli import build_parser, default_out, main
+from scalinglaws.cli import build_parser, main
 from scalinglaws.configfile import load_config_file
+from scalinglaws.fit.command import default_out
 from scalinglaws.jobnames import JobNames, describe, summary_line
 from scalinglaws.study import ConfigError, Study
 from test_tables import runs_table

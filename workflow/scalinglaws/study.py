@@ -7,7 +7,6 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -244,54 +243,3 @@ class Study:
     def curves(self) -> list[tuple[str, str]]:
         """(dataset, family) pairs: one learning curve, one set of fits and figures each."""
         return [(d, f) for d in self.datasets for f in self.families]
-
-
-def write_data(spec: dict, out: str | Path) -> None:
-    """Materialise a shard (spec["n"]) or the eval splits (n None) of Study.data_spec at `out`,
-    then its record `meta.json` beside it: what it is and a hash of the arrays. The record is
-    the same for the same content (no time, no provenance) and is not rewritten when it is
-    unchanged, so a rebuilt shard does not look new to the jobs that read it. Under the entry's
-    lock, an intact copy (its record names this spec, every array passes its CRC) is left alone:
-    another invocation on a shared store may have written it since this one planned the job."""
-    with store.job_lock(out) as note:
-        if _intact(spec, out):
-            note("found")
-            return
-        _write_data(spec, out)
-        note("computed")
-
-
-def _intact(spec: dict, out: str | Path) -> bool:
-    try:
-        store.verify(out, full=True)
-        return store.read_record(Path(out).with_name("meta.json"))["spec"] == spec
-    except (OSError, KeyError, store.CorruptRecord):
-        return False
-
-
-def _write_data(spec: dict, out: str | Path) -> None:
-    from .datasets import make_dataset
-
-    ds = make_dataset(spec["type"], {**spec["options"], "type": spec["type"]}, spec["seed"])
-    if spec["n"] is None:
-        splits = ds.eval_splits()
-        arrays = {
-            "val_x": splits["val"].x,
-            "val_y": splits["val"].y,
-            "test_x": splits["test"].x,
-            "test_y": splits["test"].y,
-        }
-    else:
-        shard = ds.shard(spec["n"])
-        arrays = {"x": shard.x, "y": shard.y}
-    store.atomic_save_npz(out, **arrays)
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        h.update(f"{name}:{arrays[name].dtype}:{arrays[name].shape}".encode() + arrays[name].tobytes())
-    meta, path = {"spec": spec, "arrays_sha256": h.hexdigest()}, Path(out).with_name("meta.json")
-    try:
-        if {k: v for k, v in store.read_record(path).items() if k != "checksum"} == meta:
-            return
-    except (OSError, store.CorruptRecord):
-        pass
-    store.write_record(path, meta)

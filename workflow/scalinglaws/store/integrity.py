@@ -21,8 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import store
-from .study import Study, write_data
+from .. import store
+from ..study import Study
+from .data import write_data
 
 
 def verified_cache(study: Study) -> str:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 DEFAULT_STORE = "results/store"
 STORE_ENV = "SCALINGLAWS_STORE"

@@ -1,8 +1,8 @@
-"""`scalinglaws store ...`: list, check and clean the content-addressed store (store.py)."""
+"""`scalinglaws store ...`: list, check and clean the content-addressed store (store/__init__.py)."""
 
 from __future__ import annotations
 
-from . import store
+from .. import store
 
 
 def cmd_store_ls(args) -> None:
@@ -22,8 +22,8 @@ def cmd_store_ls(args) -> None:
 
 def cmd_store_verify(args) -> None:
     """Check every stored file of the given studies (checksums, CRCs); --repair fixes them."""
+    from ..study import Study
     from . import integrity
-    from .study import Study
 
     bad = 0
     for path in args.configfile:
@@ -45,7 +45,7 @@ def cmd_store_gc(args) -> None:
     """Remove store entries that none of the given study configs refers to."""
     import shutil
 
-    from .study import Study
+    from ..study import Study
 
     keep: set[str] = set()
     roots = set()
@@ -67,7 +67,7 @@ def cmd_store_gc(args) -> None:
     )
 
 
-def add_store_commands(sub) -> None:
+def add_parser(sub) -> None:
     """Register `store ls`, `store verify` and `store gc` under the main parser's subcommands."""
     st = sub.add_parser("store", help="inspect or clean the content-addressed store").add_subparsers(
         dest="store_command", required=True
