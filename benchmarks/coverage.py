@@ -38,8 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from scalinglaws.fit.intervals import intervals  # noqa: E402
-from scalinglaws.fit.predict import stored_law  # noqa: E402
+from scalinglaws.fit.result import FitResult  # noqa: E402
 from scalinglaws.fit.study import StudyFit, fit_curve  # noqa: E402
 
 SEEDS, SHARD_SD, SEED_SD, BEST_GUESS = 3, 0.03, 0.05, 1.0
@@ -98,9 +97,8 @@ def one_study(case: str, seed: int, replicates: int) -> dict:
     for p in ("alpha", "beta", "gamma"):
         ci = out["params"][p]["ci95"]
         hit[p] = np.nan if params is None or ci is None else float(ci[0] <= params[p] <= ci[1])
-    law, samples, noise, s = stored_law("power", out)
     at = n.max() * np.array([*AT.values(), *PI_AT.values()])
-    iv = intervals(law, samples, noise, at, s)
+    iv = FitResult.from_json(out).predict(at)
     true_mean = curve(at, params) if params is not None else curve(at, None)
     for i, key in enumerate(AT):
         hit[key] = float(iv["ci_low"][i] <= true_mean[i] <= iv["ci_high"][i])

@@ -7,9 +7,8 @@ from scalinglaws.fit.backtest import backtest
 from scalinglaws.fit.best_guess import best_guess_error
 from scalinglaws.fit.entry import fit_entry
 from scalinglaws.fit.identify import ci_warnings, exponent_words, gamma_warning
-from scalinglaws.fit.intervals import intervals
 from scalinglaws.fit.laws import BrokenPowerLaw, JointLaw, PowerLaw, make_law
-from scalinglaws.fit.predict import stored_law
+from scalinglaws.fit.result import FitResult
 from scalinglaws.fit.selection import select_law
 from scalinglaws.fit.uncertainty import (
     Replicates,
@@ -177,8 +176,7 @@ def test_prediction_interval_contains_the_band_and_both_reach_beyond_the_data():
     assert (pi_lo < lo).all() and (hi < pi_hi).all()
     width = np.log(hi / lo)
     assert width[-1] > 2 * width[len(width) // 2]  # the band opens up where it extrapolates
-    law, samples, noise, seed = stored_law("power", entry)
-    at_grid = intervals(law, samples, noise, band["x"], seed)  # the same numbers `predict` computes
+    at_grid = FitResult.from_json(entry).predict(band["x"])  # the same numbers `predict` computes
     np.testing.assert_allclose(at_grid["ci_low"], lo)
     np.testing.assert_allclose(at_grid["pi_high"], pi_hi)
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .backtest import backtest, score_holdout
-from .grid import EXTRAPOLATE, per_line, plot_grid
 from .identify import ci_warnings, gamma_warning
-from .intervals import intervals
 from .laws import FitError, Law
 from .laws.base import as_inputs
+from .result import Estimate, FitResult, NotFitted, plot_with_intervals
 from .uncertainty import (
     CI_LEVEL,
     Bootstrap,
@@ -30,76 +29,77 @@ from .uncertainty import (
 )
 from .weights import weigh_with_shared_noise
 
-PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
-
 
 def fit_entry(
     law: Law, x, y, replicates: Replicates, axis: int | None = None, holdout=None, noise: Noise | None = None
 ) -> dict:
+    """fit_law's result as the entry of fits.json."""
+    return fit_law(law, x, y, replicates, axis, holdout, noise).to_json()
+
+
+def fit_law(
+    law: Law, x, y, replicates: Replicates, axis: int | None = None, holdout=None, noise: Noise | None = None
+) -> FitResult | NotFitted:
     """Fit `law` to (x, y) and report it. `replicates` holds resampled (x, y) of the fitted
-    points (with what was resampled, and the seed); `axis` is the input that backtests cut (default: the law's); a boolean `holdout`
-    leaves those rows out of the fit and of the backtest: they are only predicted and scored;
-    `noise` is the points' seed noise (None: one run per point)."""
+    points (with what was resampled, and the seed); `axis` is the input that backtests cut
+    (default: the law's); a boolean `holdout` leaves those rows out of the fit and of the
+    backtest: they are only predicted and scored; `noise` is the points' seed noise (None: one
+    run per point)."""
     x = as_inputs(x, len(law.x_names))
     y = np.asarray(y, float)
     fit_x, fit_y = (x, y) if holdout is None else (x[~holdout], y[~holdout])
-    head = {"law": law.name, "formula": law.formula, "inputs": list(law.x_names)}
     try:
         weigh_with_shared_noise(law, fit_x, fit_y)  # a plain fit when the points have no seed errors
     except FitError as exc:
-        return {**head, "error": str(exc), "data": {"x": x.tolist(), "y": y.tolist()}}
+        record = {"law": law.name, "formula": law.formula, "inputs": list(law.x_names), "error": str(exc)}
+        return NotFitted(law.name, str(exc), record={**record, "data": {"x": x.tolist(), "y": y.tolist()}})
     noise = (noise or Noise()).with_fit(law, fit_x, fit_y)
     resample, seed = replicates.what, replicates.seed
     replicates = list(replicates.draws)
     boot = bootstrap(law, replicates, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
     law.ci_ = boot.intervals()
     law.warnings_ += ci_warnings(law) + gamma_warning(law, fit_y)
-    entry = {
-        **head,
-        "params": parameters(law),
-        "derived": derived(law, boot),
-        **law.extras(),
-        "goodness": law.goodness(fit_x, fit_y),
-        "warnings": law.warnings_,
-        "bootstrap": bootstrap_summary(boot, resample, seed, noise),
-        "weights": None
-        if law.point_sd is None
-        else {
+    weights = None
+    if law.point_sd is not None:
+        weights = {
             "point_sd": law.point_errors(x, relative=False).tolist(),
             "definition": "each point's residual weighed by 1/sd: sd^2 is its seeds' relative standard error "
             "squared, moderated toward the typical one, plus the variance the points share beyond their "
             "seeds (fit/weights.py); the same in every replicate, backtest and region decision",
-        },
-        "correlations": boot.correlations(),
-        "plot": plot_with_intervals(law, x, boot.samples, noise, seed),
-        "backtest": backtest(law, fit_x, fit_y, axis=axis),
-        **({} if holdout is None else {"holdout": score_holdout(law, x[holdout], y[holdout])}),
-        "data": {"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
-        "summary": law.summary(),
-        "predict": {
-            "version": PREDICT_VERSION,
-            "options": law.options(),
-            "params": law.params_,
-            "samples": boot.samples.tolist(),
-            "noise": noise.to_json(),
-            "seed": seed,
-        },
-    }
-    plot = entry["plot"]
-    if plot["kind"] == "curve":  # the 1-input band, under the name the figures have always read
-        entry["band"] = {k: plot[k] for k in ("x", "fit", "lo", "hi", "pi_lo", "pi_hi", "data_max")}
-    return entry
+        }
+    return FitResult(
+        name=law.name,
+        formula=law.formula,
+        inputs=list(law.x_names),
+        params=parameters(law),
+        derived=derived(law, boot),
+        extras=law.extras(),
+        goodness=law.goodness(fit_x, fit_y),
+        warnings=law.warnings_,
+        bootstrap=bootstrap_summary(boot, resample, seed, noise),
+        weights=weights,
+        correlations=boot.correlations(),
+        plot=plot_with_intervals(law, x, boot.samples, noise, seed),
+        backtest=backtest(law, fit_x, fit_y, axis=axis),
+        holdout=None if holdout is None else score_holdout(law, x[holdout], y[holdout]),
+        data={"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
+        law_summary=law.summary(),
+        law=law,
+        samples=boot.samples,
+        noise=noise,
+        seed=seed,
+    )
 
 
 def parameters(law: Law) -> dict:
     """Each parameter: value, 95% CI, whether it was fixed, and the bounds of its search box."""
     return {
-        p: {
-            "value": law.params_[p],
-            "ci95": law.ci_.get(p),
-            "fixed": p in law.fixed,
-            "bounds": [finite_or_none(b) for b in law.bounds_.get(p, (-np.inf, np.inf))],
-        }
+        p: Estimate(
+            law.params_[p],
+            law.ci_.get(p),
+            p in law.fixed,
+            [finite_or_none(b) for b in law.bounds_.get(p, (-np.inf, np.inf))],
+        )
         for p in law.param_names
     }
 
@@ -110,7 +110,7 @@ def derived(law: Law, boot: Bootstrap) -> dict:
     out = {}
     for name, value in law.derived(law.params_).items():
         samples = np.array([law.derived(dict(zip(boot.names, s)))[name] for s in boot.samples])
-        out[name] = {"value": finite_or_none(value), "ci95": derived_interval(samples)}
+        out[name] = Estimate(finite_or_none(value), derived_interval(samples))
     return out
 
 
@@ -125,15 +125,3 @@ def bootstrap_summary(boot: Bootstrap, resample: str, seed: int, noise: Noise) -
         "level": CI_LEVEL,
         "noise": noise.to_json(),
     }
-
-
-def plot_with_intervals(
-    law: Law, x: np.ndarray, samples: np.ndarray, noise: Noise, seed: int, extrapolate: float = EXTRAPOLATE
-) -> dict:
-    """The figure's description with, on its grid, the fit, the 95% band of the mean curve
-    (lo, hi) and the 95% prediction interval of a new run (pi_lo, pi_hi), from the bootstrap
-    `samples` of the parameters."""
-    at, plot = plot_grid(law, x, extrapolate)
-    iv = intervals(law, samples, noise, at, seed)
-    keys = {"fit": "prediction", "lo": "ci_low", "hi": "ci_high", "pi_lo": "pi_low", "pi_hi": "pi_high"}
-    return {**plot, **{k: per_line(plot, iv[v]) for k, v in keys.items()}}

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..errors import UserError
 from ..fit.intervals import intervals
-from ..fit.predict import law_entry, stored_law
+from ..fit.predict import fitted_law
+from ..fit.result import FitResult, as_curves
 from ..fit.uncertainty import CI_LEVEL, derived_interval
 
 CURVE_LAW, SIZE_LAW = "power", "size"
@@ -40,18 +41,18 @@ def interval(values) -> list[float | None] | None:
 class Curve:
     """A curve's laws, with per-replicate `error(n)` and `size(n)` (rows: replicates)."""
 
-    def __init__(self, group: str, name: str, entry: dict, size_entry: dict | None, tol: float, seed: int = 0):
-        self.group, self.name, self.tol = group, name, tol
-        self.law, self.samples, self.noise, self.seed = stored_law(name, entry)
+    def __init__(self, group: str, result: FitResult, size: FitResult | None, tol: float, seed: int = 0):
+        self.group, self.name, self.tol = group, result.name, tol
+        self.result = result
+        self.law, self.samples, self.noise, self.seed = result.law, result.samples, result.noise, result.seed
         if len(self.samples) < 2:
-            raise PlanError(f"group {group!r}: law {name!r} has no bootstrap samples; fit it with --bootstrap > 1")
+            raise PlanError(f"group {group!r}: law {self.name!r} has no bootstrap samples; fit it with --bootstrap > 1")
         self.names = list(self.law.param_names)
-        x = np.asarray(entry["data"]["x"], float).reshape(-1, len(self.law.x_names))
-        self.n_max = float(x[:, self.law.axis].max())
+        self.n_max = result.data_max
         self.size_law = self.size_samples = None
-        if size_entry is not None:
-            self.size_law, size_samples, _, _ = stored_law(SIZE_LAW, size_entry)
-            self.size_samples = _paired(size_samples, len(self.samples), seed)
+        if size is not None:
+            self.size_law = size.law
+            self.size_samples = _paired(size.samples, len(self.samples), seed)
 
     @property
     def joint(self) -> bool:
@@ -157,24 +158,25 @@ def _paired(samples: np.ndarray, count: int, seed: int) -> np.ndarray:
 def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> Curve:
     """The curve of `group` (needed when the fits hold several) read through `law` (default:
     the joint law the backtest selected when there is one and no power law, else power)."""
-    groups = [g for g, f in fits.items() if isinstance(f, dict) and "laws" in f]
+    curves = as_curves(fits)
+    groups = [g for g, c in curves.items() if c.has_laws]
     if group is None:
         if len(groups) != 1:
             raise PlanError(f"{source}: {len(groups)} curves ({', '.join(groups)}): choose one with --group")
         group = groups[0]
     if group not in groups:
         raise PlanError(f"{source}: no group {group!r} (groups: {', '.join(groups)})")
-    fit = fits[group]
-    fitted = [n for n in fit["laws"] if "error" not in fit.get(n, {"error": 1})]
+    fit = curves[group]
+    fitted = [r.name for r in fit.fitted()]
     if law is None:
         law = CURVE_LAW if CURVE_LAW in fitted else next((n for n in JOINT if n in fitted), None)
         if law is None:
             raise PlanError(f"{source}: group {group!r} has no fitted power or joint law (fitted: {', '.join(fitted)})")
     if law not in (CURVE_LAW, *JOINT):
         raise PlanError(f"--law {law}: a plan reads power (with size) or a joint law ({', '.join(JOINT)})")
-    name, entry = law_entry(source, fits, group, law, 1 if law == CURVE_LAW else 2)
-    size_entry = None
+    result = fitted_law(source, fit, law, 1 if law == CURVE_LAW else 2)
+    size = None
     if law == CURVE_LAW and SIZE_LAW in fitted:
-        size_entry = law_entry(source, fits, group, SIZE_LAW, 1)[1]
-    tol = fit.get("size_tolerance", SIZE_TOLERANCE)
-    return Curve(group, name, entry, size_entry, tol, entry["predict"]["seed"])
+        size = fitted_law(source, fit, SIZE_LAW, 1)
+    tol = fit.info.get("size_tolerance", SIZE_TOLERANCE)
+    return Curve(group, result, size, tol, result.seed)

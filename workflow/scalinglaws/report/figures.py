@@ -22,11 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..fit.entry import PREDICT_VERSION  # noqa: E402
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
-from ..fit.intervals import intervals  # noqa: E402
-from ..fit.predict import redraw, stored_law  # noqa: E402
+from ..fit.result import CurveFits, FitResult, NotFitted, as_curve, as_curves, as_result  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
 from .axes import (
     DATA_FACTORS,
@@ -85,32 +83,27 @@ def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True)
         )
 
 
-def fit_start(entry: dict) -> float | None:
-    """The first fitted shard of a power law that left small-data shards out, else None."""
-    regions = entry.get("regions") or {}
-    return regions.get("power_law_start") if regions.get("small_data_n") else None
-
-
+CURVE_LAW, SIZE_LAW = "power", "size"
 TOO_SMALL = 0.01  # a gamma below 1% of the smallest error is named in the legend, not drawn
 
 
-def draw_gamma(ax, entry: dict) -> None:
+def draw_gamma(ax, result: FitResult) -> None:
     """The irreducible error gamma as a line labelled with its value (and CI), in the legend and
     on the line itself."""
-    gamma = entry.get("params", {}).get("gamma")
-    if not gamma or not gamma["value"] > 0:
+    gamma = result.params.get("gamma")
+    if not gamma or not gamma.value > 0:
         return
-    ci = gamma.get("ci95")
+    ci = gamma.ci95
     ci_txt = f", 95% CI {ci[0]:.2g} to {ci[1]:.2g}" if ci else ""
-    if gamma["value"] < TOO_SMALL * min(entry["data"]["y"]):  # a line there would squash the data
-        label = f"gamma = {gamma['value']:.2g} (irreducible{ci_txt}; not drawn)"
+    if gamma.value < TOO_SMALL * result.y.min():  # a line there would squash the data
+        label = f"gamma = {gamma.value:.2g} (irreducible{ci_txt}; not drawn)"
         ax.plot([], [], color="grey", ls=":", lw=1, label=label)
         return
-    ax.axhline(gamma["value"], color="grey", ls=":", lw=1, label=f"gamma = {gamma['value']:.3g} (irreducible{ci_txt})")
+    ax.axhline(gamma.value, color="grey", ls=":", lw=1, label=f"gamma = {gamma.value:.3g} (irreducible{ci_txt})")
     ax.text(
         0.01,
-        gamma["value"],
-        f"gamma = {gamma['value']:.3g}",
+        gamma.value,
+        f"gamma = {gamma.value:.3g}",
         transform=ax.get_yaxis_transform(),
         ha="left",
         va="bottom",
@@ -119,9 +112,9 @@ def draw_gamma(ax, entry: dict) -> None:
     )
 
 
-def draw_small_data(ax, entry: dict) -> None:
+def draw_small_data(ax, result: FitResult) -> None:
     """The small-data region's span, left out of the fit (Hestness et al.'s first region)."""
-    regions = entry.get("regions") or {}
+    regions = result.regions
     if regions.get("small_data_n"):
         ax.axvspan(
             min(regions["small_data_n"]) / 1.2,
@@ -132,15 +125,14 @@ def draw_small_data(ax, entry: dict) -> None:
         )
 
 
-def draw_factors(ax, entry: dict, extrapolate: float) -> None:
+def draw_factors(ax, result: FitResult, extrapolate: float) -> None:
     """The predictions at k x the largest shard (the summary's table, within the extrapolation
     limit), with their 95% prediction intervals: where the curve is read off."""
-    if entry.get("predict", {}).get("version") != PREDICT_VERSION:
+    if not result.can_predict():
         return
-    law, samples, noise, seed = stored_law(entry["law"], entry)
     factors = [k for k in DATA_FACTORS if k <= extrapolate]
-    x = np.array(factors, float) * max(v[0] for v in entry["data"]["x"])
-    iv = intervals(law, samples, noise, x[:, None], seed)
+    x = np.array(factors, float) * result.data_max
+    iv = result.predict(x[:, None])
     pred = iv["prediction"]
     yerr = None if iv["pi_low"] is None else [pred - iv["pi_low"], iv["pi_high"] - pred]
     ax.errorbar(
@@ -157,11 +149,12 @@ def draw_factors(ax, entry: dict, extrapolate: float) -> None:
     )
 
 
-def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
+def learning_curve_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extrapolate: float = EXTRAPOLATE):
+    fit = as_curve(fit)
     metric = curve["metric"].iloc[0] if len(curve) else "mse"
-    target = fit.get("target", "test_metric").split("_")[0]
-    power = fit.get("power", {})
-    start = fit_start(power)
+    target = fit.target
+    power = fit.get(CURVE_LAW)
+    start = power.fit_start if power else None
     left_out = curve["n"] < start if start else np.zeros(len(curve), bool)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     styles = (
@@ -184,10 +177,10 @@ def learning_curve_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolat
             mew=1.5,
             label="limited by the protocol (limited_by), not the data",
         )
-    if "plot" in power:
-        band = redraw(power, extrapolate, start)
-        p = {k: v["value"] for k, v in power["params"].items()}
-        ci = power["params"]["beta"]["ci95"]
+    if power:
+        band = power.redraw(extrapolate, start)
+        p = {k: v.value for k, v in power.params.items()}
+        ci = power.ci("beta")
         ci_txt = f" (beta 95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
         draw_intervals(ax, band, "C1", f"fit: {p['alpha']:.3g} n^{p['beta']:.2f} + {p['gamma']:.3g}{ci_txt}")
         draw_gamma(ax, power)
@@ -221,17 +214,18 @@ def size_figure(sizes: pd.DataFrame, title: str, metric: str = "mse"):
     return fig
 
 
-def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: float = EXTRAPOLATE):
+def best_size_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extrapolate: float = EXTRAPOLATE):
+    fit = as_curve(fit)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.plot(curve["n"], curve["params"], "x", color="grey", label="winning size (lowest val metric)")
     ax.plot(curve["n"], curve["best_params"], "o", label="best size (smallest within tolerance)")
-    size = fit.get("size", {})
-    if "plot" in size:
-        band = redraw(size, extrapolate)
-        p = size["params"]["beta_p"]
-        ci = f" [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["ci95"] else ""
-        words = exponent_words(p["value"], p["ci95"])
-        draw_intervals(ax, band, "C1", f"s(n) ~ n^{p['value']:.2f}{ci}: {words}")
+    size = fit.get(SIZE_LAW)
+    if size:
+        band = size.redraw(extrapolate)
+        p = size.params["beta_p"]
+        ci = f" [{p.ci95[0]:.2f}, {p.ci95[1]:.2f}]" if p.ci95 else ""
+        words = exponent_words(p.value, p.ci95)
+        draw_intervals(ax, band, "C1", f"s(n) ~ n^{p.value:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     label_powers_of_two(ax, curve["n"])
     plain_log_labels(ax)
@@ -239,16 +233,15 @@ def best_size_figure(curve: pd.DataFrame, fit: dict, title: str, extrapolate: fl
     return fig
 
 
-def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extrapolate: float) -> None:
-    start = fit_start(entry)
-    plot, data = redraw(entry, extrapolate, start), entry["data"]
-    x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
-    held = np.asarray(data["holdout"] if data.get("holdout") is not None else np.zeros(len(y)), bool)
+def _fit_panel(ax, result: FitResult, label: str, color, x_labels, y_label: str, extrapolate: float) -> None:
+    start = result.fit_start
+    plot = result.redraw(extrapolate, start)
+    x, y, held = result.x, result.y, result.held_out
     tag = f"{label}: " if label else ""
     if plot["kind"] == "parity":
         _parity(ax, plot, x, y, held, (tag, color, y_label))
         return
-    axis = entry["inputs"].index(plot["line_input"]) ^ 1 if plot["kind"] == "lines" else 0
+    axis = result.inputs.index(plot["line_input"]) ^ 1 if plot["kind"] == "lines" else 0
     grid = np.asarray(plot["x"])
     keys = ("fit", "lo", "hi", "pi_lo", "pi_hi")
     if plot["kind"] == "curve":
@@ -279,14 +272,14 @@ def _fit_panel(ax, entry: dict, label: str, color, x_labels, y_label: str, extra
         line.update(x=grid, data_max=plot.get("data_max", grid.max()))
         draw_intervals(ax, line, shade, f"{name}fit", legend_bands=i == 0)
     if plot["kind"] == "curve":
-        draw_gamma(ax, entry)
-    regions = entry.get("regions")
+        draw_gamma(ax, result)
+    regions = result.regions
     if regions:
-        draw_small_data(ax, entry)
+        draw_small_data(ax, result)
         end = regions["power_law_end"]
         if end is not None and end <= x[:, 0].max():
             ax.axvline(end, color="grey", ls="--", lw=1, label="irreducible region from here")
-    names = entry["inputs"]
+    names = result.inputs
     x_label = (x_labels or [INPUT_LABEL.get(v, v) for v in names])[axis]
     ax.set(xscale="log", yscale="log", xlabel=x_label, ylabel=y_label)
     label_powers_of_two(ax, x[:, axis])
@@ -317,10 +310,10 @@ def _parity(ax, plot: dict, x, y, held, style: tuple) -> None:
     ax.set(xscale=scale, yscale=scale, xlabel=f"observed {y_label}", ylabel=f"predicted {y_label}")
 
 
-def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
+def _backtest_panel(ax, result: FitResult, label: str, color, y_label: str) -> None:
     """Each backtest split's predictions of the held-out points next to what was observed, on
     log axes; every observed point is drawn once, so 48 points stay readable."""
-    bt = entry["backtest"]
+    bt = result.backtest
     splits = [s for s in bt["splits"] if "predicted" in s]
     shades = plt.cm.plasma(np.linspace(0, 0.8, len(splits))) if len(splits) > 1 else [color]
     tag = f"{label}: " if label else ""
@@ -355,8 +348,8 @@ def _backtest_panel(ax, entry: dict, label: str, color, y_label: str) -> None:
         label_powers_of_two(ax, held)
 
 
-def _compute_panel(ax, entry: dict, label: str, color) -> None:
-    co = entry["compute_optimal"]
+def _compute_panel(ax, result: FitResult, label: str, color) -> None:
+    co = result.extras["compute_optimal"]
     tag = f"{label}: " if label else ""
     ax.plot(co["compute"], co["n_opt"], color=color, label=f"{tag}N_opt (parameters)")
     ax.plot(co["compute"], co["d_opt"], color=color, ls="--", label=f"{tag}D_opt (tokens)")
@@ -370,22 +363,27 @@ def _compute_panel(ax, entry: dict, label: str, color) -> None:
 
 
 def law_figure(
-    entries: list[tuple[str, dict]], title: str, x_labels=None, y_label: str = "error", extrapolate: float = EXTRAPOLATE
+    entries: list[tuple[str, FitResult | NotFitted]],
+    title: str,
+    x_labels=None,
+    y_label: str = "error",
+    extrapolate: float = EXTRAPOLATE,
 ):
     """One law: its fit with the 95% CI band and prediction interval, out to `extrapolate` x the
     data (left), its backtest (middle or right) and, for chinchilla, the compute-optimal
     allocation; one colour per group of `entries`."""
-    extra = any("compute_optimal" in e for _, e in entries)
+    entries = [(label, as_result(e)) for label, e in entries]
+    extra = any(e.fitted and "compute_optimal" in e.extras for _, e in entries)
     fig, axes = plt.subplots(1, 3 if extra else 2, figsize=(16 if extra else 11, 4.2))
     notes = []
     for i, (label, entry) in enumerate(entries):
         label = label if len(entries) > 1 else ""
-        if "error" in entry:
-            notes.append(f"{label + ': ' if label else ''}not fitted: {entry['error']}")
+        if not entry.fitted:
+            notes.append(f"{label + ': ' if label else ''}not fitted: {entry.reason}")
             continue
         _fit_panel(axes[0], entry, label, f"C{i}", x_labels, y_label, extrapolate)
         _backtest_panel(axes[1], entry, label, f"C{i}", y_label)
-        if "compute_optimal" in entry:
+        if "compute_optimal" in entry.extras:
             _compute_panel(axes[2], entry, label, f"C{i}")
     for i, note in enumerate(notes):
         axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
@@ -406,7 +404,7 @@ def draw_all(
     """All figures for every (dataset, family); files are named <dataset>.<family>.<figure>."""
     out_dir = Path(out_dir)
     written = []
-    for key, fit in fits.items():
+    for key, fit in as_curves(fits).items():
         dataset, family = key.split("/")
         c = curve[(curve["dataset"] == dataset) & (curve["family"] == family)]
         s = sizes[(sizes["dataset"] == dataset) & (sizes["family"] == family)]
@@ -415,9 +413,9 @@ def draw_all(
         written += save(learning_curve_figure(c, fit, title, extrapolate), f"{stem}.learning_curve")
         written += save(size_figure(s, title, c["metric"].iloc[0] if len(c) else "mse"), f"{stem}.error_vs_size")
         written += save(best_size_figure(c, fit, title, extrapolate), f"{stem}.best_size")
-        metric = metric_label(c["metric"].iloc[0], fit.get("target", "test").split("_")[0]) if len(c) else "metric"
-        for name in fit.get("laws", []):
-            y_label = metric if name != "size" else "parameters of the best model"
-            fig = law_figure([("", fit[name])], f"{title}: {name}", None, y_label, extrapolate)
+        metric = metric_label(c["metric"].iloc[0], fit.target) if len(c) else "metric"
+        for name, entry in fit.laws.items():
+            y_label = metric if name != SIZE_LAW else "parameters of the best model"
+            fig = law_figure([("", entry)], f"{title}: {name}", None, y_label, extrapolate)
             written += save(fig, f"{stem}.law_{name}")
     return written

@@ -18,10 +18,12 @@ import pandas as pd
 
 from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
-from ..fit.predict import PredictError, default_law, predict_rows
+from ..fit.predict import PredictError, predict_rows
+from ..fit.result import CurveFits, Estimate, as_curve, as_curves
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
+CURVE_LAW, SIZE_LAW = "power", "size"
 FIGURES = (
     (
         "learning_curve",
@@ -67,27 +69,27 @@ def _span(interval) -> str:
     return f"{interval[0]:.3g} to {interval[1]:.3g}"
 
 
-def _ci(q: dict, digits: int = 3) -> str:
-    ci = q.get("ci95")
+def _ci(q: Estimate, digits: int = 3) -> str:
+    ci = q.ci95
     return f" (95% CI {ci[0]:.{digits}g} to {ci[1]:.{digits}g})" if ci else " (no CI)"
 
 
-def law_sentences(fit: dict, metric: str) -> list[str]:
+def law_sentences(fit: CurveFits, metric: str) -> list[str]:
     """Each fitted law of the curve, in words, with its CIs."""
+    fit = as_curve(fit)
     out = []
-    power = fit.get("power", {})
-    if "params" in power:
-        p = power["params"]
-        shards = [x[0] for x in power["data"]["x"]]
-        left = (power.get("regions") or {}).get("small_data_n") or []
-        fitted = [n for n in shards if n not in left]
+    power = fit.get(CURVE_LAW)
+    if power:
+        p = power.params
+        left = power.regions.get("small_data_n") or []
+        fitted = [n for n in power.x[:, 0].tolist() if n not in left]
         text = (
-            f"The {metric} falls as a power of the training-set size n: eps(n) = {p['alpha']['value']:.3g} "
-            f"n^{p['beta']['value']:.3f} + {p['gamma']['value']:.3g}. The exponent beta is "
-            f"{p['beta']['value']:.3f}{_ci(p['beta'])}; the irreducible error gamma is "
-            f"{p['gamma']['value']:.3g}{_ci(p['gamma'], 2)}. It is fitted to {len(fitted)} shards from "
+            f"The {metric} falls as a power of the training-set size n: eps(n) = {p['alpha'].value:.3g} "
+            f"n^{p['beta'].value:.3f} + {p['gamma'].value:.3g}. The exponent beta is "
+            f"{p['beta'].value:.3f}{_ci(p['beta'])}; the irreducible error gamma is "
+            f"{p['gamma'].value:.3g}{_ci(p['gamma'], 2)}. It is fitted to {len(fitted)} shards from "
             f"{number(min(fitted))} to {number(max(fitted))} examples (R² of the log error "
-            f"{power['goodness']['r2_log']:.3f})."
+            f"{power.goodness['r2_log']:.3f})."
         )
         if left:
             text += (
@@ -95,35 +97,32 @@ def law_sentences(fit: dict, metric: str) -> list[str]:
                 "(near the best-guess error) and are left out of the fit."
             )
         out.append(text)
-    size = fit.get("size", {})
-    if "params" in size:
-        b = size["params"]["beta_p"]
-        out.append(
-            f"The best model size grows as n^{b['value']:.2f}{_ci(b, 2)}: {exponent_words(b['value'], b['ci95'])}."
-        )
-    for name in fit.get("laws", []):
-        entry = fit.get(name, {})
-        if name in ("power", "size") or "params" not in entry:
+    size = fit.get(SIZE_LAW)
+    if size:
+        b = size.params["beta_p"]
+        out.append(f"The best model size grows as n^{b.value:.2f}{_ci(b, 2)}: {exponent_words(b.value, b.ci95)}.")
+    for result in fit.fitted():
+        if result.name in (CURVE_LAW, SIZE_LAW):
             continue
-        inputs = " and ".join(INPUT_LABEL.get(v, v) for v in entry["inputs"])
-        free = [f"{k} = {v['value']:.3g}{_ci(v)}" for k, v in entry["params"].items() if not v["fixed"]]
-        out.append(f"The {name} law ({entry['formula']}) describes the {metric} over {inputs}: {'; '.join(free)}.")
-    for name in fit.get("laws", []):
-        if "error" in fit.get(name, {}):
-            out.append(f"The {name} law could not be fitted: {fit[name]['error']}.")
+        inputs = " and ".join(INPUT_LABEL.get(v, v) for v in result.inputs)
+        free = [f"{k} = {v.value:.3g}{_ci(v)}" for k, v in result.params.items() if not v.fixed]
+        out.append(f"The {result.name} law ({result.formula}) describes the {metric} over {inputs}: {'; '.join(free)}.")
+    for entry in fit.not_fitted():
+        if not entry.skipped:
+            out.append(f"The {entry.name} law could not be fitted: {entry.reason}.")
     return out
 
 
-def data_factor_rows(fits: dict, group: str, extrapolate: float = EXTRAPOLATE) -> pd.DataFrame:
+def data_factor_rows(fits, group: str, extrapolate: float = EXTRAPOLATE) -> pd.DataFrame:
     """What k x the largest shard buys, for k in DATA_FACTORS: the prediction of the curve's
     default law (the one the backtest selected) with its 95% CI and prediction interval."""
-    fit = fits[group]
-    law = default_law(fit, 1)
-    if law is None:
+    curves = as_curves(fits)
+    law = curves[group].default_law(1)
+    result = curves[group].get(law) if law is not None else None
+    if result is None:
         return pd.DataFrame()
-    largest = max(x[0] for x in fit[law]["data"]["x"])
     try:
-        rows = predict_rows(Path("fits.json"), fits, np.array(DATA_FACTORS, float) * largest, law, group)
+        rows = predict_rows(Path("fits.json"), curves, np.array(DATA_FACTORS, float) * result.data_max, law, group)
     except PredictError:
         return pd.DataFrame()
     rows.insert(0, "factor", list(DATA_FACTORS))
@@ -131,22 +130,19 @@ def data_factor_rows(fits: dict, group: str, extrapolate: float = EXTRAPOLATE) -
     return rows
 
 
-def warning_sentences(fit: dict) -> list[str]:
+def warning_sentences(fit: CurveFits) -> list[str]:
     """Every warning of the curve's fits as a sentence that names its law; one warning shared
     by several laws (the protocol-limited points) is said once."""
+    fit = as_curve(fit)
     said: dict[str, list[str]] = {}
-    for name in fit.get("laws", []):
-        entry = fit.get(name, {})
-        warnings = list(entry.get("warnings", []))
-        if "warning" in entry.get("backtest", {}):
-            warnings.append(f"backtest: {entry['backtest']['warning']}")
-        for w in warnings:
-            said.setdefault(w, []).append(name)
+    for result in fit.fitted():
+        for w in result.all_warnings():
+            said.setdefault(w, []).append(result.name)
     out = []
     for w, laws in said.items():
         owner = " and ".join(laws) + (" laws" if len(laws) > 1 else " law")
         head, _, rest = w.partition(" ")
-        if head in fit.get(laws[0], {}).get("params", {}) and rest.startswith(("poorly", "not", "at")):
+        if head in fit.laws[laws[0]].params and rest.startswith(("poorly", "not", "at")):
             out.append(_sentence(f"In the {owner}, {head} is {rest}"))
         elif w.startswith("fitted points "):
             out.append(_sentence(f"The {owner} {'were' if len(laws) > 1 else 'was'} fitted to points {w[14:]}"))
@@ -154,10 +150,12 @@ def warning_sentences(fit: dict) -> list[str]:
             out.append(_sentence(f"The {owner}'s backtest: {w[10:]}"))
         else:
             out.append(_sentence(f"The {owner}: {w}"))
-    if fit.get("excluded_diverged"):
-        out.append(f"Of {fit['runs']} runs, {fit['excluded_diverged']} diverged and are left out of every fit.")
-    if "error" in fit:
-        out.append(_sentence(f"This curve could not be fitted: {fit['error']}"))
+    if fit.info.get("excluded_diverged"):
+        out.append(
+            f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
+        )
+    if fit.error:
+        out.append(_sentence(f"This curve could not be fitted: {fit.error}"))
     return out
 
 
@@ -175,6 +173,7 @@ def curve_page(
 ) -> str:
     """The curve's summary as one self-contained HTML page; `metric` names the fitted error
     ('test MSE')."""
+    fits = as_curves(fits)
     fit = fits[group]
     dataset, family = group.split("/")
     parts = [f"<h2>{html.escape(dataset)} / {html.escape(family)}: the {html.escape(metric)} against the data</h2>"]
@@ -191,7 +190,7 @@ def curve_page(
         + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
     )
     parts.append("<h3>Figures</h3>")
-    law = default_law(fit, 1) or "power"
+    law = fit.default_law(1) or CURVE_LAW
     for stem, caption in FIGURES:
         png = Path(figures_dir) / f"{dataset}.{family}.{stem.format(law=law)}.png"
         if png.is_file():
@@ -241,10 +240,11 @@ def write_summaries(
     learning_curve.csv, which names each curve's metric; `propose(group)`, when given, is the
     next-step proposal of `scalinglaws plan --next` for a curve."""
     written = []
+    fits = as_curves(fits)
     for group, fit in fits.items():
         dataset, family = group.split("/")
         c = curve[(curve["dataset"] == dataset) & (curve["family"] == family)]
-        metric = metric_label(c["metric"].iloc[0] if len(c) else "metric", fit.get("target", "test").split("_")[0])
+        metric = metric_label(c["metric"].iloc[0] if len(c) else "metric", fit.target)
         path = Path(out_dir) / f"{dataset}.{family}.html"
         proposal = propose(group) if propose is not None else None
         atomic_write_text(path, curve_page(fits, group, metric, figures_dir, extrapolate, proposal))

@@ -8,41 +8,41 @@ from pathlib import Path
 import pandas as pd
 
 from .. import store
+from ..fit.result import CurveFits, FitResult, NotFitted, as_curves, read_fits
 from .figures import law_figure, save
 
 MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
 
 
-def law_table(fits: dict) -> pd.DataFrame:
+def law_table(fits) -> pd.DataFrame:
     """One row per (curve, law, parameter): the fitted-law table of the report."""
     rows = []
-    for key, fit in fits.items():
-        selected = {s["law"] for s in fit.get("selection", [])}
-        for name in fit.get("laws", []):
-            entry = fit.get(name, {})
+    for key, fit in as_curves(fits).items():
+        selected = fit.selected()
+        for name in fit.law_names:
+            entry = fit.laws.get(name)
             # how many runs the curve had and how many diverged ones were left out (study fits)
             base = {
                 "curve": key,
                 "law": name,
-                "runs": fit.get("runs"),
-                "excluded_diverged": fit.get("excluded_diverged"),
+                "runs": fit.info.get("runs"),
+                "excluded_diverged": fit.info.get("excluded_diverged"),
             }
-            if "params" not in entry:
-                why = entry.get("error") or entry.get("skipped") or fit.get("error", "not fitted")
+            if entry is None or not entry.fitted:
+                why = entry.reason if entry is not None else fit.error or "not fitted"
                 rows.append({**base, "warnings": f"not fitted: {why}"})
                 continue
             shared = {
-                "r2_log": entry["goodness"]["r2_log"],
-                "points": entry["goodness"]["points"],
-                "backtest_mean_rel_error": entry["backtest"].get("mean_rel_error"),
-                "holdout_mean_rel_error": (entry.get("holdout") or {}).get("mean_rel_error"),
+                "r2_log": entry.goodness["r2_log"],
+                "points": entry.goodness["points"],
+                "backtest_mean_rel_error": entry.backtest.get("mean_rel_error"),
+                "holdout_mean_rel_error": (entry.holdout or {}).get("mean_rel_error"),
                 "selected": name in selected,
-                "warnings": "; ".join(entry["warnings"] + _backtest_warning(entry)),
+                "warnings": "; ".join(entry.all_warnings()),
             }
-            quantities = {**entry["params"], **entry.get("derived", {})}
-            for p, v in quantities.items():
-                ci = v.get("ci95") or [None, None]
-                rows.append({**base, "param": p, "value": v["value"], "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
+            for p, v in {**entry.params, **entry.derived}.items():
+                ci = v.ci95 or [None, None]
+                rows.append({**base, "param": p, "value": v.value, "ci95_lo": ci[0], "ci95_hi": ci[1], **shared})
     columns = [
         "curve",
         "law",
@@ -62,10 +62,6 @@ def law_table(fits: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _backtest_warning(entry: dict) -> list[str]:
-    return [f"backtest: {entry['backtest']['warning']}"] if "warning" in entry["backtest"] else []
-
-
 def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list[Path]:
     """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law; a
     group or law that was not fitted appears there as a note saying why)."""
@@ -73,28 +69,24 @@ def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list
     store.atomic_write_json(out_dir / "fits.json", fits)
     store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
     written = [out_dir / "fits.json", out_dir / "laws.csv"]
-    first = next(iter(fits.values()))
-    for name in first["laws"] if figures else []:
-        fig = law_figure(_figure_entries(fits, name), f"{title}: {name}", x_labels=first["x"], y_label=first["y"])
+    curves = read_fits(fits)
+    first = next(iter(curves.values()))
+    for name in first.law_names if figures else []:
+        entries = _figure_entries(curves, name)
+        fig = law_figure(entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"])
         written += save(fig, out_dir / "figures" / name)
     return written
 
 
-def _figure_entries(fits: dict, name: str) -> list[tuple[str, dict]]:
+def _figure_entries(curves: dict[str, CurveFits], name: str) -> list[tuple[str, FitResult | NotFitted]]:
     """The first MAX_DRAWN fitted groups, and notes for the rest: a figure of 100 curves is
     unreadable and took most of a run's time to draw (laws.csv and fits.json have them all)."""
     drawn, notes = [], []
-    for key, fit in fits.items():
-        entry = _drawable(fit, name)
-        (drawn if "params" in entry else notes).append((key, entry))
+    for key, fit in curves.items():
+        entry = fit.laws.get(name) or NotFitted(name, fit.error or "not fitted")
+        (drawn if entry.fitted else notes).append((key, entry))
     if len(notes) > MAX_NOTES:
-        notes = notes[:MAX_NOTES] + [("...", {"error": f"{len(notes) - MAX_NOTES} more group(s) not fitted"})]
+        notes = notes[:MAX_NOTES] + [("...", NotFitted(name, f"{len(notes) - MAX_NOTES} more group(s) not fitted"))]
     if len(drawn) > MAX_DRAWN:
-        notes.append(("...", {"error": f"{len(drawn) - MAX_DRAWN} more fitted group(s) not drawn: see laws.csv"}))
+        notes.append(("...", NotFitted(name, f"{len(drawn) - MAX_DRAWN} more fitted group(s) not drawn: see laws.csv")))
     return drawn[:MAX_DRAWN] + notes
-
-
-def _drawable(fit: dict, name: str) -> dict:
-    """The entry of law `name`, or a note of why it was not fitted (the figure prints it)."""
-    entry = fit.get(name, {})
-    return entry if "params" in entry else {"error": entry.get("error") or entry.get("skipped") or fit.get("error")}
