@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
+from .result import read_fits
 from .selection import describe
 
 
 def table_fit_lines(fits: dict, table: str, group: str | None) -> list[str]:
-    """The lines printed for an external-table fit, one block per group."""
+    """The lines printed for an external-table fit, one block per group: each law's summary()."""
     lines = []
-    for key, fit in fits.items():
+    for key, fit in read_fits(fits).items():
         lines.append(f"== {table}" + (f" [{group} = {key}]" if group else ""))
-        if "error" in fit:
-            lines.append(f"not fitted: {fit['error']}")
+        if fit.error:
+            lines.append(f"not fitted: {fit.error}")
             continue
-        for name in fit["laws"]:
-            entry = fit[name]
-            if "skipped" in entry and fit["selection"]:
+        for name in fit.law_names:
+            entry = fit.laws[name]
+            if not entry.fitted and entry.skipped and fit.selection:
                 continue  # left out by --law auto: the selection below says why, once
-            lines.append(entry.get("summary") or f"{name}: not fitted: {entry.get('error') or entry.get('skipped')}")
-            bt, held = entry.get("backtest", {}), entry.get("holdout") or {}
-            if "mean_rel_error" in bt:
-                lines.append(f"  backtest ({bt['how']}): mean relative error {100 * bt['mean_rel_error']:.2f}%")
-            if "warning" in bt:
-                lines.append(f"  warning: backtest: {bt['warning']}")
-            if "mean_rel_error" in held:
-                lines.append(
-                    f"  held-out rows ({held['points']}): mean relative error {100 * held['mean_rel_error']:.2f}%"
-                )
-        for choice in fit["selection"]:
+            lines.append(entry.summary())
+        for choice in fit.selection:
             lines += describe(choice)
     return lines
