@@ -135,16 +135,11 @@ def cmd_fit(args) -> int:
     Exit status 3 when some group or law could not be fitted (the others are written), unless
     --failures names a file to record them in."""
     from ..fit.external import TableSpec, failures, fit_table
+    from ..fit.laws import options_for
     from ..fit.printout import table_fit_lines
     from ..report.tables import write_outputs
 
-    # the random-guess error is joint's and m4's eps0 and anchors power's small-data region
-    options = {
-        "joint": {"eps0": args.eps0},
-        "m4": {"eps0": args.eps0},
-        "power": {"best_guess": args.eps0},
-        "chinchilla": {"screen": args.starts},
-    }
+    options = options_for(eps0=args.eps0, starts=args.starts)  # each law's, from the priors its class declares
     derive = {}
     for item in args.derive:
         name, sep, expr = item.partition("=")

@@ -19,13 +19,13 @@ import pandas as pd
 
 from ..errors import UserError
 from .entry import fit_entry
-from .laws import LAWS, FitError, make_law
+from .laws import LAWS, FitError, auto_laws, make_law
 from .laws.base import quiet
 from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 from .weights import relative_errors, runs_cube, with_error_draws
 
-AUTO = {1: ("power", "envelope", "m4", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}  # --law auto
+AUTO = auto_laws()  # --law auto: the laws it considers, by number of x columns
 TRUE, FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 
@@ -179,9 +179,7 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     axis = LAWS[laws[0]].axis  # every law's backtest cuts along the same input, so that they compare
     noise = runs_noise(x_rows[~held], y_rows[~held])
     for name in laws:
-        options = spec.options.get(name, {})
-        if name == "power" and options.get("best_guess") is not None:  # the region test weighs by seed noise
-            options = {**options, "point_var": noise.point_var}
+        options = LAWS[name].seed_noise_options(spec.options.get(name, {}), noise.point_var)
         law = make_law(name, **options).weigh(x_fit, errors)
         if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
             out[name] = {

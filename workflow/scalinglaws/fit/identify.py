@@ -12,18 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .laws import Law
+from .laws.minimizer import CI_AT_BOUND, at_bound
 
 DECADE = 10.0
 GAMMA_REACH = 1.5  # gamma counts as resolved once the data come within 1.5 gamma
-
-
-def _at_bound(v: float, b: float, lo: float, hi: float, log: bool) -> bool:
-    if not np.isfinite(b):
-        return False
-    if log:
-        return b > 0 and v > 0 and abs(np.log(v) - np.log(b)) < 1e-3
-    span = hi - lo if np.isfinite(hi - lo) else max(1.0, abs(b))
-    return abs(v - b) <= 1e-3 * span
 
 
 def _spans_decade(lo: float, hi: float) -> bool:
@@ -42,14 +34,14 @@ def ci_warnings(law: Law) -> list[str]:
         ci = law.ci_.get(p)
         if not ci:
             continue
-        lo_b, hi_b = law.bounds_.get(p, (-np.inf, np.inf))
+        box = lo_b, hi_b = law.bounds_.get(p, (-np.inf, np.inf))
         log = p in law.log_params
-        if any(_at_bound(law.params_[p], b, lo_b, hi_b, log) for b in (lo_b, hi_b)):
-            continue  # the estimate itself is at the bound: the law has said so already
+        if any(at_bound(law.params_[p], b, box, log, CI_AT_BOUND) for b in box):
+            continue  # the estimate itself is at (or near) the bound: the law has said so already
         reached = [
             side
             for side, end, b in (("lower", ci[0], lo_b), ("upper", ci[1], hi_b))
-            if _at_bound(end, b, lo_b, hi_b, log)
+            if at_bound(end, b, box, log, CI_AT_BOUND)
         ]
         if reached:
             note = law.bound_notes.get((p, reached[0]), "the data do not pin it down")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..aggregate.pruning import select_lineages
 from .entry import fit_entry
-from .laws import make_law
+from .laws import DensityLaw, InvariantPruningLaw
 from .uncertainty import Replicates, collapse_runs, resample_runs
 
 
@@ -44,11 +44,11 @@ def fit_pruning(runs: pd.DataFrame, target: str = "test", replicates: int = 200,
                 "family": family,
                 "size": int(size),
                 "depth": int(cur["depth"].iloc[0]),
-                **fit_entry(make_law("pruning"), *_means(x, y), Replicates(reps, what, seed)),
+                **fit_entry(DensityLaw(), *_means(x, y), Replicates(reps, what, seed)),
             }
         x = invariant_inputs(grp, target)
         what, reps = resample_runs(x, y_all, replicates, seed)
-        entry["invariant"] = fit_entry(make_law("pruning-invariant"), *_means(x, y_all), Replicates(reps, what, seed))
+        entry["invariant"] = fit_entry(InvariantPruningLaw(), *_means(x, y_all), Replicates(reps, what, seed))
         out[f"{dataset}/n={n}"] = entry
     return out
 

@@ -5,7 +5,9 @@ selection of the best (size, learning rate) on validation before refitting, so t
 both the seed noise and the noise of model selection; fit_entry adds the shard-level noise
 (uncertainty.py). Each point of the learning curve is weighed by its seeds' standard error
 (weights.py), in the estimate, every replicate and the region decision alike. The dataset's best-guess error (best_guess.py) anchors the small-data region
-of `power` and is the joint law's eps0, unless `fit_eps0` asks for it to be fitted.
+of a law with a small-data region (power) and is the eps0 of a law that takes one (joint, and m4
+on the curve), unless `fit_eps0` asks for it to be fitted. Which data a law is fitted to, and
+which laws the backtest chooses among, is its role (laws/base.py), read through the registry.
 """
 
 from __future__ import annotations
@@ -18,16 +20,16 @@ import pandas as pd
 from ..aggregate.curves import learning_curve
 from ..aggregate.runs import GROUP, usable
 from ..aggregate.selection import SIZE_TOLERANCE, config_cube, per_size_best, select_best
+from ..errors import UserError
 from .entry import fit_entry
-from .laws import make_law
+from .laws import LAWS, STUDY_ROLES, Prior, Role, default_laws, make_law, study_laws
 from .selection import select_law
 from .uncertainty import Noise, Replicates, resample_seeds, runs_noise
 from .weights import error_draws, relative_errors
 
-DEFAULT_LAWS = ("power", "size")
-# What each law is fitted to in a study: the learning curve, the best size per shard, or the
-# error of every (model size, shard) at its best learning rate.
-CURVE_LAWS, SIZE_LAWS, JOINT_LAWS = ("power", "bnsl", "bnsl2"), ("size",), ("joint", "joint-additive", "chinchilla")
+DEFAULT_LAWS = default_laws()
+# the laws fitted to the same data that the backtest chooses among, and what that data is
+CHOICES = ((Role.CURVE, "learning curve"), (Role.JOINT, "error vs (size, n)"))
 
 
 @dataclass
@@ -40,7 +42,7 @@ class StudyFit:
     tolerance: float = SIZE_TOLERANCE
     laws: tuple[str, ...] = DEFAULT_LAWS
     best_guess: dict[str, float] = field(default_factory=dict)  # per dataset
-    fit_eps0: bool = False  # fit the joint law's eps0 instead of fixing it to the best guess
+    fit_eps0: bool = False  # fit the eps0 of the laws that take one instead of fixing it to the best guess
 
 
 def cell_noise(cube: np.ndarray) -> Noise:
@@ -50,39 +52,39 @@ def cell_noise(cube: np.ndarray) -> Noise:
 
 
 def law_options(name: str, spec: StudyFit, best_guess: float | None, noise: Noise) -> dict:
+    """The law's options from the dataset's best-guess error (its priors, laws/base.py): the
+    anchor of a small-data region, with the curve's seed noise, and eps0 unless `fit_eps0`."""
     if best_guess is None:
         return {}
-    if name == "power":
-        return {"best_guess": best_guess, "point_var": noise.point_var}
-    if name == "joint" and not spec.fit_eps0:
-        return {"eps0": best_guess}
-    return {}
+    known = {Prior.BEST_GUESS: best_guess, Prior.EPS0: None if spec.fit_eps0 else best_guess}
+    return LAWS[name].seed_noise_options(LAWS[name].prior_options(known), noise.point_var)
 
 
 def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = None) -> dict:
-    """Fit the configured laws to one (dataset, family): `power`/`bnsl` to the learning curve,
-    `size` to the smallest sufficient sizes, `joint`/`chinchilla` to error vs (size, shard)."""
+    """Fit the configured laws to one (dataset, family), each to the data of its role: the
+    learning curve, the smallest sufficient sizes, or the error vs (size, shard)."""
     configs, val, test, shards = config_cube(runs)
     tgt = test if spec.target == "test" else val
     n = np.array(shards, float)
     params = configs["params"].to_numpy(float)
     sizes = np.unique(params)
-    x = {"curve": n, "size": n, "joint": np.column_stack([np.tile(sizes, len(n)), np.repeat(n, len(sizes))])}
+    roles = {name: study_role(name) for name in spec.laws}
+    x = {Role.CURVE: n, Role.SIZE: n, Role.JOINT: np.column_stack([np.tile(sizes, len(n)), np.repeat(n, len(sizes))])}
 
     def law_data(v, t) -> dict:
         sel = select_best(v, t, params, spec.tolerance)
-        out = {"curve": sel.target_mean, "size": params[sel.smallest]}
-        if any(name in JOINT_LAWS for name in spec.laws):
-            out["joint"] = per_size_best(v, t, params, sizes).ravel()
+        out = {Role.CURVE: sel.target_mean, Role.SIZE: params[sel.smallest]}
+        if Role.JOINT in roles.values():
+            out[Role.JOINT] = per_size_best(v, t, params, sizes).ravel()
         return out
 
     observed = law_data(val, tgt)
     chosen = tgt[np.arange(len(n)), select_best(val, tgt, params, spec.tolerance).best]
-    noise = {"curve": cell_noise(chosen), "size": None, "joint": cell_noise(tgt.reshape(-1, tgt.shape[2]))}
+    noise = {Role.CURVE: cell_noise(chosen), Role.SIZE: None, Role.JOINT: cell_noise(tgt.reshape(-1, tgt.shape[2]))}
     replicate_data = [law_data(v, t) for v, t in resample_seeds(val, tgt, spec.replicates, spec.seed)]
-    observed["curve_sd"] = relative_errors(chosen)  # the curve's seed errors, and each replicate's draw of them
-    for data, sd in zip(replicate_data, error_draws(chosen, spec.replicates, spec.seed)):
-        data["curve_sd"] = sd
+    # the learning curve's seed errors, and each replicate's draw of them (the other data have none)
+    observed_sd = {Role.CURVE: relative_errors(chosen)}
+    replicate_sd = [{Role.CURVE: sd} for sd in error_draws(chosen, spec.replicates, spec.seed)]
     out = {
         "target": f"{spec.target}_metric",
         "points": len(shards),
@@ -91,26 +93,31 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         "laws": list(spec.laws),
         "best_guess": best_guess,
     }
-    for name in spec.laws:
-        source = "curve" if name in CURVE_LAWS else "size" if name in SIZE_LAWS else "joint"
-        if source == "joint" and len(sizes) < 2:
+    for name, role in roles.items():
+        if role is Role.JOINT and len(sizes) < 2:
             out[name] = {"law": name, "error": f"{name} needs several model sizes; this curve has one"}
             continue
         # the learning curve's points are weighed by their seed errors, each replicate's by its own
-        reps = ((x[source], r[source], r.get(f"{source}_sd")) for r in replicate_data)
-        law = make_law(name, **law_options(name, spec, best_guess, noise["curve"]))
-        law.weigh(x[source], observed.get(f"{source}_sd"))
-        # backtests cut along n (the joint laws' second input)
+        reps = ((x[role], r[role], sd.get(role)) for r, sd in zip(replicate_data, replicate_sd))
+        law = make_law(name, **law_options(name, spec, best_guess, noise[Role.CURVE]))
+        law.weigh(x[role], observed_sd.get(role))
         reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
-        out[name] = fit_entry(
-            law, x[source], observed[source], reps, axis=1 if source == "joint" else 0, noise=noise[source]
-        )
-    choices = [
-        select_law({k: out[k] for k in spec.laws if k in group}, among)
-        for group, among in ((CURVE_LAWS, "learning curve"), (JOINT_LAWS, "error vs (size, n)"))
-    ]
+        # backtests cut along n (the error surface's second input)
+        axis = 1 if role is Role.JOINT else 0
+        out[name] = fit_entry(law, x[role], observed[role], reps, axis=axis, noise=noise[role])
+    choices = [select_law({k: out[k] for k, role in roles.items() if role is group}, among) for group, among in CHOICES]
     out["selection"] = [c for c in choices if c]
     return out
+
+
+def study_role(name: str) -> Role:
+    """What the law is fitted to in a study; a law of another role (pruning) is refused."""
+    role = make_law(name).role
+    if role not in STUDY_ROLES:
+        raise UserError(
+            f"fit.laws: {name} is not fitted to a study's curves ({role.value}); choose from: {', '.join(study_laws())}"
+        )
+    return role
 
 
 def fit_study(runs: pd.DataFrame, spec: StudyFit) -> dict:
@@ -142,7 +149,7 @@ def warn_limited(fit: dict, curve: pd.DataFrame) -> None:
     fit["limited_points"] = {str(n): reason for n, reason in limited.items()}
     for name in fit.get("laws", []):
         entry = fit.get(name, {})
-        if name not in CURVE_LAWS + SIZE_LAWS or "warnings" not in entry:
+        if LAWS[name].role not in (Role.CURVE, Role.SIZE) or "warnings" not in entry:
             continue
         left_out = set(entry.get("regions", {}).get("small_data_n") or [])
         fitted = {n: reason for n, reason in limited.items() if n not in left_out}

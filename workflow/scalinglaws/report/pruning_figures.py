@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..fit.laws import make_law
+from ..fit.laws import InvariantPruningLaw
 from .axes import metric_label
 from .figures import plt, save
 
@@ -72,8 +72,8 @@ def collapse_figure(curves: pd.DataFrame, entry: dict, title: str):
         ax.set_title(f"{title}: invariant not fitted ({inv.get('error')})", fontsize=8)
         return fig
     p = {k: v["value"] for k, v in inv["params"].items()}
-    law = make_law("pruning-invariant")
-    law.params_ = p
+    law, flat = InvariantPruningLaw(), InvariantPruningLaw()  # flat: drawn against m* itself (phi = psi = 0)
+    law.params_, flat.params_ = p, {**p, "phi": 0.0, "psi": 0.0}
     groups = sorted(curves.groupby(["depth", "size"]), key=lambda kv: kv[0])
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(groups), 1)))
     for color, ((depth, size), c) in zip(colors, groups):
@@ -90,7 +90,7 @@ def collapse_figure(curves: pd.DataFrame, entry: dict, title: str):
         ax.plot(m, c["mean"], "o", ms=3, color=color, label=f"w={size}, l={depth}")
         grid = np.geomspace(m.min(), m.max(), 60)
         gx = np.column_stack([grid, np.ones_like(grid), np.ones_like(grid), np.full_like(grid, eps_np)])
-        ax.plot(grid, law._f(gx, {**p, "phi": 0.0, "psi": 0.0}), color=color, lw=1)
+        ax.plot(grid, flat.predict(gx), color=color, lw=1)
     phi = "" if inv["params"]["phi"]["fixed"] else f"l^{p['phi']:.2f} "
     metric = curves["metric"].iloc[0] if "metric" in curves else "mse"
     ax.set(

@@ -1,51 +1,44 @@
-"""What every scaling law shares: input checks, multi-start bounded fits, honest warnings.
+"""What every scaling law shares: input checks, the estimator, its role, honest warnings.
 
 A law is a small scikit-learn-style estimator: `fit(x, y)` then `predict(x)`. After a fit,
 `params_` holds the named estimates, `bounds_` the box they were searched in, `warnings_` what
 the data could not support, and `ci_` (filled by the bootstrap) their confidence intervals.
-Positive scale parameters are optimised as their logarithms, and every fit starts from a grid
-of starts and keeps the best, so that one unlucky start cannot return a local minimum.
+The law is the model (lmfit's Model): its function, gradient, bounds, starts and residuals; the
+optimiser that fits it (multi-start bounded least squares, bound widening) is minimizer.py.
+A law also declares its role, which the rest of the package reads through the registry
+(__init__.py) instead of naming laws: what it is fitted to (`role`), the priors its options
+take (`priors`), whether `--law auto` considers it (`auto`), whether a study fits it by default
+(`default`), and, where a plan can read it (`plannable`), its floor and its best size at n.
 """
 
 from __future__ import annotations
 
-import contextlib
-import warnings
+from enum import Enum
 
 import numpy as np
-from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
-from ...errors import UserError
+from . import minimizer
+from .minimizer import MAX_WIDEN, FitError, quiet, single_threaded
 
-_BLAS = None
-EXPLORE_NFEV = 50  # evaluations each start of a multi-start fit gets before the best is polished
-REFIT_NFEV = 200  # a warm-started bootstrap refit that has not converged by then is far from the fit
-MAX_WIDEN = 2  # times a binding, widenable bound is pushed out before the parameter is called not identified
+__all__ = ["FitError", "GivenEps0", "Law", "Prior", "Role", "as_inputs", "quiet", "single_threaded"]
 
 
-class FitError(UserError):
-    """The data cannot support the fit (too few points, non-positive values, ...)."""
+class Role(Enum):
+    """What a law is fitted to."""
+
+    CURVE = "the learning curve eps(n): the error at the best size, per shard"
+    SIZE = "the best model size s(n), per shard"
+    JOINT = "the error surface eps(m, n): every (model size, shard) at its best learning rate"
+    PRUNING = "the error of pruned networks against their density"
 
 
-def single_threaded():
-    """Limit BLAS to one thread. The problems here are tiny; on a busy 2-core machine BLAS
-    threads only spin, which made one L-BFGS fit 35x slower."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
+class Prior(Enum):
+    """What a constructor option is filled from, where the user or the study knows it."""
 
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
-
-
-@contextlib.contextmanager
-def quiet():
-    """No raw numpy/scipy warnings: overflow in a trial step is handled (penalised or refused),
-    and what the user should know is reported as a law's warning or a FitError."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    EPS0 = "the error at the start (random guessing), held fixed instead of fitted"
+    BEST_GUESS = "the best-guess error, which anchors the small-data region"
+    STARTS = "how many grid starts the optimiser runs from"
 
 
 def as_inputs(x, n_inputs: int) -> np.ndarray:
@@ -72,6 +65,13 @@ class Law:
     bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
     widenable: frozenset[tuple[str, str]] = frozenset()  # bounds of convenience, pushed out if they bind
     weighable = True  # the objective is the base one, so points can be weighed by their errors (weigh())
+    # -- its role, read through the registry (__init__.py) -----------------------------------
+    role = Role.CURVE  # what it is fitted to
+    priors: dict[str, Prior] = {}  # constructor option -> the prior that fills it, where known
+    auto = False  # `--law auto` considers it (among the laws that take as many inputs)
+    default = False  # a study fits it unless its config names the laws
+    plannable = False  # a plan can read it: floor(), error_at_best() and best_size() (or its size_law's)
+    size_law: type[Law] | None = None  # the law of the best sizes that gives this one's best size
 
     def __init__(self):
         self.fixed: dict[str, float] = {}  # parameters held at a given value, not fitted
@@ -147,30 +147,13 @@ class Law:
 
     def fit(self, x, y, init: "Law | None" = None) -> "Law":
         """Fit to points (x, y); `init`, a fitted law, makes it one warm start from its estimate.
-        A widenable bound that binds is pushed out and the fit redone (up to MAX_WIDEN times)."""
+        A widenable bound that binds is pushed out and the fit redone (minimizer.widening_fit)."""
         x, y = self.check_data(x, y)
         self.n_points_ = len(y)  # points the fit used (a law may use fewer)
-        self.widen_ = {}
         with single_threaded(), quiet():
-            self._guarded_fit(x, y, init)
-            for _ in range(MAX_WIDEN):
-                binding = [b for b in self._binding() if b in self.widenable]
-                if not binding:
-                    break
-                for b in binding:
-                    self.widen_[b] = self.widen_.get(b, 0) + 1
-                self._guarded_fit(x, y, self)  # from the estimate on the wider box
+            minimizer.widening_fit(self, x, y, init)
             self.warnings_ = self._data_warnings(x, y) + self._bound_warnings() + self._fit_warnings(x, y)
         return self
-
-    def _guarded_fit(self, x, y, init) -> None:
-        """_fit, with any numerical failure turned into a FitError that says what failed."""
-        try:
-            self._fit(x, y, init)
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
-            raise FitError(f"the fit failed numerically ({type(exc).__name__}: {exc})") from None
-        if not np.isfinite(list(self.params_.values())).all():
-            raise FitError("the fit found no finite estimate")
 
     def refit(self, x, y, sd=None) -> "Law":
         """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
@@ -182,8 +165,12 @@ class Law:
         law.widen_ = dict(self.widen_)
         x, y = law.check_data(x, y)
         with single_threaded(), quiet():
-            law._guarded_fit(x, y, self)
+            minimizer.guarded_fit(law, x, y, self)
         return law
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
+        """The optimiser: multi-start bounded least squares (a law with its own overrides this)."""
+        minimizer.least_squares_fit(self, x, y, init)
 
     def fitted_rows(self, x: np.ndarray) -> np.ndarray:
         """Which rows of x the fit used (a law with regions leaves some out)."""
@@ -212,80 +199,6 @@ class Law:
             raise FitError(f"y is constant ({y[0]:.6g}): there is no curve to fit")
         return x, y
 
-    # -- the default optimiser: multi-start bounded least squares ---------------------------
-    def _box(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
-        """The search box: the law's bounds, with every widened side pushed out (a linear bound
-        by the box's span, doubling it, each time; a log-scale bound by a factor 1e3)."""
-        box = dict(self._bounds(x, y))
-        for (p, side), times in self.widen_.items():
-            lo, hi = box[p]
-            if p in self.log_params:
-                lo, hi = (lo * 1e-3**times, hi) if side == "lower" else (lo, hi * 1e3**times)
-            else:
-                span = (hi - lo) * (2**times - 1)
-                lo, hi = (lo - span, hi) if side == "lower" else (lo, hi + span)
-            box[p] = (lo, hi)
-        return box
-
-    def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
-        self.bounds_ = self._box(x, y)
-        starts = [init.params_] if init is not None else self._starts(x, y)
-        lo, hi = (
-            self._pack({k: b[0] for k, b in self.bounds_.items()}),
-            self._pack({k: b[1] for k, b in self.bounds_.items()}),
-        )
-
-        weight = 1.0 if self.point_sd is None else 1.0 / self.point_errors(x)
-
-        def residuals(theta):
-            r = self._residuals(self._f(x, self._unpack(theta)), y) * weight
-            return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
-
-        def jacobian(theta):
-            p = self._unpack(theta)
-            grad, scale = self._grad(x, p), self._residual_scale(self._f(x, p), y) * weight
-            cols = [grad[q] * (p[q] if q in self.log_params else 1.0) for q in self.free]  # chain rule for logs
-            return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
-
-        jac = "2-point" if self._grad is None else jacobian
-
-        def solve(theta0, max_nfev=REFIT_NFEV if init is not None else None):
-            try:
-                return least_squares(
-                    residuals, theta0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf", max_nfev=max_nfev
-                )
-            except ValueError:
-                return None
-
-        # Every start gets a short run; only the best is then run to convergence.
-        best = None
-        for start in starts:
-            short = {} if len(starts) == 1 else {"max_nfev": EXPLORE_NFEV}
-            res = solve(np.clip(self._pack(start), lo, hi), **short)
-            if res is not None and (best is None or res.cost < best.cost):
-                best = res
-        if best is None:
-            raise FitError("the optimiser failed from every start")
-        if len(starts) > 1:
-            best = min((best, solve(best.x)), key=lambda r: np.inf if r is None else r.cost)
-        self.params_ = self._unpack(best.x)
-        self.cost_ = float(best.cost)
-
-    def _pack(self, params: dict) -> np.ndarray:
-        out = []
-        for p in self.free:
-            v = float(params[p])
-            if p in self.log_params:
-                v = np.log(v) if v > 0 else -np.inf
-            out.append(v)
-        return np.array(out)
-
-    def _unpack(self, theta: np.ndarray) -> dict:
-        params = dict(self.fixed)
-        for p, v in zip(self.free, theta):
-            params[p] = float(np.exp(v)) if p in self.log_params else float(v)
-        return {p: params[p] for p in self.param_names}
-
     # -- honesty ----------------------------------------------------------------------------
     def _data_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
         out = []
@@ -303,27 +216,9 @@ class Law:
                 )
         return out
 
-    def _binding(self) -> list[tuple[str, str]]:
-        """(param, side) of every free parameter that sits at a bound of its box."""
-        out = []
-        for p in self.free:
-            v = self.params_[p]
-            for side, b in zip(("lower", "upper"), self.bounds_.get(p, (-np.inf, np.inf))):
-                if not np.isfinite(b):
-                    continue
-                if p in self.log_params:
-                    near = b > 0 and abs(np.log(max(v, 1e-300)) - np.log(b)) < 1e-3
-                else:
-                    lo, hi = self.bounds_[p]
-                    span = hi - lo if np.isfinite(hi - lo) else max(1.0, abs(b))
-                    near = abs(v - b) <= 1e-5 * span
-                if near:
-                    out.append((p, side))
-        return out
-
     def _bound_warnings(self) -> list[str]:
         out = []
-        for p, side in self._binding():
+        for p, side in minimizer.binding(self):
             v, b = self.params_[p], self.bounds_[p][0 if side == "lower" else 1]
             if (p, side) in self.widenable:
                 note = f"not identified: still at its bound after widening the box {MAX_WIDEN} times"
@@ -334,6 +229,29 @@ class Law:
 
     def _fit_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
         return []
+
+    # -- its role ---------------------------------------------------------------------------
+    @classmethod
+    def prior_options(cls, known: dict[Prior, object]) -> dict:
+        """The constructor options this law takes from `known` priors (None: not known)."""
+        return {option: known[prior] for option, prior in cls.priors.items() if known.get(prior) is not None}
+
+    @classmethod
+    def seed_noise_options(cls, options: dict, point_var: float) -> dict:
+        """`options` with the points' seed variance (of log error) added where the law uses it."""
+        return options
+
+    def floor(self, params: dict) -> float:
+        """The irreducible error: what the law approaches with unlimited data (and model size)."""
+        raise NotImplementedError(f"{self.name}: not a law a plan can read")
+
+    def error_at_best(self, n, params: dict, tol: float) -> np.ndarray:
+        """The error at n of a model of the best size (the smallest within `tol` of the best)."""
+        raise NotImplementedError(f"{self.name}: not a law a plan can read")
+
+    def best_size(self, n, params: dict, tol: float) -> np.ndarray:
+        """The best model size at n (the smallest within `tol` of the best)."""
+        raise NotImplementedError(f"{self.name}: gives no best size (see size_law)")
 
     # -- reporting --------------------------------------------------------------------------
     def goodness(self, x, y) -> dict:
@@ -385,6 +303,8 @@ class Law:
 class GivenEps0:
     """Mixed into a law with a parameter eps0, the error at the start (random guessing: 1 -
     1/classes, or the target variance): fitted unless the user gives it (`--eps0`)."""
+
+    priors = {"eps0": Prior.EPS0}
 
     def __init__(self, eps0: float | None = None):
         super().__init__()

@@ -19,6 +19,7 @@ class BrokenPowerLaw(Law):
     """A smoothly broken power law with one break (or `breaks=2`)."""
 
     name = "bnsl"
+    auto = True  # with one break; bnsl2 only when named
     log_params = frozenset({"b", "d1", "f1", "d2", "f2"})
 
     def __init__(self, breaks: int = 1):
@@ -108,6 +109,7 @@ class BrokenPowerLaw(Law):
 
 class TwoBreakPowerLaw(BrokenPowerLaw):
     name = "bnsl2"
+    auto = False
 
     def __init__(self, breaks: int = 2):
         super().__init__(breaks)

@@ -18,7 +18,7 @@ import itertools
 import numpy as np
 from scipy.optimize import minimize
 
-from .base import Law
+from .base import Law, Prior, Role
 
 # The summed Huber loss is tiny (about 1e-3 at the optimum), so L-BFGS-B's default tolerances stop
 # a warm-started bootstrap refit almost where it began; these let it converge (the bootstrap
@@ -46,6 +46,9 @@ class ChinchillaLaw(Law):
     x_names = ("N", "D")
     log_params = frozenset({"E", "A", "B"})
     weighable = False  # its own objective: the replication's summed Huber loss
+    role = Role.JOINT
+    priors = {"screen": Prior.STARTS}
+    auto = True
 
     def __init__(self, delta: float = 1e-3, screen: int | None = None):
         """delta: the Huber threshold; screen: run L-BFGS only from the `screen` grid starts with

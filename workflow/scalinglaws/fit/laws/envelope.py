@@ -16,8 +16,29 @@ from . import varpro
 from .base import Law
 
 
+def envelope(t, eps0):
+    """Rosenfeld et al. 2020's envelope, eps0 * t / sqrt(t^2 + eps0^2): ~t where t << eps0,
+    bent toward eps0 as t grows (the joint law's, this law's and a plan's, defined here once)."""
+    return eps0 * t / np.sqrt(t * t + eps0**2)
+
+
+def envelope_grad(t, eps0, inner: dict) -> dict:
+    """The envelope's gradient: d/dq for every q of `inner` (d t / d q, by the chain rule,
+    d envelope / d t = eps0^3 / (t^2 + eps0^2)^1.5), and d/d eps0 = t^3 / (t^2 + eps0^2)^1.5."""
+    cube = np.power(t * t + eps0 * eps0, 1.5)
+    grad = {q: g * eps0**3 / cube for q, g in inner.items()}
+    grad["eps0"] = t**3 / cube
+    return grad
+
+
+def envelope_inverse(eps, eps0):
+    """t with envelope(t, eps0) = eps (infinite where eps >= eps0: no t reaches it)."""
+    return eps * eps0 / np.sqrt(np.maximum(eps0**2 - eps**2, 0.0))
+
+
 class EnvelopeLaw(Law):
     name = "envelope"
+    auto = True
     formula = "eps(n) = eps0 * t / sqrt(t^2 + eps0^2),  t = a*n^-alpha + c"
     param_names = ("a", "alpha", "c", "eps0")
     log_params = frozenset({"a", "eps0"})
@@ -34,20 +55,12 @@ class EnvelopeLaw(Law):
     }
 
     def _f(self, x, p):
-        t = p["a"] * np.power(x[:, 0], -p["alpha"]) + p["c"]
-        return p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
+        return envelope(p["a"] * np.power(x[:, 0], -p["alpha"]) + p["c"], p["eps0"])
 
     def _grad(self, x, p):
         reducible = np.power(x[:, 0], -p["alpha"])
-        t, e = p["a"] * reducible + p["c"], p["eps0"]
-        cube = np.power(t * t + e * e, 1.5)
-        outer = e**3 / cube  # d eps / d t
-        return {
-            "a": outer * reducible,
-            "alpha": -outer * p["a"] * reducible * np.log(x[:, 0]),
-            "c": outer,
-            "eps0": t**3 / cube,
-        }
+        inner = {"a": reducible, "alpha": -p["a"] * reducible * np.log(x[:, 0]), "c": np.ones(len(x))}
+        return envelope_grad(p["a"] * reducible + p["c"], p["eps0"], inner)
 
     def _bounds(self, x, y):
         """c up to where the curve's floor, eps0 c / sqrt(c^2 + eps0^2) (below c), can still
@@ -64,7 +77,7 @@ class EnvelopeLaw(Law):
         starts = []
         for k in (1.05, 1.3, 2.0, 10.0):
             eps0 = k * float(y.max())
-            t = y * eps0 / np.sqrt(eps0**2 - y**2)
+            t = envelope_inverse(y, eps0)
             coef, sse = varpro.nonneg_least_squares(basis, t)
             i = int(np.argmin(sse))
             starts.append(

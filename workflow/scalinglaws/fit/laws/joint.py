@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import varpro
-from .base import GivenEps0, Law
+from .base import GivenEps0, Law, Role
+from .envelope import envelope, envelope_grad, envelope_inverse
 
 
 class AdditiveJointLaw(Law):
@@ -27,6 +28,9 @@ class AdditiveJointLaw(Law):
     x_names = ("m", "n")
     log_params = frozenset({"a", "b"})
     axis = 1  # backtests extrapolate in data
+    role = Role.JOINT
+    auto = True
+    plannable = True  # its best size at n is its own: the smallest m within tol of an infinite model
     widenable = frozenset({("alpha", "upper"), ("beta", "upper")})
     bound_notes = {
         ("alpha", "lower"): "the error does not fall with data",
@@ -50,6 +54,34 @@ class AdditiveJointLaw(Law):
             "beta": -p["b"] * dm * np.log(x[:, 0]),
             "c_inf": np.ones(len(x)),
         }
+
+    def _outer(self, t, p):
+        """The error from the additive form: itself (the envelope's law bends it)."""
+        return t
+
+    def _outer_inverse(self, eps, p):
+        return eps
+
+    def _rest(self, n, p):
+        """The additive form without its model-size term: an infinitely large model's."""
+        return p["a"] * np.power(n, -p["alpha"]) + p["c_inf"]
+
+    # -- what a plan reads --------------------------------------------------------------------
+    def floor(self, params):
+        """The error at infinite m and n."""
+        return float(self._outer(np.asarray(params["c_inf"], float), params))
+
+    def error_at_best(self, n, params, tol):
+        """At the best size the error is within `tol` of an infinitely large model's."""
+        return (1 + tol) * self._outer(self._rest(np.asarray(n, float), params), params)
+
+    def best_size(self, n, params, tol):
+        """The smallest m whose error is within `tol` of an infinitely large model's: b m^-beta
+        is what the additive form has left above the rest at that error."""
+        n = np.asarray(n, float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            target = self._outer_inverse(self.error_at_best(n, params, tol), params)
+            return np.power(params["b"] / np.maximum(target - self._rest(n, params), 1e-300), 1 / params["beta"])
 
     def _residuals(self, pred, y):
         return (pred - y) / y
@@ -98,15 +130,16 @@ class JointLaw(GivenEps0, AdditiveJointLaw):
     }
 
     def _f(self, x, p):
-        t = self._additive(x, p)
-        return p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
+        return envelope(self._additive(x, p), p["eps0"])
 
     def _grad(self, x, p):
-        t, e = self._additive(x, p), p["eps0"]
-        cube = np.power(t * t + e * e, 1.5)
-        grad = {q: g * e**3 / cube for q, g in super()._grad(x, p).items()}  # d eps / d eps~ = eps0^3 / (...)^1.5
-        grad["eps0"] = t**3 / cube
-        return grad
+        return envelope_grad(self._additive(x, p), p["eps0"], super()._grad(x, p))
+
+    def _outer(self, t, p):
+        return envelope(t, p["eps0"])
+
+    def _outer_inverse(self, eps, p):
+        return envelope_inverse(eps, p["eps0"])
 
     def _bounds(self, x, y):
         return {**super()._bounds(x, y), "eps0": (float(y.max()), 1e3 * float(y.max()))}

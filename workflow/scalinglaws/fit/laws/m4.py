@@ -82,6 +82,7 @@ class M4Law(GivenEps0, Law):
     formula = "(eps - eps_inf) / (eps0 - eps)^alpha = beta * n^c"
     param_names = ("beta", "c", "alpha", "eps_inf", "eps0")
     log_params = frozenset({"beta", "eps0"})
+    auto = True
     widenable = frozenset({("c", "lower"), ("alpha", "upper")})
     bound_notes = {
         ("c", "upper"): "the curve does not decrease",

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..regions import small_data_start
-from . import varpro
-from .base import Law, as_inputs
+from . import minimizer, varpro
+from .base import Law, Prior, as_inputs
+from .size import SizeLaw
 
 FAR = 1e3  # a region end beyond FAR x the largest n is not resolved by the data, only extrapolated
 FLAT = 0.05  # a fitted curve that falls less than this over the data has no power-law region
@@ -29,6 +30,9 @@ class PowerLaw(Law):
     param_names = ("alpha", "beta", "gamma")
     log_params = frozenset({"alpha"})
     widenable = frozenset({("beta", "lower")})
+    priors = {"best_guess": Prior.BEST_GUESS}
+    auto = default = plannable = True
+    size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     bound_notes = {
         ("beta", "upper"): "the curve does not decrease",
         ("beta", "lower"): "the curve falls faster than any power law in the search box",
@@ -45,6 +49,11 @@ class PowerLaw(Law):
 
     def options(self) -> dict:
         return {"regions": self.regions, "best_guess": self.best_guess, "point_var": self.point_var}
+
+    @classmethod
+    def seed_noise_options(cls, options, point_var):
+        """The region test weighs by the points' seed noise: given with the best guess it needs."""
+        return {**options, "point_var": point_var} if options.get("best_guess") is not None else options
 
     def _f(self, x, p):
         return p["alpha"] * np.power(x[:, 0], p["beta"]) + p["gamma"]
@@ -63,7 +72,7 @@ class PowerLaw(Law):
 
     def _starts(self, x, y):
         """Variable projection over beta: alpha and gamma in closed form for each beta."""
-        lo = self._box(x, y)["beta"][0]
+        lo = minimizer.box(self, x, y)["beta"][0]
         nonlinear = varpro.grid(beta=-np.geomspace(0.01, -lo, 60))
         basis = np.stack([np.power(x[None, :, 0], nonlinear["beta"][:, None]), np.ones((60, len(x)))], axis=-1)
         return varpro.best_starts(self, x, y, nonlinear, basis, ("alpha", "gamma"))
@@ -107,6 +116,15 @@ class PowerLaw(Law):
             return None
         log_end = (np.log(p["gamma"]) - np.log(p["alpha"])) / p["beta"]
         return float(np.exp(min(log_end, 709.0))) if log_end < 709.0 else float("inf")
+
+    # -- what a plan reads --------------------------------------------------------------------
+    def floor(self, params):
+        return float(params["gamma"])
+
+    def error_at_best(self, n, params, tol):
+        """The learning curve is the error at the best size already (tol is the size law's)."""
+        n = np.asarray(n, float)
+        return self._f(n.reshape(-1, 1), params).reshape(n.shape)
 
     def derived(self, params):
         n_end = self.n_end(params)

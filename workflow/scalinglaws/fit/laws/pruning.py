@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 
-from .base import Law, as_inputs
+from .base import Law, Role, as_inputs
 
 
 def _envelope(m, eps_np, eps_up, p, gamma):
@@ -43,6 +43,7 @@ class DensityLaw(Law):
     formula = "eps(d) = eps_np * |(d - j p (eps_up/eps_np)^(1/gamma)) / (d - j p)|^gamma"
     param_names = ("eps_np", "eps_up", "p", "gamma")
     x_names = ("d",)
+    role = Role.PRUNING
     log_params = frozenset({"eps_np", "eps_up", "p"})
     bound_notes = {
         (
@@ -86,6 +87,7 @@ class InvariantPruningLaw(Law):
     formula = "eps = eps_np * |(m* - j p (eps_up/eps_np)^(1/gamma)) / (m* - j p)|^gamma,  m* = l^phi w^psi d"
     param_names = ("eps_up", "p", "gamma", "phi", "psi")
     x_names = ("d", "w", "l", "eps_np")
+    role = Role.PRUNING
     log_params = frozenset({"eps_up", "p"})
     axis = 1  # backtests: fit on the small widths, predict the large ones
     bound_notes = {

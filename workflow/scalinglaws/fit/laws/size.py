@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .base import Law
+from .base import Law, Role
 
 
 class SizeLaw(Law):
@@ -18,6 +18,12 @@ class SizeLaw(Law):
     log_params = frozenset({"k"})
     decreasing = False
     weighable = False  # a line through log sizes (polyfit), not the weighted objective
+    role = Role.SIZE
+    default = True
+
+    def best_size(self, n, params, tol=None):
+        """Its own prediction (the sizes it was fitted to are the study's best sizes, at its tol)."""
+        return params["k"] * np.power(np.asarray(n, float), params["beta_p"])
 
     def _f(self, x, p):
         return p["k"] * np.power(x[:, 0], p["beta_p"])
