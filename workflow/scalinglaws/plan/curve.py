@@ -2,13 +2,16 @@
 reaches at its best size, and that best size, once per stored replicate, so that every planned
 quantity gets its interval from the same uncertainty as `scalinglaws predict` (fit/intervals.py).
 
-A curve is read in one of two ways:
-- `power` (+ `size`): eps(n) from the power law; the best size s(n) = k n^beta_p from the size
-  law (its replicate i is paired with the power law's replicate i: both were refitted to the
-  same resampled seeds; if either lost replicates, they are paired at random instead);
-- a joint law eps(m, n) (`joint`, `joint-additive`): the best size at n is the smallest m whose
+A curve is read through a law that declares itself `plannable` (laws/base.py), in one of two ways:
+- a learning-curve law (power) with its `size_law` (size): eps(n) from the curve's law; the best
+  size s(n) = k n^beta_p from the size law (its replicate i is paired with the curve law's
+  replicate i: both were refitted to the same resampled seeds; if either lost replicates, they
+  are paired at random instead);
+- a joint law eps(m, n) (joint, joint-additive): the best size at n is the smallest m whose
   error is within the study's size tolerance of an infinitely large model's, the study's own
   definition of the best size (README), so the error there is (1 + tol) eps(inf, n).
+The maths is the law's own (its floor, error_at_best and best_size); this module pairs the
+replicates and reads them.
 """
 
 from __future__ import annotations
@@ -17,15 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..aggregate.selection import SIZE_TOLERANCE
 from ..errors import UserError
 from ..fit.intervals import intervals
+from ..fit.laws import LAWS, Role, plannable
 from ..fit.predict import fitted_law
 from ..fit.result import FitResult, as_curves
 from ..fit.uncertainty import CI_LEVEL, derived_interval
-
-CURVE_LAW, SIZE_LAW = "power", "size"
-JOINT = ("joint", "joint-additive")  # the joint laws a plan can read (size term b m^-beta)
-SIZE_TOLERANCE = 0.05  # the study's default (fit.size_tolerance) when the fits do not say
 
 
 class PlanError(UserError):
@@ -56,7 +57,8 @@ class Curve:
 
     @property
     def joint(self) -> bool:
-        return self.name in JOINT
+        """A law of (model size, n), whose best size at n is its own."""
+        return self.law.role is Role.JOINT
 
     @property
     def has_size(self) -> bool:
@@ -66,37 +68,19 @@ class Curve:
         return [dict(zip(self.names, s)) for s in self.samples]
 
     # -- per parameter set --------------------------------------------------------------------
-    def _rest(self, n, p):
-        """The joint law's error without its model-size term, before the envelope."""
-        return p["a"] * np.power(n, -p["alpha"]) + p["c_inf"]
-
-    def _envelope(self, t, p):
-        return t if self.name != "joint" else p["eps0"] * t / np.sqrt(t * t + p["eps0"] ** 2)
-
     def error_at(self, n, p: dict) -> np.ndarray:
         """The error at n of a model of the best size, for parameters p."""
-        n = np.asarray(n, float)
-        if not self.joint:
-            return self.law._f(n.reshape(-1, 1), p).reshape(n.shape)
-        return (1 + self.tol) * self._envelope(self._rest(n, p), p)
+        return self.law.error_at_best(n, p, self.tol)
 
     def size_at(self, n, p: dict, q: dict | None = None) -> np.ndarray:
         """The best size (parameters) at n, for error-law parameters p (and size-law q)."""
-        n = np.asarray(n, float)
         if not self.joint:
-            return q["k"] * np.power(n, q["beta_p"])
-        target = (1 + self.tol) * self._envelope(self._rest(n, p), p)
-        if self.name == "joint":  # invert the envelope: eps = e0 t / sqrt(t^2 + e0^2)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                target = target * p["eps0"] / np.sqrt(np.maximum(p["eps0"] ** 2 - target**2, 0.0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.power(p["b"] / np.maximum(target - self._rest(n, p), 1e-300), 1 / p["beta"])
+            return self.size_law.best_size(n, q, self.tol)
+        return self.law.best_size(n, p, self.tol)
 
     def floor_at(self, p: dict) -> float:
-        """The irreducible error: gamma, or the joint law's error at infinite m and n."""
-        if not self.joint:
-            return float(p["gamma"])
-        return float(self._envelope(np.asarray(p["c_inf"], float), p))
+        """The irreducible error (the law's floor)."""
+        return self.law.floor(p)
 
     # -- over replicates ----------------------------------------------------------------------
     def errors(self, n) -> np.ndarray:
@@ -107,7 +91,7 @@ class Curve:
         """Each replicate's size-law parameters (None for a joint law, whose size is its own)."""
         if self.joint:
             return [None] * len(self.samples)
-        return [dict(zip(("k", "beta_p"), s)) for s in self.size_samples]
+        return [dict(zip(self.size_law.param_names, s)) for s in self.size_samples]
 
     def sizes(self, n) -> np.ndarray | None:
         """(replicates, len(n)): each replicate's best size in parameters (None: no size law)."""
@@ -168,15 +152,20 @@ def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> 
         raise PlanError(f"{source}: no group {group!r} (groups: {', '.join(groups)})")
     fit = curves[group]
     fitted = [r.name for r in fit.fitted()]
+    curve_laws, joint_laws = plannable(Role.CURVE), plannable(Role.JOINT)
     if law is None:
-        law = CURVE_LAW if CURVE_LAW in fitted else next((n for n in JOINT if n in fitted), None)
+        law = next((n for n in (*curve_laws, *joint_laws) if n in fitted), None)
         if law is None:
-            raise PlanError(f"{source}: group {group!r} has no fitted power or joint law (fitted: {', '.join(fitted)})")
-    if law not in (CURVE_LAW, *JOINT):
-        raise PlanError(f"--law {law}: a plan reads power (with size) or a joint law ({', '.join(JOINT)})")
-    result = fitted_law(source, fit, law, 1 if law == CURVE_LAW else 2)
-    size = None
-    if law == CURVE_LAW and SIZE_LAW in fitted:
-        size = fitted_law(source, fit, SIZE_LAW, 1)
+            raise PlanError(
+                f"{source}: group {group!r} has no fitted {' or '.join(curve_laws)} or joint law "
+                f"(fitted: {', '.join(fitted)})"
+            )
+    if law not in (*curve_laws, *joint_laws):
+        reads = [f"{n} (with {LAWS[n].size_law.name})" if LAWS[n].size_law else n for n in curve_laws]
+        raise PlanError(f"--law {law}: a plan reads {' or '.join(reads)} or a joint law ({', '.join(joint_laws)})")
+    result = fitted_law(source, fit, law, len(LAWS[law].x_names))
+    size, size_law = None, LAWS[law].size_law
+    if size_law is not None and size_law.name in fitted:
+        size = fitted_law(source, fit, size_law.name, len(size_law.x_names))
     tol = fit.info.get("size_tolerance", SIZE_TOLERANCE)
     return Curve(group, result, size, tol, result.seed)
