@@ -14,7 +14,7 @@ from scalinglaws import store
 from scalinglaws.store import integrity
 from scalinglaws.configfile import load_config_file
 from scalinglaws.jobnames import JobNames, summary_line
-from scalinglaws.identity import code_version, stage_code
+from scalinglaws.identity import stage_code
 from scalinglaws.study import ConfigError, Study
 
 # In a rule's shell command, `scalinglaws` runs this checkout's package with this Python (a shell

@@ -29,7 +29,7 @@ rule aggregate:
     params:
         tolerance=STUDY.config["fit"]["size_tolerance"],
         out_dir=lambda wc, output: os.path.dirname(output.runs),
-        code=stage_code("aggregate/runs.py", "aggregate/curves.py"),
+        code=stage_code("aggregate/command.py:cmd_aggregate"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/aggregate.txt",
     conda:

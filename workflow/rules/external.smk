@@ -34,7 +34,7 @@ rule fit_table:
         options=external_options(EXTERNAL),
         bootstrap=CONFIG["fit"]["bootstrap"],
         seed=CONFIG["fit"]["seed"],
-        code=stage_code("fit/external.py", "report/tables.py"),  # the code that computes them (identity.py)
+        code=stage_code("fit/command.py:cmd_fit"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/fit_table.txt",
     conda:

@@ -29,7 +29,7 @@ rule figures:
         extrapolate=STUDY.config["fit"]["extrapolate"],
         # the study's config files: each curve's page proposes the next shards and sizes (plan/)
         configs=" ".join(f"--configfile {path}" for path in workflow.configfiles),
-        code=stage_code("report/figures.py", "report/summary.py", "plan/overlay.py"),  # the code that computes them (identity.py)
+        code=stage_code("report/command.py:cmd_plot"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",
     conda:

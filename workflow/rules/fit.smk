@@ -19,7 +19,7 @@ rule fit:
         laws=",".join(STUDY.config["fit"]["laws"]),
         evals=" ".join(f"--evals {name}={STUDY.eval_file(key)}" for key, name in STUDY.evals.items()),
         fit_eps0="--fit-eps0" if STUDY.config["fit"]["fit_eps0"] else "",
-        code=stage_code("fit/study.py") + code_version("report/tables.py"),  # the code that computes them (identity.py)
+        code=stage_code("fit/command.py:cmd_fit_study"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/fit.txt",
     conda:

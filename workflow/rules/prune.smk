@@ -52,7 +52,7 @@ rule pruning_report:
         out_dir=lambda wc, output: os.path.dirname(output.curves),
         bootstrap=PRUNING["bootstrap"],
         seed=PRUNING["seed"],
-        code=stage_code("aggregate/pruning.py", "fit/pruning.py", "report/pruning_figures.py"),
+        code=stage_code("report/pruning_command.py:cmd_prune_report"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/pruning_report.txt",
     shell:

@@ -53,25 +53,101 @@ def code_version(*modules: str | Path) -> str:
     return h.hexdigest()[:12]
 
 
-def closure(*modules: str) -> list[str]:
-    """The package modules that `modules` import, directly or not (relative imports only)."""
-    seen: set[str] = set()
-    todo = list(modules)
+def closure(*roots: str) -> list[str]:
+    """The package modules whose code `roots` run, directly or not (relative imports only).
+
+    A root is a module ("aggregate/command.py") or one command of it ("fit/command.py:cmd_fit"):
+    a stage's root is the command its rule runs. Code is followed by name, into function-level
+    imports too: a module counts when the code followed uses one of its names (a function, a
+    class, a constant, or the module itself); then what defines that name counts with what it
+    uses in turn, and so does what runs when the module is imported (its other statements,
+    decorated definitions, the submodules it imports). So `fit-study`, which writes the law
+    table, counts report/tables.py but not the figures that module imports for `fit`'s
+    figures: a figure's label reruns the figures, not the fit.
+    """
+    used: dict[str, set] = {}  # module -> the names followed in it (ALL: every one)
+    todo = [(root.split(":")[0], root.split(":")[1] if ":" in root else ALL) for root in roots]
     while todo:
-        module = todo.pop()
-        if module in seen:
+        module, name = todo.pop()
+        if module not in used:
+            used[module] = set()
+            todo += _uses(module, IMPORTED)
+        if ALL in used[module] or name in used[module]:
             continue
-        seen.add(module)
-        tree = ast.parse((PACKAGE_DIR / module).read_text())
-        here = Path(module).parent
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = here
-                for _ in range(node.level - 1):
-                    base = base.parent
-                parts = [node.module] if node.module else [alias.name for alias in node.names]
-                todo += [m for m in (_module_file(base, p) for p in parts) if m]
-    return sorted(seen)
+        used[module].add(name)
+        todo += _uses(module, name)
+    return sorted(used)
+
+
+ALL, IMPORTED = "*", ""  # closure's names for a whole module and for what runs when it is imported
+
+
+def _uses(module: str, name: str) -> list[tuple[str, str]]:
+    """The (module, name) pairs that the definition of `name` in `module` uses."""
+    defines = _definitions(module)
+    if name == ALL:
+        todo = [node for nodes in defines.values() for node in nodes]
+    elif name in defines:
+        todo = list(defines[name])
+    else:  # bound in a way not followed here (e.g. a lazy export): all of the module counts
+        return [(module, ALL)]
+    out, seen = [], set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, tuple):  # an import's target
+            out.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name) and child.id in defines:
+                todo += defines[child.id]
+            elif isinstance(child, ast.ImportFrom) and child.level:  # a function-level import
+                out += [t for t in (_import_target(module, child, a.name) for a in child.names) if t]
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _definitions(module: str) -> dict[str, list]:
+    """A module's top-level statements by the name they bind (a statement, or an import's target
+    (module, name)); IMPORTED: those that run when it is imported whatever is used of it."""
+    defines: dict[str, list] = {IMPORTED: []}
+    for node in ast.parse((PACKAGE_DIR / module).read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defines.setdefault(node.name, []).append(node)
+            if node.decorator_list:  # a decorator may register what it decorates
+                defines[IMPORTED].append(node)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                target = _import_target(module, node, alias.name) if node.level else None
+                if target:
+                    defines.setdefault(alias.asname or alias.name, []).append(target)
+                    if target[1] == ALL:  # a submodule, imported for what it does too
+                        defines[IMPORTED].append(target)
+        elif not isinstance(node, ast.Import):  # constants and other statements run on import
+            defines[IMPORTED].append(node)
+            for target in getattr(node, "targets", [getattr(node, "target", None)]):
+                for bound in ast.walk(target) if target else ():
+                    if isinstance(bound, ast.Name):
+                        defines.setdefault(bound.id, []).append(node)
+    return defines
+
+
+def _import_target(module: str, node: ast.ImportFrom, name: str) -> tuple[str, str | None] | None:
+    """What `from .x import name` in `module` refers to: (the module, name), or (a submodule,
+    ALL); None outside the package."""
+    base = Path(module).parent
+    for _ in range(node.level - 1):
+        base = base.parent
+    if node.module:
+        sub = _module_file(base, f"{node.module}.{name}")
+        if sub:
+            return sub, ALL
+        target = _module_file(base, node.module)
+        return (target, name) if target else None
+    sub = _module_file(base, name)
+    return (sub, ALL) if sub else None
 
 
 def _module_file(base: Path, dotted: str) -> str | None:
@@ -82,9 +158,10 @@ def _module_file(base: Path, dotted: str) -> str | None:
     return None
 
 
-def stage_code(*modules: str) -> str:
-    """Code identity of an analysis stage: its modules and everything they import."""
-    return code_version(*closure(*modules))
+def stage_code(*roots: str) -> str:
+    """Code identity of an analysis stage: the command its rule runs ("fit/command.py:cmd_fit")
+    and every module whose code that command uses (closure)."""
+    return code_version(*closure(*roots))
 
 
 # -- the numeric environment ----------------------------------------------------------------
