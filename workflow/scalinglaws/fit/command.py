@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import identity, store
 from ..aggregate.command import SIZE_TOLERANCE
+from ..errors import UserError
 
 
 def add_parser(sub) -> None:
@@ -144,7 +145,7 @@ def cmd_fit(args) -> int:
     for item in args.derive:
         name, sep, expr = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--derive {item!r}: expected NAME=EXPRESSION")
+            raise UserError(f"--derive {item!r}: expected NAME=EXPRESSION")
         derive[name.strip()] = expr.strip()
     laws, x_cols = [v.strip() for v in args.law.split(",")], [v.strip() for v in args.x.split(",")]
     args.out = args.out or default_out(args.table)
