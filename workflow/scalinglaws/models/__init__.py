@@ -55,4 +55,10 @@ def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outp
     fam = FAMILIES[kind]
     cls = getattr(importlib.import_module(f".{fam.module}", __name__), fam.cls)
     kwargs = {**fam.defaults, **{k: v for k, v in options.items() if k not in ("type", "sizes")}}
-    return cls(seeds, size, tuple(input_shape), num_outputs, **kwargs)
+    try:
+        return cls(seeds, size, tuple(input_shape), num_outputs, **kwargs)
+    except ValueError as exc:
+        # A family refusing its options or its data's shape (cnn.py, transformer.py, kan.py say
+        # which key): the config's mistake, one line. The families raise ValueError, not
+        # ModelError, because their code is in the identity of every run of theirs.
+        raise ModelError(str(exc)) from None

@@ -7,6 +7,8 @@ import argparse
 import json
 import time
 
+from .spec import TrainOptions
+
 
 def add_parser(sub) -> None:
     """Register `train` and `prune` on the CLI's subparsers."""
@@ -14,7 +16,7 @@ def add_parser(sub) -> None:
     s.add_argument(
         "--checkpoint-every",
         type=float,
-        default=600.0,
+        default=TrainOptions.checkpoint_every_s,
         help="seconds between checkpoints (one is also written on SIGTERM)",
     )
     s.set_defaults(func=cmd_train)
@@ -43,14 +45,27 @@ def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentP
 
 def cmd_train(args) -> None:
     """Train one ensemble job and write its record (train/job.py)."""
-    args.started = time.time()
+    started = time.time()
     from ..train.job import run_train_job
 
-    run_train_job(json.loads(args.spec), args.shard, args.eval, args.out, args)
+    run_train_job(
+        json.loads(args.spec),
+        args.shard,
+        args.eval,
+        args.out,
+        job_settings(args, checkpoint_every=args.checkpoint_every, started=started),
+    )
 
 
 def cmd_prune(args) -> None:
     """Prune one trained point (every seed x lr) by IMP with rewinding (train/imp.py)."""
     from ..train.job import run_prune_job
 
-    run_prune_job(json.loads(args.spec), args.shard, args.eval, args.out, args)
+    run_prune_job(json.loads(args.spec), args.shard, args.eval, args.out, job_settings(args))
+
+
+def job_settings(args, **more):
+    """Where and how the job runs, from its command line (train/job.py's JobSettings)."""
+    from ..train.job import JobSettings
+
+    return JobSettings(device=args.device, threads=args.threads, config_hash=args.config_hash, **more)

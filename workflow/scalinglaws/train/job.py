@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,20 @@ from ..datasets import Split, Splits
 from ..errors import UserError
 from .gpus import GpuSlot
 from .imp import iterative_magnitude_pruning
+from .schedule import Schedule
 from .spec import EnsembleJob, TrainOptions
 from .tuning import train_with_lr_search
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Where and how a job runs, from its command line: nothing here changes its numbers."""
+
+    device: str  # auto (CUDA when present), cpu or cuda
+    threads: int  # CPU threads
+    checkpoint_every: float = TrainOptions.checkpoint_every_s  # seconds between checkpoints
+    config_hash: str | None = None  # the study config's hash, for the record's provenance
+    started: float | None = None  # when the command started (time.time()), for the record's timing
 
 
 def load_splits(shard: str, evals: str) -> Splits:
@@ -44,7 +57,7 @@ def load_splits(shard: str, evals: str) -> Splits:
     )
 
 
-def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+def run_train_job(spec: dict, shard: str, evals: str, out: str, settings: JobSettings) -> None:
     """Train one ensemble job unless its record is already there, under the job's lock: another
     invocation on the same store may have written it since this one planned the job (the rule's
     output is update(), so Snakemake does not delete it first), or be writing it now (then this
@@ -57,21 +70,22 @@ def run_train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
             return
         except (OSError, store.CorruptRecord):
             pass
-        _train_job(spec, shard, evals, out, args)
+        _train_job(spec, shard, evals, out, settings)
         note("computed")
 
 
-def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+def _train_job(spec: dict, shard: str, evals: str, out: str, settings: JobSettings) -> None:
     """Train one ensemble job and write its record at `out`.
 
-    `args` carries how to run it (device, threads, checkpoint_every). On CUDA the job takes a
+    `settings` say how to run it (device, threads, checkpoint_every). On CUDA the job takes a
     GPU slot first (gpus.py), so concurrent jobs spread over all GPUs. The record also says
     where the job's time went (`timing`), for benchmarks/bench_study.py.
     """
     started = time.time()
-    torch.set_num_threads(args.threads)
-    job = EnsembleJob.from_spec(spec)
-    device, slot = planned_device(spec, args.device), None
+    command_started = started if settings.started is None else settings.started
+    torch.set_num_threads(settings.threads)
+    job = ensemble_job(spec)
+    device, slot = planned_device(spec, settings.device), None
     if device == "cuda":
         cost = job.train.steps_for(spec["n"]) * spec["size"] ** 2  # a rough measure of the job's work
         slot = GpuSlot(torch.cuda.device_count(), cost=cost)
@@ -82,15 +96,15 @@ def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
     data = load_splits(shard, evals)
     loaded = time.time()
     options = TrainOptions(
-        timing={}, checkpoint=Path(out).with_name("checkpoint.pt"), checkpoint_every_s=args.checkpoint_every
+        timing={}, checkpoint=Path(out).with_name("checkpoint.pt"), checkpoint_every_s=settings.checkpoint_every
     )
     runs = train_with_lr_search(job, data, device, options)
     now = time.time()
     process_start = now - _seconds_since_process_start()
     timing = {
         "process_start": process_start,
-        "python_start_s": args.started - process_start,  # interpreter start-up and `import scalinglaws`
-        "import_s": started - args.started,
+        "python_start_s": command_started - process_start,  # interpreter start-up and `import scalinglaws`
+        "import_s": started - command_started,
         "cuda_init_s": cuda_ready - started,
         "load_s": loaded - cuda_ready,
         "train_ensemble": options.timing,
@@ -102,9 +116,20 @@ def _train_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
         "spec": spec,
         "runs": runs,
         "timing": timing,
-        "provenance": identity.provenance(device, getattr(args, "config_hash", None)),
+        "provenance": identity.provenance(device, settings.config_hash),
     }
     store.write_record(out, record)
+
+
+def ensemble_job(spec: dict) -> EnsembleJob:
+    """The job of a spec, its learning-rate schedule checked before any work: a spec written by
+    hand may name one that does not exist (a config cannot: the schema lists them)."""
+    job = EnsembleJob.from_spec(spec)
+    try:
+        Schedule(job.train.schedule, job.train.warmup, 1)  # what the trainer builds, later
+    except ValueError as exc:  # schedule.py's code is every run's identity: its error stays a ValueError
+        raise UserError(str(exc)) from None
+    return job
 
 
 def planned_device(spec: dict, requested: str) -> str:
@@ -125,20 +150,18 @@ def planned_device(spec: dict, requested: str) -> str:
     return planned
 
 
-def run_prune_job(spec: dict, shard: str, evals: str, out: str, args) -> None:
+def run_prune_job(spec: dict, shard: str, evals: str, out: str, settings: JobSettings) -> None:
     """Prune one point (every seed x lr) by IMP with rewinding; write its record at `out`."""
-    torch.set_num_threads(args.threads)
-    device = planned_device(spec, args.device)
-    runs = iterative_magnitude_pruning(
-        EnsembleJob.from_spec(spec), load_splits(shard, evals), spec["prune"], device=device
-    )
+    torch.set_num_threads(settings.threads)
+    device = planned_device(spec, settings.device)
+    runs = iterative_magnitude_pruning(ensemble_job(spec), load_splits(shard, evals), spec["prune"], device=device)
     store.write_record(
         out,
         {
             "key": store.digest(spec),
             "spec": spec,
             "runs": runs,
-            "provenance": identity.provenance(device, getattr(args, "config_hash", None)),
+            "provenance": identity.provenance(device, settings.config_hash),
         },
     )
 
