@@ -13,8 +13,10 @@ pruning-invariant  the same across widths and depths through m* = l^phi w^psi d
 
 The registry, LAWS, is the one list of laws. Each law declares its role as class attributes
 (base.py: `role`, `priors`, `auto`, `default`, `plannable`, `size_law`); the rest of the package
-asks the functions below instead of naming laws. A new law is its module and one line here.
-The order is the order `--law auto` fits and lists them in.
+asks the functions below instead of naming laws. A new law is its module and one line here,
+plus its name in the config schema's law lists (copies, which tests/test_law_contract.py holds
+equal to this registry; it also runs every law through the contract). The order is the order
+`--law auto` fits and lists them in.
 """
 
 from ...errors import UserError

@@ -52,8 +52,9 @@ def as_inputs(x, n_inputs: int) -> np.ndarray:
 
 
 class Law:
-    """Base class. A subclass sets the class attributes and implements `_f`, `_bounds` and
-    `_starts`; the default objective is the squared error of log(y)."""
+    """Base class. A subclass sets the class attributes (its role among them) and implements
+    `_f`, `_bounds` and `_starts` (and `_grad` where it can); the default objective is the
+    squared error of log(y), minimised by minimizer.py unless the law overrides `_fit`."""
 
     name = "law"
     formula = ""
