@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import UserError
 from .grid import EXTRAPOLATE, per_line, plot_grid
 from .intervals import intervals
-from .laws import LAWS, Law, make_law
+from .laws import LAWS, Law, Role, default_laws, make_law
 from .uncertainty import Noise
 
 PREDICT_VERSION = 1  # of the `predict` block; `scalinglaws predict` refuses other versions
@@ -350,7 +350,7 @@ class CurveFits:
             if choice.get("law") is not None and len(LAWS[choice["law"]].x_names) == inputs:
                 return choice["law"]
         candidates = [n for n in self.law_names if n in LAWS and len(LAWS[n].x_names) == inputs]
-        candidates = [n for n in candidates if LAWS[n].decreasing]  # not the best size: it is no error
+        candidates = [n for n in candidates if LAWS[n].role is not Role.SIZE]  # the best size is no error
         return candidates[0] if candidates else None
 
     def to_json(self) -> dict:
@@ -363,6 +363,11 @@ class CurveFits:
             else:
                 out[k] = self.info[k]
         return out
+
+
+def default_law_for(role: Role) -> str | None:
+    """The law a study fits by default for this role (the learning curve: power; the best size: size)."""
+    return next((name for name in default_laws() if LAWS[name].role is role), None)
 
 
 def read_fits(fits: dict) -> dict[str, CurveFits]:

@@ -24,7 +24,8 @@ import pandas as pd  # noqa: E402
 
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
-from ..fit.result import CurveFits, FitResult, NotFitted, as_curve, as_curves, as_result  # noqa: E402
+from ..fit.laws import Role  # noqa: E402
+from ..fit.result import CurveFits, FitResult, NotFitted, as_curve, as_curves, as_result, default_law_for  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
 from .axes import (
     DATA_FACTORS,
@@ -83,7 +84,7 @@ def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True)
         )
 
 
-CURVE_LAW, SIZE_LAW = "power", "size"
+CURVE_LAW, SIZE_LAW = default_law_for(Role.CURVE), default_law_for(Role.SIZE)  # what the figures describe
 TOO_SMALL = 0.01  # a gamma below 1% of the smallest error is named in the legend, not drawn
 
 

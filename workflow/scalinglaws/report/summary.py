@@ -18,12 +18,13 @@ import pandas as pd
 
 from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
+from ..fit.laws import Role
 from ..fit.predict import PredictError, predict_rows
-from ..fit.result import CurveFits, Estimate, as_curve, as_curves
+from ..fit.result import CurveFits, Estimate, as_curve, as_curves, default_law_for
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
-CURVE_LAW, SIZE_LAW = "power", "size"
+CURVE_LAW, SIZE_LAW = default_law_for(Role.CURVE), default_law_for(Role.SIZE)  # what the figures describe
 FIGURES = (
     (
         "learning_curve",
