@@ -88,7 +88,7 @@ def study_workflow(root: Path, jobs: int) -> tuple[Path, int]:
     study = Study(config)
     for path in [study.shard_file(k) for k in study.shards] + [study.eval_file(k) for k in study.evals]:
         store.atomic_save_npz(path, x=np.zeros(1))  # a valid (tiny) array file, and its record
-        store.write_record(path.replace("data.npz", "meta.json"), {"spec": {}, "arrays_sha256": ""})
+        store.write_record(store.meta_file(path), {"spec": {}, "arrays_sha256": ""})
     for key, job in study.jobs.items():  # valid, checksummed records: the integrity check runs for real
         store.write_record(study.job_file(key), {"key": key, "spec": job.spec, "runs": []})
     # the study's tables, fits and figures: create whatever outputs the dry run still lists

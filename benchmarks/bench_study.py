@@ -120,9 +120,9 @@ def retrain(store: Path, metrics_files: list[str]) -> dict:
     for path in metrics_files:
         job = json.loads(Path(path).read_text())
         spec = job["spec"]
-        with np.load(st.shard_path(store, spec["shard_key"])) as f:
+        with np.load(st.entry_file(store, "shards", spec["shard_key"])) as f:
             train = Split(f["x"], f["y"])
-        with np.load(st.eval_path(store, spec["eval_key"])) as f:
+        with np.load(st.entry_file(store, "eval", spec["eval_key"])) as f:
             val, test = Split(f["val_x"], f["val_y"]), Split(f["test_x"], f["test_y"])
         timing = {}
         runs = train_ensemble(EnsembleJob.from_spec(spec), (train, val, test), options=TrainOptions(timing=timing))

@@ -5,17 +5,17 @@
 # ancient() so that a rebuilt shard always reaches its jobs (see train.smk). update(): Snakemake
 # deletes a job's outputs before running it, and these are shared by every invocation on the
 # store; the job publishes them itself, atomically, under a per-key lock, and leaves an intact
-# copy alone (study.write_data), so another invocation's readers never find them missing.
+# copy alone (store/data.py write_data), so another invocation's readers never find them missing.
 
 
 rule shard:
     output:
-        data=update(f"{STORE}/shards/{{key}}/data.npz"),
-        meta=update(f"{STORE}/shards/{{key}}/meta.json"),
+        data=update(store.entry_file(STORE, "shards", "{key}")),
+        meta=update(store.meta_file(store.entry_file(STORE, "shards", "{key}"))),
     params:
         dataset=lambda wc: STUDY.data_spec(wc.key),
     log:
-        f"{STORE}/shards/{{key}}/log.txt",
+        store.entry_file(STORE, "shards", "{key}", "log.txt"),
     conda:
         "../../envs/train.yaml"
     message:
@@ -26,7 +26,7 @@ rule shard:
 
 use rule shard as eval_splits with:
     output:
-        data=update(f"{STORE}/eval/{{key}}/data.npz"),
-        meta=update(f"{STORE}/eval/{{key}}/meta.json"),
+        data=update(store.entry_file(STORE, "eval", "{key}")),
+        meta=update(store.meta_file(store.entry_file(STORE, "eval", "{key}"))),
     log:
-        f"{STORE}/eval/{{key}}/log.txt",
+        store.entry_file(STORE, "eval", "{key}", "log.txt"),

@@ -7,7 +7,7 @@ rule fit:
         # the eval splits give each dataset's best-guess error (small-data region, joint's eps0)
         evals=[ancient(STUDY.eval_file(key)) for key in STUDY.evals],
         # not ancient (see train.smk): a rebuilt eval split always reaches the fit
-        meta=[STUDY.eval_file(key).replace("data.npz", "meta.json") for key in STUDY.evals],
+        meta=[store.meta_file(STUDY.eval_file(key)) for key in STUDY.evals],
     output:
         fits=report(f"{RESULTS}/fits/fits.json", caption="../report/fits.rst", category="Fits"),
         table=report(f"{RESULTS}/fits/laws.csv", caption="../report/laws_table.rst", category="Fits"),

@@ -14,17 +14,17 @@ rule prune:
     input:
         shard=lambda wc: ancient(STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key)),
         evals=lambda wc: ancient(STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key)),
-        meta=lambda wc: [STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key).replace("data.npz", "meta.json"),
-                         STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key).replace("data.npz", "meta.json")],
+        meta=lambda wc: [store.meta_file(STUDY.shard_file(PRUNE_JOBS[wc.key].shard_key)),
+                         store.meta_file(STUDY.eval_file(PRUNE_JOBS[wc.key].eval_key))],
     output:
-        f"{STORE}/prune/{{key}}/metrics.json",
+        store.entry_file(STORE, "prune", "{key}"),
     params:
         spec=lambda wc: json.dumps(PRUNE_JOBS[wc.key].spec),
     threads: STUDY.config["threads"]
     resources:
         gpu=1 if STUDY.numerics["device"] == "cuda" else 0,
     log:
-        f"{STORE}/prune/{{key}}/log.txt",
+        store.entry_file(STORE, "prune", "{key}", "log.txt"),
     message:
         "{JOB_NAMES:{wildcards.key}}"  # what it prunes, in words (jobnames.py)
     shell:

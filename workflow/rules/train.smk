@@ -13,19 +13,19 @@ rule train:
         # Not ancient: Snakemake 9 never re-examines the consumers of a rerun job whose inputs
         # from it are all ancient and present (tests/test_reliability.py keeps a reproduction);
         # these small records are compared by checksum when touched.
-        meta=lambda wc: [STUDY.shard_file(STUDY.jobs[wc.key].shard_key).replace("data.npz", "meta.json"),
-                         STUDY.eval_file(STUDY.jobs[wc.key].eval_key).replace("data.npz", "meta.json")],
+        meta=lambda wc: [store.meta_file(STUDY.shard_file(STUDY.jobs[wc.key].shard_key)),
+                         store.meta_file(STUDY.eval_file(STUDY.jobs[wc.key].eval_key))],
     output:
         # update(): not deleted before the job runs (it may be another invocation's, on a shared
         # store); the job trains under a per-key lock unless the record is already there (train/job.py)
-        update(f"{STORE}/runs/{{key}}/metrics.json"),
+        update(store.entry_file(STORE, "runs", "{key}")),
     params:
         spec=lambda wc: json.dumps(STUDY.jobs[wc.key].spec),
     threads: STUDY.config["threads"]
     resources:
         gpu=1 if STUDY.numerics["device"] == "cuda" else 0,
     log:
-        f"{STORE}/runs/{{key}}/log.txt",
+        store.entry_file(STORE, "runs", "{key}", "log.txt"),
     conda:
         "../../envs/train.yaml"
     message:

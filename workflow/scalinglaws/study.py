@@ -7,7 +7,6 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -226,19 +225,18 @@ class Study:
     def data_file(self, key: str) -> str:
         return self.shard_file(key) if key in self.shards else self.eval_file(key)
 
-    # -- paths ------------------------------------------------------------------------------
-    # Plain strings, not Paths: the DAG asks for thousands of these on every invocation.
+    # -- paths (the store's layout is store.entry_file's) ------------------------------------
     def shard_file(self, key: str) -> str:
-        return os.path.join(self._store, "shards", key, "data.npz")
+        return store.entry_file(self._store, "shards", key)
 
     def eval_file(self, key: str) -> str:
-        return os.path.join(self._store, "eval", key, "data.npz")
+        return store.entry_file(self._store, "eval", key)
 
     def job_file(self, key: str) -> str:
-        return os.path.join(self._store, "runs", key, "metrics.json")
+        return store.entry_file(self._store, "runs", key)
 
     def prune_file(self, key: str) -> str:
-        return os.path.join(self._store, "prune", key, "metrics.json")
+        return store.entry_file(self._store, "prune", key)
 
     def curves(self) -> list[tuple[str, str]]:
         """(dataset, family) pairs: one learning curve, one set of fits and figures each."""

@@ -53,16 +53,29 @@ def store_root(configured: str | None = None) -> Path:
     return Path(os.environ.get(STORE_ENV) or configured or DEFAULT_STORE)
 
 
-def shard_path(store: Path | str, key: str) -> Path:
-    return Path(store) / "shards" / key / "data.npz"
+# -- the layout: <store>/<kind>/<key>/<file>, stated here only --------------------------------
+# An entry's main file is its content: a shard's or the eval splits' arrays, or a job's record.
+# A data file has its own small record beside it, meta.json: what it is and a hash of its arrays.
+ENTRY_FILES = {"shards": "data.npz", "eval": "data.npz", "runs": "metrics.json", "prune": "metrics.json"}
+KINDS = tuple(ENTRY_FILES)
+META = "meta.json"
 
 
-def eval_path(store: Path | str, key: str) -> Path:
-    return Path(store) / "eval" / key / "data.npz"
+def entry_file(root: Path | str, kind: str, key: str, name: str | None = None) -> str:
+    """A file of a stored entry: its main file, or `name` (e.g. its log.txt). A plain string,
+    not a Path: the DAG asks for thousands of these on every invocation."""
+    return os.path.join(root, kind, key, name or ENTRY_FILES[kind])
 
 
-def job_path(store: Path | str, key: str) -> Path:
-    return Path(store) / "runs" / key / "metrics.json"
+def meta_file(data_file: Path | str) -> str:
+    """The record beside a stored data file."""
+    return os.path.join(os.path.dirname(data_file), META)
+
+
+def record_file(root: Path | str, kind: str, key: str) -> str:
+    """An entry's JSON record: a job's record itself, or the meta.json beside a data file."""
+    path = entry_file(root, kind, key)
+    return path if ENTRY_FILES[kind].endswith(".json") else meta_file(path)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
@@ -261,7 +274,6 @@ def find_damaged(paths, verified_cache: Path | str | None = None, remember: bool
 
 
 # -- maintenance: list the store, remove what no config refers to ------------------------------
-KINDS = ("shards", "eval", "runs", "prune")
 
 
 def list_entries(root: Path | str) -> list[dict]:
@@ -275,7 +287,7 @@ def list_entries(root: Path | str) -> list[dict]:
         for entry in sorted(folder.iterdir()):
             size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
             info = {"kind": kind, "key": entry.name, "bytes": size, "path": str(entry)}
-            record = entry / ("metrics.json" if kind in ("runs", "prune") else "meta.json")
+            record = Path(record_file(root, kind, entry.name))
             if record.exists():
                 try:
                     info.update(_describe(read_record(record)))

@@ -50,7 +50,7 @@ def write_data(spec: dict, out: str | Path) -> None:
 def _intact(spec: dict, out: str | Path) -> bool:
     try:
         store.verify(out, full=True)
-        return store.read_record(Path(out).with_name("meta.json"))["spec"] == spec
+        return store.read_record(store.meta_file(out))["spec"] == spec
     except (OSError, KeyError, store.CorruptRecord):
         return False
 
@@ -74,7 +74,7 @@ def _write_data(spec: dict, out: str | Path) -> None:
     h = hashlib.sha256()
     for name in sorted(arrays):
         h.update(f"{name}:{arrays[name].dtype}:{arrays[name].shape}".encode() + arrays[name].tobytes())
-    meta, path = {"spec": spec, "arrays_sha256": h.hexdigest()}, Path(out).with_name("meta.json")
+    meta, path = {"spec": spec, "arrays_sha256": h.hexdigest()}, store.meta_file(out)
     try:
         if {k: v for k, v in store.read_record(path).items() if k != "checksum"} == meta:
             return

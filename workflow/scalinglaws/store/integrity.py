@@ -33,7 +33,7 @@ def verified_cache(study: Study) -> str:
 def check(study: Study, remember: bool = False) -> list[Path]:
     """The study's damaged stored files (records, shards, eval splits and their meta.json)."""
     data = [study.data_file(k) for k in [*study.shards, *study.evals]]
-    paths = [study.job_file(k) for k in study.jobs] + data + [_meta(p) for p in data] + result_files(study)
+    paths = [study.job_file(k) for k in study.jobs] + data + [store.meta_file(p) for p in data] + result_files(study)
     return store.find_damaged(paths, verified_cache(study), remember)
 
 
@@ -49,11 +49,7 @@ def missing_data(study: Study) -> list[str]:
         if os.path.exists(study.job_file(key)):
             needed |= {job.shard_key, job.eval_key}
     files = {k: study.data_file(k) for k in needed}
-    return sorted(k for k, f in files.items() if not (os.path.exists(f) and os.path.exists(_meta(f))))
-
-
-def _meta(data_file: str) -> str:
-    return str(Path(data_file).with_name("meta.json"))
+    return sorted(k for k, f in files.items() if not (os.path.exists(f) and os.path.exists(store.meta_file(f))))
 
 
 def repair(study: Study, damaged: list[Path]) -> list[str]:
@@ -64,7 +60,7 @@ def repair(study: Study, damaged: list[Path]) -> list[str]:
     results = [p for p in damaged if study.results in Path(p).parents]
     for path in (p for p in damaged if p not in results):
         moved = store.quarantine(path)
-        if path.name == "metrics.json":
+        if path.name == store.ENTRY_FILES["runs"]:  # a job's record
             (study.results / "tables" / "runs.csv").unlink(missing_ok=True)
             lines.append(f"{path} is damaged; moved to {moved.name}; its job runs again")
         else:
@@ -137,4 +133,4 @@ def _not_newer_than_readers(study: Study, key: str) -> None:
     readers = [study.job_file(k) for k, j in study.jobs.items() if key in (j.shard_key, j.eval_key)]
     stamps = [os.stat(f).st_mtime_ns for f in readers if os.path.exists(f)]
     if stamps:
-        os.utime(_meta(study.data_file(key)), ns=(min(stamps), min(stamps)))
+        os.utime(store.meta_file(study.data_file(key)), ns=(min(stamps), min(stamps)))
