@@ -1,14 +1,34 @@
 """Reading a study config file: a missing file or a YAML error is one line naming the file and,
 for YAML, the line and column (PyYAML's own message spans several lines with the mark twice).
+And the config schema, which states every key's default once: the code reads them from it.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import yaml
 
 from .errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+
+@functools.lru_cache(maxsize=None)
+def schema() -> dict:
+    """The config schema: every key, its checks and its default (read once; do not modify it)."""
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def schema_default(*keys: str):
+    """The default of a config key, e.g. schema_default("fit", "size_tolerance"): stated in the
+    schema only, and read from there by the code and the command's options."""
+    node = schema()
+    for key in keys:
+        node = node["properties"][key]
+    return copy.deepcopy(node["default"])
 
 
 def yaml_error(path, exc: yaml.YAMLError) -> str:

@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from . import identity, store
+from .configfile import SCHEMA_PATH as SCHEMA_PATH  # where the schema is (tests read it from here)
 from .configfile import load_config_file
+from .configfile import schema as config_schema
 from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
 from .datasets.shards import shard_sizes
@@ -22,7 +23,6 @@ from .errors import ConfigError
 from .models import ModelError, family
 from .train.spec import TrainSpec
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 # The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not);
 # their normalised code (identity.py) enters every job's identity.
 TRAINER_CODE = (
@@ -48,7 +48,7 @@ def _fill_defaults(config: dict, schema: dict) -> None:
 
 def validate_config(config: dict, source: str = "config") -> dict:
     """Check `config` against the JSON schema; return a copy with defaults filled in."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    schema = config_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .. import store
+from ..configfile import schema_default
 
 SIZE_TOLERANCE = "a shard's best size: the smallest within this fraction of the best (default %(default)s)"
 
@@ -14,7 +15,7 @@ def add_parser(sub) -> None:
     """Register `aggregate` on the CLI's subparsers."""
     s = sub.add_parser("aggregate", help="runs.csv, learning_curve.csv, sizes.csv from metrics files")
     s.add_argument("--out-dir", required=True, help="folder for the three tables")
-    s.add_argument("--size-tolerance", type=float, default=0.05, help=SIZE_TOLERANCE)
+    s.add_argument("--size-tolerance", type=float, default=schema_default("fit", "size_tolerance"), help=SIZE_TOLERANCE)
     s.add_argument("--labels", required=True, help="JSON file: job key -> [[dataset, family], ...]")
     s.add_argument("metrics", nargs="+", help="the ensemble jobs' records (metrics.json)")
     s.set_defaults(func=cmd_aggregate)

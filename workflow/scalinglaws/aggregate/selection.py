@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-SIZE_TOLERANCE = 0.05  # a size is "as good as the best" within 5% of the best validation metric
+from ..configfile import schema_default
+
+# a size is "as good as the best" within this fraction of the best validation metric (5%)
+SIZE_TOLERANCE = schema_default("fit", "size_tolerance")
 
 
 def config_cube(runs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[int]]:

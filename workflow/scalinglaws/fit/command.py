@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import identity, store
 from ..aggregate.command import SIZE_TOLERANCE
+from ..configfile import schema_default
 from ..errors import UserError
 
 
@@ -19,7 +20,7 @@ def add_parser(sub) -> None:
     s.add_argument("--runs", required=True, help="the study's runs.csv (scalinglaws aggregate)")
     s.add_argument("--out", required=True, help="the fits to write (fits.json)")
     fit_options(s, target=True)
-    s.add_argument("--size-tolerance", type=float, default=0.05, help=SIZE_TOLERANCE)
+    s.add_argument("--size-tolerance", type=float, default=schema_default("fit", "size_tolerance"), help=SIZE_TOLERANCE)
     s.add_argument("--laws", default="power,size", help="comma-separated law names")
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
     s.add_argument(
@@ -91,17 +92,28 @@ def add_parser(sub) -> None:
     s.set_defaults(func=cmd_predict)
 
 
-def fit_options(s: argparse.ArgumentParser, target: bool) -> None:
-    """The options every fitting subcommand shares: what to fit, and its bootstrap."""
+def fit_options(s: argparse.ArgumentParser, target: bool, section: str = "fit") -> None:
+    """The options every fitting subcommand shares: what to fit, and its bootstrap (their
+    defaults: the config section's)."""
     if target:
         s.add_argument(
             "--target",
             choices=["val", "test"],
-            default="test",
+            default=schema_default(section, "target"),
             help="fit the test metric or the validation metric (default %(default)s)",
         )
-    s.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default %(default)s)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's resampling (default %(default)s)")
+    s.add_argument(
+        "--bootstrap",
+        type=int,
+        default=schema_default(section, "bootstrap"),
+        help="bootstrap replicates (default %(default)s)",
+    )
+    s.add_argument(
+        "--seed",
+        type=int,
+        default=schema_default(section, "seed"),
+        help="seed of the bootstrap's resampling (default %(default)s)",
+    )
 
 
 def cmd_fit_study(args) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..configfile import schema_default
+
 
 def add_parser(sub) -> None:
     """Register `plot` on the CLI's subparsers."""
@@ -12,7 +14,12 @@ def add_parser(sub) -> None:
     s.add_argument("--tables", required=True, help="the folder of learning_curve.csv and sizes.csv")
     s.add_argument("--fits", required=True, help="the study's fits.json")
     s.add_argument("--out-dir", required=True, help="folder for the figures (PNG and PDF)")
-    s.add_argument("--extrapolate", type=float, default=10.0, help="draw the fits out to this many times the largest n")
+    s.add_argument(
+        "--extrapolate",
+        type=float,
+        default=float(schema_default("fit", "extrapolate")),
+        help="draw the fits out to this many times the largest n",
+    )
     s.add_argument("--summary-dir", help="also write each curve's summary page (the report's first page) here")
     s.add_argument(
         "--configfile",

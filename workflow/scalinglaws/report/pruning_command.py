@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     """Register `prune-report` on the CLI's subparsers."""
     s = sub.add_parser("prune-report", help="pruning tables, fits and figures from pruning metrics files")
     s.add_argument("--out-dir", required=True, help="folder for the pruning tables, fits and figures/")
-    fit_options(s, target=True)
+    fit_options(s, target=True, section="pruning")
     s.add_argument("metrics", nargs="+", help="the pruning jobs' records (metrics.json)")
     s.set_defaults(func=cmd_prune_report)
 

@@ -7,6 +7,7 @@ import argparse
 import json
 import time
 
+from ..configfile import schema_default
 from .spec import TrainOptions
 
 
@@ -37,8 +38,8 @@ def _job_parser(sub, name: str, help: str, spec_help: str) -> argparse.ArgumentP
     s.add_argument("--shard", required=True, help="the stored shard (data.npz)")
     s.add_argument("--eval", required=True, help="the stored validation and test splits (data.npz)")
     s.add_argument("--out", required=True, help="the job's record (metrics.json), written atomically")
-    s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    s.add_argument("--threads", type=int, default=1, help="CPU threads")
+    s.add_argument("--device", default=schema_default("device"), help="auto (CUDA when present), cpu or cuda")
+    s.add_argument("--threads", type=int, default=schema_default("threads"), help="CPU threads")
     s.add_argument("--config-hash", help="the study config's hash, for the record's provenance")
     return s
 
