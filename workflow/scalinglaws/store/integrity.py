@@ -119,7 +119,7 @@ def _rerun(study: Study, argv: list[str], path: Path) -> bool:
     if argv == store.LABELS:
         store.write_labels(path, study.labels)
         return True
-    package = str(Path(__file__).parents[1])
+    package = str(Path(__file__).parents[2])  # the folder that holds this package (scalinglaws/)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([package, os.environ.get("PYTHONPATH", "")])}
     return (
         bool(argv)
