@@ -21,7 +21,11 @@ def add_parser(sub) -> None:
     s.add_argument("--out", required=True, help="the fits to write (fits.json)")
     fit_options(s, target=True)
     s.add_argument("--size-tolerance", type=float, default=schema_default("fit", "size_tolerance"), help=SIZE_TOLERANCE)
-    s.add_argument("--laws", default="power,size", help="comma-separated law names")
+    s.add_argument(
+        "--laws",
+        default=",".join(schema_default("fit", "laws")),
+        help="comma-separated law names (default %(default)s)",
+    )
     s.add_argument("--table", help="also write the fitted-law table (CSV) here")
     s.add_argument(
         "--evals",
