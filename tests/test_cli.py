@@ -93,12 +93,12 @@ def test_fit_defaults_to_auto_laws_and_a_folder_next_to_the_table(tmp_path, caps
         == 0
     )
     fits = json.loads((tmp_path / "measurements_fits" / "fits.json").read_text())
-    assert fits["all"]["laws"] == ["power", "envelope", "m4", "bnsl"]  # auto: every law of one x column
+    assert fits["all"]["laws"] == ["power", "power-pure", "envelope", "m4", "bnsl"]  # auto: every one-column law
     out = capsys.readouterr().out
     assert f"wrote {tmp_path / 'measurements_fits'}/fits.json" in out
     skipped = [name for name in fits["all"]["laws"] if "skipped" in fits["all"][name]]
-    assert skipped  # too few points for the larger laws: the selection says so, once per law
-    for name in skipped:
+    assert "combined (laws fitted to this table): " in out  # the default prediction's weights, printed
+    for name in skipped:  # too few points for a law: the selection says so, once per law
         assert [line.strip().split(":")[1] for line in out.splitlines() if line.strip().startswith(f"{name}:")] == [
             " not a candidate"
         ]

@@ -237,7 +237,11 @@ def test_the_schema_lists_the_registry_laws():
 
 
 def test_the_registry_answers_what_the_package_asks():
-    assert AUTO == auto_laws() == {1: ("power", "envelope", "m4", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}
+    assert (
+        AUTO
+        == auto_laws()
+        == {1: ("power", "power-pure", "envelope", "m4", "bnsl"), 2: ("joint", "joint-additive", "chinchilla")}
+    )
     assert options_for(eps0=0.9, starts=20) == {
         "power": {"best_guess": 0.9},
         "m4": {"eps0": 0.9},

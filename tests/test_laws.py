@@ -188,6 +188,7 @@ def test_summary_is_printable_with_cis_and_registry_is_complete():
     assert "eps(n) = alpha * n^beta + gamma" in text and "[-0.55, -0.45]" in text and "power-law region" in text
     assert set(LAWS) == {
         "power",
+        "power-pure",
         "size",
         "bnsl",
         "bnsl2",

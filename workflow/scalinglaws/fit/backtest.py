@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .combine import predictive_log_sd
 from .laws import FitError, Law
 from .laws.base import as_inputs
 
@@ -32,6 +33,7 @@ def _split_result(law: Law, x, y, train, x_name: str, cut: np.ndarray) -> dict:
         **split,
         **_scores(fitted, x[~train], y[~train], x_name, cut[~train]),
         "distance": (cut[~train] / split["train_max"]).tolist(),
+        **predictive_log_sd(fitted, x[train], y[train], x[~train]),  # for the stacking weights (combine.py)
     }
 
 

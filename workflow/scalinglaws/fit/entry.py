@@ -115,7 +115,7 @@ def derived(law: Law, boot: Bootstrap) -> dict:
 
 
 def bootstrap_summary(boot: Bootstrap, resample: str, seed: int, noise: Noise) -> dict:
-    shared = noise.run_var is not None and noise.shared_var > 0
+    shared = noise.draws_shared
     return {
         "replicates": int(len(boot.samples)),
         "failed": boot.failed,

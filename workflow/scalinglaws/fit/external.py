@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from .combine import combine
 from .entry import fit_entry
 from .laws import LAWS, FitError, auto_laws, make_law
 from .laws.base import quiet
-from .selection import select_law, too_many_parameters
+from .selection import select_law
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 from .weights import relative_errors, runs_cube, with_error_draws
 
@@ -181,11 +182,11 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     for name in laws:
         options = LAWS[name].seed_noise_options(spec.options.get(name, {}), noise.point_var)
         law = make_law(name, **options).weigh(x_fit, errors)
-        if spec.auto and too_many_parameters(len(law.free), len(y_fit)):
+        if spec.auto and len(law.free) >= len(y_fit):
             out[name] = {
                 "law": name,
-                "skipped": f"{len(law.free)} parameters for {len(y_fit)} points (more than "
-                f"about a third): left out by --law auto; --law {name} fits it anyway",
+                "skipped": f"{len(law.free)} parameters for {len(y_fit)} points leave no degree of freedom: "
+                f"left out by --law auto; --law {name} fits it anyway",
             }
             continue
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
@@ -201,11 +202,16 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
             out[name]["backtest"]["how"] = f"fit on {x_cols[axis]} <= cutoff, predict {x_cols[axis]} > cutoff"
     if all("skipped" in out[name] for name in laws):
         raise TableError(
-            f"{len(y_fit)} points are too few for --law auto: every law has more than about a third "
-            "as many parameters (name a law with --law to fit it anyway)"
+            f"{len(y_fit)} points are too few for --law auto: every law has as many parameters or more "
+            "(name a law with --law to fit it anyway)"
         )
-    choice = select_law({name: out[name] for name in laws}, among="laws fitted to this table")
+    among = "laws fitted to this table"
+    choice = select_law({name: out[name] for name in laws}, among=among)
     out["selection"] = [choice] if choice else []
+    # laws of one role are combined: a best size is no error to be averaged with one
+    roles = dict.fromkeys(LAWS[name].role for name in laws)
+    combos = [combine({n: out[n] for n in laws if LAWS[n].role is role}, among=among) for role in roles]
+    out["combination"] = [c for c in combos if c]
     return out
 
 

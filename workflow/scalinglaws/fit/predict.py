@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .combine import Mixture
 from .laws import LAWS
 from .result import PREDICT_VERSION, CurveFits, FitResult, PredictError, as_curves, load_fits
 
@@ -60,6 +61,17 @@ def fitted_law(source: Path, curve: CurveFits, name: str | None, inputs: int) ->
     return result
 
 
+def default_prediction(curve: CurveFits, inputs: int) -> Mixture | FitResult | None:
+    """The curve's default prediction: its laws combined by their stacking weights (combine.py),
+    or the one law they all weigh; None when the curve has no combination."""
+    combo = curve.combination(inputs)
+    if combo is None:
+        return None
+    results = {n: curve.get(n) for n, w in combo["weights"].items() if w > 0}
+    seed = next(iter(results.values())).seed
+    return Mixture(results, combo["weights"], seed) if len(results) > 1 else next(iter(results.values()))
+
+
 def predict_rows(
     source: Path,
     fits: dict,
@@ -68,7 +80,8 @@ def predict_rows(
     group: str | None = None,
     sizes: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per (group, x, size): the law's prediction with its CI and PI."""
+    """One row per (group, x, size): the law's prediction with its CI and PI; without `law`, the
+    curve's default prediction (its laws combined, else the selected law)."""
     curves = as_curves(fits)
     groups = [group] if group is not None else [g for g, c in curves.items() if c.has_laws]
     for g in groups:
@@ -79,7 +92,8 @@ def predict_rows(
     inputs = 2 if sizes is not None else 1
     rows = []
     for g in groups:
-        result = fitted_law(source, curves[g], law, inputs)
+        result = default_prediction(curves[g], inputs) if law is None else None
+        result = result or fitted_law(source, curves[g], law, inputs)
         name, model = result.name, result.law
         if len(model.x_names) == 2 and sizes is None:
             other = model.x_names[1 - model.axis]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .combine import describe as describe_combination
 from .result import read_fits
 from .selection import describe
 
@@ -21,4 +22,6 @@ def table_fit_lines(fits: dict, table: str, group: str | None) -> list[str]:
             lines.append(entry.summary())
         for choice in fit.selection:
             lines += describe(choice)
+        for combo in fit.info.get("combination", []):
+            lines += describe_combination(combo)
     return lines

@@ -353,6 +353,16 @@ class CurveFits:
         candidates = [n for n in candidates if LAWS[n].role is not Role.SIZE]  # the best size is no error
         return candidates[0] if candidates else None
 
+    def combination(self, inputs: int) -> dict | None:
+        """The stacking weights of the laws with `inputs` inputs (combine.py), when every law they
+        weigh was fitted and can predict."""
+        for combo in self.info.get("combination", []):
+            names = [n for n, w in combo["weights"].items() if w > 0]
+            usable = [self.get(n) for n in names]
+            if names and all(r is not None and r.can_predict() and len(r.inputs) == inputs for r in usable):
+                return combo
+        return None
+
     def to_json(self) -> dict:
         out = {}
         for k in self._order:

@@ -2,41 +2,24 @@
 
 Like for like: every candidate is scored on the same rolling-origin splits along the same input
 (the backtest cutoffs they all could be fitted on), by the RMSE of log(y) on the points beyond
-each cutoff, never on rows the user held out. A law with more parameters than a third of the
-points is not a candidate (it can interpolate but not be trusted to extrapolate); a law whose
-fit or score failed never wins; a law with fewer parameters wins a near-tie (within one standard
-error of the paired difference over splits). AIC and BIC of the full fits are a second opinion.
+each cutoff, never on rows the user held out. A law whose fit or score failed never wins; a law
+with fewer parameters wins a near-tie (within one standard error of the paired difference over
+splits). AIC and BIC of the full fits are a second opinion. The selection is a record of which
+law backtested best; the default prediction combines the laws instead (combine.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-POINTS_PER_PARAMETER = 3
 DISTANCES = (1.0, 2.0, 4.0, 8.0, np.inf)  # bins of x / cutoff for the error by extrapolation distance
 NEAR_TIE = 0.1  # with one shared split (no standard error), a relative score gap that counts as a tie
-
-
-def too_many_parameters(free: int, points: int) -> bool:
-    """More parameters than about a third of the points (rounded up: 3 parameters need 7 points)."""
-    return POINTS_PER_PARAMETER * free > points + 2
 
 
 def _free(entry: dict) -> int:
     if "params" in entry:
         return sum(not v["fixed"] for v in entry["params"].values())
     return len(next(s["params"] for s in entry["backtest"]["splits"] if "params" in s))
-
-
-def _points(entries: dict[str, dict]) -> int:
-    """Points the laws were fitted to (the rows not held out)."""
-    for e in entries.values():
-        if "data" in e:
-            return len(e["data"]["y"]) - sum(e["data"].get("holdout") or [])
-    for e in entries.values():
-        for s in e.get("backtest", {}).get("splits", []):
-            return s["train_points"] + s["test_points"]
-    return 0
 
 
 def _split_scores(entry: dict) -> dict[float, dict]:
@@ -98,15 +81,13 @@ def select_law(entries: dict[str, dict], among: str) -> dict | None:
     entry}), with why; None if fewer than two laws were asked for."""
     if len(entries) < 2:
         return None
-    points, excluded, candidates = _points(entries), {}, []
+    excluded, candidates = {}, []
     axes = {e["backtest"].get("axis_index", e["backtest"]["axis"]) for e in entries.values() if "backtest" in e}
     for name, e in entries.items():
         if "backtest" not in e:
             excluded[name] = e.get("skipped") or f"not fitted: {e.get('error', 'no backtest')}"
         elif len(axes) > 1:
             excluded[name] = "the laws' backtests cut along different inputs: not comparable"
-        elif too_many_parameters(_free(e), points):
-            excluded[name] = f"{_free(e)} parameters for {points} points (more than about a third)"
         else:
             candidates.append(name)
     shared = _shared_splits(entries, candidates, excluded)

@@ -21,6 +21,7 @@ from ..aggregate.curves import learning_curve
 from ..aggregate.runs import GROUP, usable
 from ..aggregate.selection import SIZE_TOLERANCE, config_cube, per_size_best, select_best
 from ..errors import UserError
+from .combine import combine
 from .entry import fit_entry
 from .laws import LAWS, STUDY_ROLES, Prior, Role, default_laws, make_law, study_laws
 from .selection import select_law
@@ -105,8 +106,9 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         # backtests cut along n (the error surface's second input)
         axis = 1 if role is Role.JOINT else 0
         out[name] = fit_entry(law, x[role], observed[role], reps, axis=axis, noise=noise[role])
-    choices = [select_law({k: out[k] for k, role in roles.items() if role is group}, among) for group, among in CHOICES]
-    out["selection"] = [c for c in choices if c]
+    groups = [({k: out[k] for k, role in roles.items() if role is group}, among) for group, among in CHOICES]
+    out["selection"] = [c for c in (select_law(*g) for g in groups) if c]
+    out["combination"] = [c for c in (combine(*g) for g in groups) if c]
     return out
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..fit.combine import Mixture, shown
 from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
 from ..fit.laws import Role
-from ..fit.predict import PredictError, predict_rows
+from ..fit.predict import PredictError, default_prediction, predict_rows
 from ..fit.result import CurveFits, Estimate, as_curve, as_curves, default_law_for
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
@@ -111,17 +112,26 @@ def law_sentences(fit: CurveFits, metric: str) -> list[str]:
     for entry in fit.not_fitted():
         if not entry.skipped:
             out.append(f"The {entry.name} law could not be fitted: {entry.reason}.")
+    for combo in fit.info.get("combination", []):
+        weights = ", ".join(f"{n} {w:.2f}" for n, w in shown(combo["weights"]))
+        out.append(
+            f"The predictions below combine the laws fitted to the {combo['among']} by how well each predicted "
+            f"the larger shards from the smaller ones (stacking weights: {weights or 'none'}; {combo['reason']})."
+        )
     return out
 
 
 def data_factor_rows(fits, group: str, extrapolate: float = EXTRAPOLATE) -> pd.DataFrame:
-    """What k x the largest shard buys, for k in DATA_FACTORS: the prediction of the curve's
-    default law (the one the backtest selected) with its 95% CI and prediction interval."""
+    """What k x the largest shard buys, for k in DATA_FACTORS: the curve's default prediction (its
+    laws combined by their stacking weights, else the one law) with its 95% CI and PI."""
     curves = as_curves(fits)
-    law = curves[group].default_law(1)
-    result = curves[group].get(law) if law is not None else None
+    result = default_prediction(curves[group], 1)
+    if result is None:
+        law = curves[group].default_law(1)
+        result = curves[group].get(law) if law is not None else None
     if result is None:
         return pd.DataFrame()
+    law = None if isinstance(result, Mixture) else result.name
     try:
         rows = predict_rows(Path("fits.json"), curves, np.array(DATA_FACTORS, float) * result.data_max, law, group)
     except PredictError:

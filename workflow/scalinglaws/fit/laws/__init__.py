@@ -1,6 +1,7 @@
 """Scaling laws, one module each; every law is a small estimator with fit/predict (see base.py).
 
 power           Hestness et al. 2017: eps(n) = alpha n^beta + gamma, with its three regions
+power-pure      the same without its floor (gamma = 0): two parameters, for curves of 3-4 points
 size            best model size vs data: s(n) = k n^beta_p
 envelope        Rosenfeld et al. 2020's envelope on one input: a power law bent toward eps0 at small n
 m4              Alabdulmohsin et al. 2022: (eps - eps_inf) / (eps0 - eps)^alpha = beta n^c, solved for eps
@@ -26,7 +27,7 @@ from .chinchilla import ChinchillaLaw
 from .envelope import EnvelopeLaw
 from .joint import AdditiveJointLaw, JointLaw
 from .m4 import M4Law
-from .power import PowerLaw
+from .power import PowerLaw, PurePowerLaw
 from .pruning import DensityLaw, InvariantPruningLaw
 from .size import SizeLaw
 
@@ -34,6 +35,7 @@ LAWS: dict[str, type[Law]] = {
     cls.name: cls
     for cls in (
         PowerLaw,
+        PurePowerLaw,
         SizeLaw,
         EnvelopeLaw,
         M4Law,
@@ -109,6 +111,7 @@ __all__ = [
     "plannable",
     "study_laws",
     "PowerLaw",
+    "PurePowerLaw",
     "SizeLaw",
     "BrokenPowerLaw",
     "TwoBreakPowerLaw",

@@ -196,3 +196,27 @@ class PowerLaw(Law):
         if drop < FLAT:
             return [f"the fitted curve falls only {100 * drop:.1f}% over the data: no power-law region"]
         return []
+
+
+class PurePowerLaw(PowerLaw):
+    """eps(n) = alpha * n^beta: the power law without its floor (gamma held at 0), two
+    parameters. A curve of three or four points cannot tell a floor apart, so this is the law
+    that can answer from so few; on longer curves it is one more candidate, weighed by its
+    backtests like the others (fit/combine.py)."""
+
+    name = "power-pure"
+    formula = "eps(n) = alpha * n^beta   (no floor: gamma = 0)"
+    priors = {}
+    default = plannable = False
+    size_law = None
+
+    def __init__(self):
+        super().__init__(regions=False)
+        self.fixed = {"gamma": 0.0}
+
+    def options(self) -> dict:
+        return {}
+
+    @classmethod
+    def seed_noise_options(cls, options, point_var):
+        return options

@@ -1,0 +1,251 @@
+"""Combining the laws: stacking of predictive distributions on leave-future-out backtests.
+
+Which law extrapolates best differs from curve to curve, and choosing one hides what the others
+say. So the default prediction is a mixture of every law fitted to the same data, weighed by
+how well each predicted the future in like-for-like backtests (Yao, Vehtari, Simpson and Gelman
+2018, *Using stacking to average Bayesian predictive distributions*; the splits are Bürkner,
+Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.py):
+
+- each backtest split's fit gives, for every point beyond its cutoff, a predictive distribution
+  of log(y): normal, centred on the law's prediction, with the variance of its parameters
+  (the delta method on the split's own least-squares fit) plus the noise of a new point (that
+  fit's residual variance, or the simplest law's where a law leaves no degree of freedom);
+- the weights maximise the log score of the mixture over the points of the splits every law was
+  scored on (a concave problem, solved by the EM fixed point), so a law that the data cannot
+  support earns little weight because its backtests say so, not by a rule on its parameters;
+- the mixture's CI and PI pool the laws' bootstrap curves and new-run draws in proportion to
+  the weights: where laws that fit the data alike part beyond it, the interval widens.
+
+At a split where a law could not be fitted (too few points below its cutoff) it forecasts as the
+simplest law that could, so every law is scored on every split; when no law could be scored at
+all (too few points for any backtest), the laws that were fitted with at least one degree of
+freedom share equal weights, and the combination says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .intervals import noise_dof
+from .laws.minimizer import pack, quiet, unpack
+from .uncertainty import CI_LEVEL
+
+METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests"
+EQUAL = "equal weights: no backtest split could be scored (too few points), each law fitted with a degree of freedom"
+EM_ITERATIONS = 2000
+NEGLIGIBLE = 1e-6  # a weight below this is 0: the law's draws would not reach one percentile
+PI_DRAWS = 4000  # new-run draws in all, spread over the mixture's bootstrap curves
+
+
+# -- a backtest split's predictive distribution ------------------------------------------------
+def predictive_log_sd(law, x_train: np.ndarray, y_train: np.ndarray, x_new: np.ndarray) -> dict:
+    """For a law fitted to (x_train, y_train): the standard deviation of its prediction of
+    log(y) at x_new from its parameters' uncertainty, per unit of the points' noise (delta
+    method: var = s^2 g' (J'J)^+ g, J the Jacobian of the fit's log residuals, g that of log f
+    at x_new; a derivative that is not finite counts as none), and s^2, the residual variance
+    per degree of freedom (None when the fit interpolates)."""
+    rows = law.fitted_rows(x_train)
+    x, y = x_train[rows], y_train[rows]
+    theta = pack(law, law.params_)
+    if not np.isfinite(theta).all() or not len(theta):
+        return {"param_sd_unit": None, "resid_var": None, "dof": 0}
+
+    def log_f(t, at):
+        return np.log(law._f(at, unpack(law, t)))
+
+    with quiet():
+        step = 1e-6 * (1.0 + np.abs(theta))
+        jac, grad = np.empty((len(y), len(theta))), np.empty((len(x_new), len(theta)))
+        for j in range(len(theta)):
+            up, down = theta.copy(), theta.copy()
+            up[j] += step[j]
+            down[j] -= step[j]
+            jac[:, j] = (log_f(up, x) - log_f(down, x)) / (2 * step[j])
+            grad[:, j] = (log_f(up, x_new) - log_f(down, x_new)) / (2 * step[j])
+        resid = log_f(theta, x) - np.log(y)
+    dof = len(y) - len(theta)
+    resid_var = float(resid @ resid / dof) if dof > 0 and np.isfinite(resid).all() else None
+    jac, grad = (
+        np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0),
+        np.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0),
+    )
+    cov_unit = np.linalg.pinv(jac.T @ jac)
+    spread = np.einsum("ij,jk,ik->i", grad, cov_unit, grad)
+    return {"param_sd_unit": np.sqrt(np.maximum(spread, 0.0)).tolist(), "resid_var": resid_var, "dof": max(dof, 0)}
+
+
+# -- weights -----------------------------------------------------------------------------------
+def _scored_splits(backtest: dict) -> dict[float, dict]:
+    return {
+        s["train_max"]: s for s in backtest.get("splits", []) if "predicted" in s and s.get("param_sd_unit") is not None
+    }
+
+
+def split_noise(splits: dict[str, dict]) -> float | None:
+    """A split's noise of a new point (log units): the residual variance of the law with the most
+    degrees of freedom there, the one that estimates it best."""
+    known = [(s["dof"], s["resid_var"]) for s in splits.values() if s.get("resid_var") is not None]
+    return max(known)[1] if known else None
+
+
+def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> np.ndarray:
+    """(points of the splits, laws): each law's log predictive density of every point beyond each
+    cutoff. At a cutoff where a law could not be fitted (too few points below it), it forecasts
+    as the simplest law that could (`backtests` lists the laws simplest first): a law is judged
+    as the procedure "this law where it can be fitted", like for like on every split."""
+    names = list(backtests)
+    scored = {name: _scored_splits(backtests[name]) for name in names}
+    columns = {name: [] for name in names}
+    for c in cutoffs:
+        fallback = next(scored[n][c] for n in names if c in scored[n])
+        splits = {name: scored[name].get(c, fallback) for name in names}
+        noise = split_noise(splits) or 0.0
+        for name, s in splits.items():  # a new point's noise, and the prediction's own
+            var = noise * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
+            z = np.log(np.asarray(s["observed"])) - np.log(np.asarray(s["predicted"]))
+            columns[name].append(-0.5 * (np.log(2 * np.pi * var) + z * z / var))
+    return np.column_stack([np.concatenate(columns[name]) for name in names])
+
+
+def stacking_weights(scores: np.ndarray) -> np.ndarray:
+    """The simplex weights that maximise sum_i log sum_k w_k exp(scores[i, k]) (EM fixed point)."""
+    k = scores.shape[1]
+    w = np.full(k, 1.0 / k)
+    for _ in range(EM_ITERATIONS):
+        with np.errstate(divide="ignore"):
+            joint = scores + np.log(w)
+        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        new = resp.mean(axis=0)
+        if np.abs(new - w).max() < 1e-12:
+            w = new
+            break
+        w = new
+    return w
+
+
+def combine(entries: dict[str, dict], among: str) -> dict | None:
+    """The stacking weights of the laws in `entries` ({name: fit entry}, all fitted to the same
+    points along the same axis), with how they were found; None for fewer than two laws."""
+    if len(entries) < 2:
+        return None
+    fitted = {n: e for n, e in entries.items() if "params" in e}
+    not_combined = {
+        n: e.get("error") or e.get("skipped") or "not fitted" for n, e in entries.items() if n not in fitted
+    }
+    free = {n: sum(not p["fixed"] for p in e["params"].values()) for n, e in fitted.items()}
+    scored = sorted((n for n in fitted if _scored_splits(fitted[n]["backtest"])), key=lambda n: (free[n], n))
+    for n in fitted:
+        if n not in scored:
+            not_combined[n] = "no backtest split could be fitted and scored"
+    out = {"among": among, "method": METHOD, "weights": {}, "not_combined": not_combined}
+    names = scored
+    cutoffs = sorted(set().union(*(_scored_splits(fitted[n]["backtest"]) for n in names)))
+    if not names:
+        carried = [n for n in fitted if fitted[n]["goodness"]["points"] > free[n]]
+        if not carried:
+            return {**out, "reason": "no law was fitted with a degree of freedom to spare"}
+        return {**out, "weights": {n: 1.0 / len(carried) for n in carried}, "reason": EQUAL}
+    scores = log_scores({n: fitted[n]["backtest"] for n in names}, cutoffs)
+    w = stacking_weights(scores) if len(names) > 1 else np.ones(1)
+    w = np.where(w < NEGLIGIBLE, 0.0, w)
+    w = w / w.sum()
+    mixture = float(logsumexp(scores + np.log(np.maximum(w, 1e-300)), axis=1).sum())
+    return {
+        **out,
+        "weights": {n: float(v) for n, v in zip(names, w)},
+        "reason": f"log score of the mixture {mixture:.4g} over {len(scores)} predicted point(s) of "
+        f"{len(cutoffs)} backtest split(s)",
+        "splits": cutoffs,
+        "log_score": {n: float(scores[:, i].sum()) for i, n in enumerate(names)},
+    }
+
+
+def shown(weights: dict[str, float]) -> list[tuple[str, float]]:
+    """The weights worth printing (at least 0.005), largest first."""
+    return sorted(((n, w) for n, w in weights.items() if round(w, 2) > 0), key=lambda kv: -kv[1])
+
+
+def describe(combo: dict) -> list[str]:
+    """The combination as printable lines."""
+    weights = ", ".join(f"{n} {w:.2f}" for n, w in shown(combo["weights"]))
+    zero = [n for n, w in combo["weights"].items() if round(w, 2) == 0]
+    lines = [f"combined ({combo['among']}): {weights or 'no law'}; {combo['reason']}"]
+    lines += [f"  {', '.join(zero)}: weight 0.00 (predicted the held-back shards worse)"] if zero else []
+    lines += [f"  {n}: not combined: {why}" for n, why in combo["not_combined"].items()]
+    return lines
+
+
+# -- the mixture's prediction ------------------------------------------------------------------
+class Mixture:
+    """The combined prediction of a curve's laws (FitResults) with their stacking weights: it
+    predicts like one FitResult, so `predict`, the summary page and the benchmarks read either."""
+
+    def __init__(self, results: dict, weights: dict[str, float], seed: int = 0):
+        self.weights = {n: w for n, w in weights.items() if w > 0}
+        self.results, self.seed = {n: results[n] for n in self.weights}, seed
+        first = next(iter(self.results.values()))
+        self.law, self.inputs, self.data_max = first.law, first.inputs, first.data_max
+
+    @property
+    def name(self) -> str:
+        return "combined (" + " + ".join(f"{n} {w:.2f}" for n, w in shown(self.weights)) + ")"
+
+    def predict(self, at) -> dict[str, np.ndarray]:
+        return mixture_intervals(self.results, self.weights, at, self.seed)
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
+    """Per column of values (draws, points): the weighted quantiles qs (fractions)."""
+    order = np.argsort(values, axis=0)
+    sorted_v = np.take_along_axis(values, order, axis=0)
+    cw = np.cumsum(weights[order], axis=0)
+    cw = (cw - 0.5 * weights[order]) / cw[-1]
+    out = np.empty((len(qs), values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.interp(qs, cw[:, j], sorted_v[:, j])
+    return out
+
+
+def mixture_intervals(results: dict, weights: dict[str, float], at, seed: int = 0) -> dict[str, np.ndarray]:
+    """The combined prediction at the rows of `at`: the weighted geometric mean of the laws'
+    predictions, the CI of the mixture of their bootstrap mean curves and the PI of the mixture
+    of their new-run distributions (results: {name: FitResult}, weights summing to 1)."""
+    names = [n for n, w in weights.items() if w > 0]
+    if len(names) == 1:
+        return results[names[0]].predict(at)
+    half = (1 - CI_LEVEL) / 2
+    logs, cw, noisy, nw = [], [], [], []
+    rng = np.random.default_rng([seed, 5])
+    center = 0.0
+    for n in names:
+        r, w = results[n], weights[n]
+        iv = r.predict(at)
+        center = center + w * np.log(iv["prediction"])
+        names_p = list(r.law.param_names)
+        with quiet():
+            curves = (
+                np.array(
+                    [
+                        r.law._f(np.asarray(at, float).reshape(-1, len(r.inputs)), dict(zip(names_p, s)))
+                        for s in r.samples
+                    ]
+                )
+                if len(r.samples)
+                else iv["prediction"][None, :]
+            )
+            lc = np.log(curves)
+        logs.append(lc)
+        cw.append(np.full(len(lc), w / len(lc)))
+        per = max(1, int(round(PI_DRAWS * w / len(lc))))
+        sd, dof = np.sqrt(max(r.noise.new_run_var, 0.0)), noise_dof(r.noise)
+        shape = (len(lc), per, 1)
+        draws = lc[:, None, :] + sd * (rng.standard_normal(shape) if np.isinf(dof) else rng.standard_t(dof, shape))
+        noisy.append(draws.reshape(-1, lc.shape[1]))
+        nw.append(np.full(len(lc) * per, w / (len(lc) * per)))
+    logs, cw, noisy, nw = np.vstack(logs), np.concatenate(cw), np.vstack(noisy), np.concatenate(nw)
+    ok = np.isfinite(logs).all(axis=1)
+    ci = np.exp(_weighted_quantiles(logs[ok], cw[ok], [half, 1 - half]))
+    ok = np.isfinite(noisy).all(axis=1)
+    pi = np.exp(_weighted_quantiles(noisy[ok], nw[ok], [half, 1 - half]))
+    return {"prediction": np.exp(center), "ci_low": ci[0], "ci_high": ci[1], "pi_low": pi[0], "pi_high": pi[1]}
