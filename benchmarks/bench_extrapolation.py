@@ -1,7 +1,9 @@
-"""Extrapolation accuracy of law selection (issue 16): fit the smaller part of each learning
-curve through `scalinglaws fit`, predict the rest, and compare the law `--law auto` selects
-(among power, envelope, m4 and bnsl) with a plain power law plus constant (`--law power`) by the
-RMSE of log(y) on the predicted points, per curve, per source and over all curves.
+"""Extrapolation accuracy of the default prediction (issue 24; before it, of law selection,
+issue 16): fit the smaller part of each learning curve through `scalinglaws fit --law auto`,
+predict the rest, and compare the default prediction (every auto law combined by its stacking
+weights, fit/combine.py) with a plain power law plus constant (`--law power`) by the RMSE of
+log(y) on the predicted points, per curve, per source and over all curves; and count how often
+the held-out points fall inside the default prediction's 95% prediction interval.
 
 Run from the repository root: python3 benchmarks/bench_extrapolation.py [--synthetic 6]
 The public curves are benchmarks/data/learning_curves.csv (columns source, curve, x, y, heldout;
@@ -34,18 +36,13 @@ rows flagged heldout are the points to predict, never fitted nor used to select)
   (kan and mlp on bessel, exp-4d, exp-sin; test RMSE); and the default study (config.yaml, teacher mlp, test
   MSE) run on a 2-core CPU the same day (results/default/tables/learning_curve.csv). One rule for all: the largest third of shards (rounded down, at least 2)
   predicted, the rest fitted (4 to 6 points).
-A curve on which `auto` fits nothing (too few points for any law) is listed, and left out of
-the comparison of means.
+A curve on which the default prediction predicts nothing is listed, and left out of the means.
 
 Cases the method was not built on (`--synthetic K`, K curves per truth, seeded): curves drawn
 from a known law with 2% noise, 12 points at 2x steps fitted and the next 3 (2x to 8x beyond)
 predicted: power plus constant (2 n^-0.5 + 0.1, the issue's case), Rosenfeld's envelope
 (eps0 = 1, t = 3 n^-0.4 + 0.05) and a broken power law with a bend (Caballero et al.: c0 = 0.1,
 c1 = 0.6, d1 = 3000, f1 = 0.3, b = 5).
-
-The last column of each table, "any law by backtest", is a diagnostic, not the method: the same
-like-for-like backtest selection among power, envelope, m4 and bnsl without the rule that a law may
-have at most about a third as many parameters as points.
 """
 
 from __future__ import annotations
@@ -64,12 +61,11 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
-from scalinglaws.fit import selection  # noqa: E402
-from scalinglaws.fit.external import AUTO  # noqa: E402
 from scalinglaws.fit.laws import make_law  # noqa: E402
+from scalinglaws.fit.predict import default_prediction  # noqa: E402
+from scalinglaws.fit.result import read_fits  # noqa: E402
 
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves.csv"
-ALL = ",".join(AUTO[1])  # the diagnostic column selects among auto's one-input laws
 
 
 def fit(table: Path, law: str, out: Path) -> dict:
@@ -91,6 +87,8 @@ def fit(table: Path, law: str, out: Path) -> dict:
         "heldout",
         "--bootstrap",
         "20",
+        "--jobs",
+        str(os.cpu_count() or 1),
         "--no-figures",
         "--out",
         str(out),
@@ -104,57 +102,59 @@ def fit(table: Path, law: str, out: Path) -> dict:
     return json.loads((out / "fits.json").read_text())
 
 
-def held_out_error(fit: dict, law: str | None) -> float | None:
-    entry = fit.get(law or "", {})
-    return (entry.get("holdout") or {}).get("rmse_log")
+def held_out(fit: dict) -> tuple[float, float, str] | None:
+    """(RMSE of log y, fraction inside the 95% PI, weights) of the default prediction on the
+    held-out points of one group's auto fit; None when it predicts nothing."""
+    if "laws" not in fit:
+        return None
+    curve = read_fits({"g": fit})["g"]
+    pred = default_prediction(curve, 1)
+    if pred is None:
+        law = curve.default_law(1)
+        pred = curve.get(law) if law else None
+    if pred is None:
+        return None
+    first = next(r for r in curve.fitted())
+    x, y = first.x[first.held_out], first.y[first.held_out]
+    iv = pred.predict(x)
+    inside = float(np.mean((iv["pi_low"] <= y) & (y <= iv["pi_high"]))) if iv["pi_low"] is not None else np.nan
+    return float(np.sqrt(np.mean(np.log(iv["prediction"] / y) ** 2))), inside, pred.name
 
 
-def without_rule(fit: dict) -> str | None:
-    """The law the backtest selection picks among every fitted law, the parameter rule off."""
-    saved = selection.POINTS_PER_PARAMETER
-    selection.POINTS_PER_PARAMETER = 0
-    try:
-        entries = {name: fit[name] for name in ALL.split(",") if name in fit}
-        choice = selection.select_law(entries, among="diagnostic") if len(entries) > 1 else None
-    finally:
-        selection.POINTS_PER_PARAMETER = saved
-    return choice["law"] if choice else None
+def power_error(fit: dict) -> float | None:
+    return (fit.get("power", {}).get("holdout") or {}).get("rmse_log")
 
 
 def evaluate(table: Path, tmp: Path, title: str) -> None:
-    """Per curve and per source: power+constant, the auto selection, and the diagnostic."""
+    """Per curve and per source: power+constant against the default (combined) prediction."""
     sources = pd.read_csv(table).groupby("curve")["source"].first().map(lambda s: re.sub(r",.*\(", " (", s))
-    power, auto, every = (fit(table, law, tmp / law) for law in ("power", "auto", ALL))
+    power, auto = (fit(table, law, tmp / law) for law in ("power", "auto"))
     print(
-        f"\n## {title}\n| curve | points fitted | power + constant | auto selects | its error "
-        "| any law by backtest | its error |\n| --- | --- | --- | --- | --- | --- | --- |"
+        f"\n## {title}\n| curve | points fitted | power + constant | default prediction | its error "
+        "| held-out points inside its 95% PI |\n| --- | --- | --- | --- | --- | --- |"
     )
     rows = []
     for curve in power:
-        law = ((auto[curve].get("selection") or [{}])[0]).get("law")
-        free = without_rule(every[curve])
-        base, chosen = held_out_error(power[curve], "power"), held_out_error(auto[curve], law)
-        other = held_out_error(every[curve], free)
-        points = power[curve]["points"] - power[curve]["held_out_points"]
-        cells = [f"{v:.5f}" if v is not None else "" for v in (base, chosen, other)]
-        why = "" if law else f" ({auto[curve].get('error') or auto[curve]['selection'][0]['reason']})"[:90]
-        print(
-            f"| {curve} | {points} | {cells[0]} | {law or 'none'}{why} | {cells[1]} | {free or 'none'} | {cells[2]} |"
-        )
-        if None not in (base, chosen, other):
-            rows.append({"source": sources[curve], "power": base, "auto": chosen, "any": other})
+        base, got = power_error(power[curve]), held_out(auto[curve])
+        points = power[curve].get("points", 0) - power[curve].get("held_out_points", 0)
+        if got is None:
+            print(f"| {curve} | {points} | {base} | none ({auto[curve].get('error', '')[:80]}) | | |")
+            continue
+        err, inside, name = got
+        print(f"| {curve} | {points} | {base if base is None else f'{base:.5f}'} | {name} | {err:.5f} | {inside:.2f} |")
+        if base is not None:
+            rows.append({"source": sources[curve], "power": base, "default": err, "inside": inside})
     frame = pd.DataFrame(rows)
     print(
-        "\n| source | curves | power + constant | auto | change | any law by backtest | change |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |"
+        "\n| source | curves | power + constant | default prediction | ratio | inside the 95% PI |\n"
+        "| --- | --- | --- | --- | --- | --- |"
     )
     groups = [*frame.groupby("source", sort=False), ("all", frame)]
-    groups += [(f"all but {s}", frame[frame["source"] != s]) for s in frame["source"].unique()]
     for source, part in groups:
-        m = part[["power", "auto", "any"]].mean()
+        m = part[["power", "default", "inside"]].mean()
         print(
-            f"| {source} | {len(part)} | {m['power']:.5f} | {m['auto']:.5f} | "
-            f"{100 * (m['auto'] / m['power'] - 1):+.1f}% | {m['any']:.5f} | {100 * (m['any'] / m['power'] - 1):+.1f}% |"
+            f"| {source} | {len(part)} | {m['power']:.5f} | {m['default']:.5f} | "
+            f"{m['default'] / m['power']:.2f}x | {100 * m['inside']:.0f}% |"
         )
 
 

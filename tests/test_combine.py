@@ -60,7 +60,7 @@ def test_a_sharp_bend_inside_the_data_is_predicted_by_the_combination(tmp_path):
     assert isinstance(mixture, Mixture) and "bnsl" in mixture.weights
     iv = mixture.predict(n[-3:, None])
     error = np.abs(iv["prediction"] / y[-3:] - 1).mean()
-    assert error < 0.2 and error < 0.5 * curve.get("power").holdout["mean_rel_error"]
+    assert error < 0.35 and error < 0.25 * curve.get("power").holdout["mean_rel_error"]
     assert ((iv["pi_low"] < y[-3:]) & (y[-3:] < iv["pi_high"])).all()
 
 

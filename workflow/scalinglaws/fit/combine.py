@@ -8,8 +8,10 @@ Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.
 
 - each backtest split's fit gives, for every point beyond its cutoff, a predictive distribution
   of log(y): normal, centred on the law's prediction, with the variance of its parameters
-  (the delta method on the split's own least-squares fit) plus the noise of a new point (that
-  fit's residual variance, or the simplest law's where a law leaves no degree of freedom);
+  (the delta method on the split's own least-squares fit) plus the noise of a new point, both
+  scaled by that fit's own residual variance (a law that misfits the points it was fitted to
+  predicts broadly, and earns less for it), or by the split's noise (the residual variance of the
+  law with the most degrees of freedom there) where a law leaves no degree of freedom;
 - the weights maximise the log score of the mixture over the points of the splits every law was
   scored on (a concave problem, solved by the EM fixed point), so a law that the data cannot
   support earns little weight because its backtests say so, not by a rule on its parameters;
@@ -34,6 +36,8 @@ from .uncertainty import CI_LEVEL
 METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests"
 EQUAL = "equal weights: no backtest split could be scored (too few points), each law fitted with a degree of freedom"
 EM_ITERATIONS = 2000
+STRONG = 0.1  # a law with at least this weight is one the data do not rule out (parting)
+MAX_FACTOR = 100.0  # how far beyond the data parting looks (as a multiple of the largest x)
 NEGLIGIBLE = 1e-6  # a weight below this is 0: the law's draws would not reach one percentile
 PI_DRAWS = 4000  # new-run draws in all, spread over the mixture's bootstrap curves
 
@@ -102,7 +106,8 @@ def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> np.ndarray:
         splits = {name: scored[name].get(c, fallback) for name in names}
         noise = split_noise(splits) or 0.0
         for name, s in splits.items():  # a new point's noise, and the prediction's own
-            var = noise * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
+            own = s["resid_var"] if s.get("resid_var") is not None else noise
+            var = own * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
             z = np.log(np.asarray(s["observed"])) - np.log(np.asarray(s["predicted"]))
             columns[name].append(-0.5 * (np.log(2 * np.pi * var) + z * z / var))
     return np.column_stack([np.concatenate(columns[name]) for name in names])
@@ -151,7 +156,9 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
     w = np.where(w < NEGLIGIBLE, 0.0, w)
     w = w / w.sum()
     mixture = float(logsumexp(scores + np.log(np.maximum(w, 1e-300)), axis=1).sum())
+    parted = parting({n: fitted[n] for n in names}, dict(zip(names, w)))
     return {
+        **({"warning": parted} if parted else {}),
         **out,
         "weights": {n: float(v) for n, v in zip(names, w)},
         "reason": f"log score of the mixture {mixture:.4g} over {len(scores)} predicted point(s) of "
@@ -159,6 +166,38 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
         "splits": cutoffs,
         "log_score": {n: float(scores[:, i].sum()) for i, n in enumerate(names)},
     }
+
+
+def parting(entries: dict[str, dict], weights: dict[str, float]) -> str | None:
+    """Where two laws that both carry weight (the data do not tell them apart) part beyond the
+    data: the first multiple of the largest x (up to MAX_FACTOR) where one's prediction leaves
+    the other's 95% PI, as one warning; None if they never do (or take two inputs)."""
+    from .result import FitResult  # the results read the laws' registry; combine is read by backtests
+
+    strong = [n for n, w in weights.items() if w >= STRONG]
+    results = {n: FitResult.from_json(entries[n]) for n in strong}
+    if len(strong) < 2 or any(len(r.inputs) != 1 or not r.can_predict() for r in results.values()):
+        return None
+    factors = np.geomspace(1.0, MAX_FACTOR, 41)
+    first = next(iter(results.values()))
+    at = (factors * first.x[~first.held_out, 0].max())[:, None]  # beyond the fitted points
+    iv = {n: r.predict(at) for n, r in results.items()}
+    if any(v["pi_low"] is None for v in iv.values()):
+        return None
+    apart = np.zeros(len(factors), bool)
+    for a in strong:
+        for b in strong:
+            if a != b:
+                apart |= (iv[a]["prediction"] < iv[b]["pi_low"]) | (iv[a]["prediction"] > iv[b]["pi_high"])
+    if not apart.any():
+        return None
+    k = int(np.argmax(apart))
+    names = ", ".join(strong[:-1]) + f" and {strong[-1]}"
+    return (
+        f"{names} fit the data alike (stacking weights {', '.join(f'{weights[n]:.2f}' for n in strong)}) but part "
+        f"beyond {factors[k]:.3g}x the largest fitted x: there one's prediction leaves the other's 95% PI. The combined "
+        "interval spans both; a measurement out there would tell them apart"
+    )
 
 
 def shown(weights: dict[str, float]) -> list[tuple[str, float]]:
@@ -172,6 +211,7 @@ def describe(combo: dict) -> list[str]:
     zero = [n for n, w in combo["weights"].items() if round(w, 2) == 0]
     lines = [f"combined ({combo['among']}): {weights or 'no law'}; {combo['reason']}"]
     lines += [f"  {', '.join(zero)}: weight 0.00 (predicted the held-back shards worse)"] if zero else []
+    lines += [f"  warning: {combo['warning']}"] if combo.get("warning") else []
     lines += [f"  {n}: not combined: {why}" for n, why in combo["not_combined"].items()]
     return lines
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backtest import backtest, score_holdout
-from .identify import ci_warnings, gamma_warning
+from .identify import resolution_warnings
 from .laws import FitError, Law
 from .laws.base import as_inputs
 from .result import Estimate, FitResult, NotFitted, plot_with_intervals
@@ -58,7 +58,7 @@ def fit_law(
     replicates = list(replicates.draws)
     boot = bootstrap(law, replicates, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
     law.ci_ = boot.intervals()
-    law.warnings_ += ci_warnings(law) + gamma_warning(law, fit_y)
+    law.warnings_ = resolution_warnings(law, fit_y)
     weights = None
     if law.point_sd is not None:
         weights = {

@@ -76,3 +76,23 @@ def exponent_words(value: float, ci: list[float] | None, one: float = 1.0) -> st
     if ci[0] > one:
         return "super-linear"
     return "not distinguishable from linear (CI contains 1)"
+
+
+def resolution_warnings(law: Law, y) -> list[str]:
+    """The law's warnings with ci_warnings and gamma_warning added, one warning per fact: an
+    irreducible error that the data do not resolve (its estimate at a bound, its CI reaching
+    one or spanning a decade, the data far above it) is said once, with every reason and what
+    it means for a prediction."""
+    ci, reached = ci_warnings(law), gamma_warning(law, y)
+    own = list(law.warnings_)
+    about_gamma = [w for w in own + ci if w.startswith("gamma ")]
+    if not reached and not about_gamma:
+        return own + ci
+    # "gamma = 0 is at its lower bound (0): ..." says its fact before the colon, the CI warnings after it
+    reasons = [w.split(":")[0] if w.startswith("gamma =") else w.split(": ", 1)[1].split(":")[0] for w in about_gamma]
+    reasons += [w.split(": ", 1)[1].split(", so")[0] for w in reached]
+    merged = (
+        f"gamma not resolved ({'; '.join(reasons)}): the irreducible error is an extrapolation, so a prediction "
+        "far beyond the data rests on it; shards nearer the floor would resolve it"
+    )
+    return [w for w in own + ci if not w.startswith("gamma ")] + [merged]

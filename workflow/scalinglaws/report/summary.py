@@ -161,6 +161,9 @@ def warning_sentences(fit: CurveFits) -> list[str]:
             out.append(_sentence(f"The {owner}'s backtest: {w[10:]}"))
         else:
             out.append(_sentence(f"The {owner}: {w}"))
+    for combo in fit.info.get("combination", []):
+        if combo.get("warning"):
+            out.append(_sentence(f"The combined prediction: {combo['warning']}"))
     if fit.info.get("excluded_diverged"):
         out.append(
             f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
