@@ -55,7 +55,7 @@ def run_variant(work: Path, name: str, cores: int) -> str:
     """A fresh copy of the workflow with the variant's overlay; Snakemake in it; a status line."""
     d = work / name
     d.mkdir(parents=True, exist_ok=True)
-    for part in ("Snakefile", "config.yaml", "workflow"):
+    for part in ("Snakefile", "config.yaml", "workflow", "envs"):
         src = REPO / part
         if src.is_dir():
             shutil.copytree(src, d / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
