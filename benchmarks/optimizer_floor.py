@@ -8,6 +8,7 @@ workflow run side by side, then a table of every point with its seed spread.
 Variants (overlays on config.yaml; each runs on the CPU, `threads: 1`, as the default does):
   base        today's protocol: constant rate, early stopping, budget extension, lr search
   cooldown    training.cooldown 0.2: decay to 0 over 20% of each member's best step
+  cooldown01  training.cooldown 0.1: does half of it do as well (it costs half)?
   cooldown05  training.cooldown 0.5: is 0.2 long enough?
   lower_lr    learning_rates 0.0003, 0.001, 0.003 (the search still extends them)
   patience    patience 32 (4x): early stopping on a plateau is not what stops too soon
@@ -38,6 +39,7 @@ SHARDS = [16384, 32768, 65536]
 VARIANTS = {
     "base": {},
     "cooldown": {"training": {"cooldown": 0.2}},
+    "cooldown01": {"training": {"cooldown": 0.1}},
     "cooldown05": {"training": {"cooldown": 0.5}},
     "lower_lr": {"training": {"learning_rates": [0.0003, 0.001, 0.003]}},
     "patience": {"training": {"patience": 32}},
