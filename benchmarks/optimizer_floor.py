@@ -4,6 +4,9 @@ workflow run side by side, then a table of every point with its seed spread.
 
     python3 benchmarks/optimizer_floor.py WORK [--cores 2] [--variants base,cooldown,...]
     python3 benchmarks/optimizer_floor.py WORK --report     (the table of finished variants)
+    python3 benchmarks/optimizer_floor.py WORK --paired results/default/tables/runs.csv
+        (one study run with a cooldown: per shard, the winner's validation metric before and
+        after its cooldown, the same members: the cooldown lever at every shard from one run)
 
 Variants (overlays on config.yaml; each runs on the CPU, `threads: 1`, as the default does):
   base        today's protocol: constant rate, early stopping, budget extension, lr search
@@ -87,13 +90,46 @@ def table(work: Path) -> pd.DataFrame:
     return df
 
 
+def paired(runs_csv: Path) -> pd.DataFrame:
+    """From one study run with a cooldown: per shard, the winning (size, lr)'s validation metric
+    at the best constant-rate state (`val_constant`) and after the cooldown, over seeds. Paired
+    (the same members before and after), so the gain is measured far below the seed spread."""
+    runs = pd.read_csv(runs_csv)
+    runs = runs[~runs["diverged"].astype(bool)]
+    cfg = runs.groupby(["n", "size", "lr"])["val_metric"].mean().groupby("n").idxmin()
+    out = []
+    for n, (_, size, lr) in cfg.items():
+        won = runs[(runs["n"] == n) & (runs["size"] == size) & (runs["lr"] == lr)]
+        gain = won["val_constant"] - won["val_metric"]
+        out.append(
+            {
+                "n": n,
+                "size": size,
+                "lr": lr,
+                "val_constant": won["val_constant"].mean(),
+                "val_cooled": won["val_metric"].mean(),
+                "gain": gain.mean(),
+                "gain_std": gain.std(),
+                "seed_std": won["val_metric"].std(),
+                "gain_share_of_excess": gain.mean() / (won["val_constant"].mean() - FLOOR),
+                "cooldown_steps": int(won["cooldown_steps"].max()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("work", type=Path)
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--report", action="store_true", help="print the table of the finished variants only")
+    p.add_argument("--paired", type=Path, help="a runs.csv of a study with a cooldown: its per-shard gains only")
     a = p.parse_args()
+    if a.paired:
+        with pd.option_context("display.width", 200, "display.float_format", "{:.5f}".format):
+            print(paired(a.paired).to_string(index=False))
+        return 0
     if not a.report:
         names = a.variants.split(",")
         with ThreadPoolExecutor(len(names)) as pool:
