@@ -7,7 +7,7 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
@@ -113,8 +113,15 @@ class Study:
         seeds = t.pop("seeds")
         t["seeds"] = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
         t["learning_rates"] = [float(lr) for lr in t["learning_rates"]]
-        for key in ("epochs", "weight_decay", "warmup", "ceiling_epochs", "lr_factor"):  # 0 and 0.0 must hash alike
-            if key in t:
+        for key in (
+            "epochs",
+            "weight_decay",
+            "warmup",
+            "ceiling_epochs",
+            "lr_factor",
+            "cooldown",
+        ):  # 0 and 0.0 must hash alike
+            if t.get(key) is not None:
                 t[key] = float(t[key])
         if "lr_bounds" in t:
             t["lr_bounds"] = [float(b) for b in t["lr_bounds"]]
@@ -145,7 +152,7 @@ class Study:
         """Fill shards, evals and jobs; each key is a digest of everything its numbers depend on,
         and of nothing else: the names of datasets and families are labels (self.labels), so
         renaming one in the config retrains nothing."""
-        train_spec = asdict(self.train_spec)
+        train_spec = self.train_spec.identity()
         families = self._families()
         for dname, ds in self.datasets.items():
             data_code = data_code_version(ds)  # the source of every class the dataset is built from

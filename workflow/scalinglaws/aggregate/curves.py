@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .diagnostics import point_limits
+from .diagnostics import point_limits, probe_gain
 from .runs import GROUP, usable
 from .selection import SIZE_TOLERANCE, config_cube, select_best
 
@@ -26,6 +26,7 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
             cfg, small = configs.iloc[sel.best[i]], configs.iloc[sel.smallest[i]]
             won = grp[(grp["n"] == n) & (grp["size"] == cfg["size"]) & (grp["lr"] == cfg["lr"])]
             tried = grp.loc[grp["n"] == n, "size"].unique()
+            gain, noise = probe_gain(won)
             out.append(
                 {
                     "dataset": dataset,
@@ -45,6 +46,8 @@ def learning_curve(runs: pd.DataFrame, tolerance: float = SIZE_TOLERANCE) -> pd.
                     "limited_by": point_limits(won, int(small["size"]), tried),
                     "best_step": int(won["best_step"].max()),
                     "budget": _max_or_none(won.get("budget", pd.Series())),
+                    "probe_gain": gain,  # the `optimizer` flag's numbers (diagnostics.py)
+                    "seed_noise": noise,
                 }
             )
     return pd.DataFrame(out)

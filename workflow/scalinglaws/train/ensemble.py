@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .fast import autocast
-from .schedule import Schedule
+from .schedule import Anneal, Schedule
 
 BLOWUP = 100.0  # a validation loss this many times the initial one counts as divergence
 
@@ -53,13 +53,20 @@ class EnsembleAdam:
         self.t = 0
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
+        self.anneal: Anneal | None = None
+
+    def rates(self) -> torch.Tensor:
+        """Each member's rate at step t: the anneal's once it began, else the schedule's."""
+        if self.anneal is not None:
+            return self.anneal.apply(self.base, self.lrs)
+        return self.schedule.apply(self.base, torch.tensor(float(self.t)), self.lrs) if self.schedule else self.base
 
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
         """Update members whose `active` entry is 1; the others keep their weights."""
         self.t += 1
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
-        lrs = self.schedule.apply(self.base, torch.tensor(float(self.t)), self.lrs) if self.schedule else self.base
+        lrs = self.rates()
         for p, m, v in zip(self.params, self.m, self.v):
             g = p.grad
             if self.wd:
@@ -71,6 +78,33 @@ class EnsembleAdam:
             p.sub_(scale * m / (v / c2).sqrt().add_(self.eps))
 
 
+BIAS_DONE = 10**12  # an Adam step count at which both bias corrections are exactly 1
+
+
+@torch.no_grad()
+def begin_anneal(opt, anneal: Anneal, steps: torch.Tensor) -> None:
+    """Switch an optimiser (EnsembleAdam or fast.FlatAdam) to `anneal`, its moments corrected for
+    bias once, per member: member e's moments are those of its best state, `steps[e]` steps into
+    its own training, while the shared step count says how long the whole ensemble ran. So each
+    member's anneal depends on its own numbers only; from then on the count is BIAS_DONE, at
+    which the corrections are 1."""
+    if opt.anneal is None:  # the first anneal of the job: the moments are still the loop's
+        _correct_bias(opt, steps)
+    opt.anneal = anneal
+
+
+def _correct_bias(opt, steps: torch.Tensor) -> None:
+    t = steps.to(device=opt.base.device, dtype=torch.float64).clamp(min=1)
+    for moments, beta in ((opt.m, opt.b1), (opt.v, opt.b2)):
+        c = (1 - beta**t).to(torch.float32)
+        for x in moments if isinstance(moments, list) else [moments]:
+            x.div_(c.view((-1,) + (1,) * (x.dim() - 1)))
+    if torch.is_tensor(opt.t):
+        opt.t.fill_(BIAS_DONE)
+    else:
+        opt.t = BIAS_DONE
+
+
 class ReferenceSteps:
     """The plain step loop: the CPU path, and the reference that the fast path must match."""
 
@@ -79,7 +113,8 @@ class ReferenceSteps:
         self.precision = spec.precision
         schedule = Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
         self.opt = EnsembleAdam(model.parameters(), lrs, weight_decay=spec.weight_decay, schedule=schedule)
-        self.state = list(model.parameters())  # what early stopping saves and restores
+        # what early stopping saves and restores: the weights, and Adam's moments for the anneal
+        self.state = list(model.parameters()) + self.opt.m + self.opt.v
         self.loss = torch.zeros(model.members, device=xtr.device)  # the last step's loss per member
 
     def train(self, idx: torch.Tensor, active: torch.Tensor) -> None:
@@ -95,6 +130,9 @@ class ReferenceSteps:
 
     def graphed(self, fn):
         return fn
+
+    def begin_anneal(self, anneal: Anneal, steps: torch.Tensor) -> None:
+        begin_anneal(self.opt, anneal, steps)
 
 
 class EarlyStopping:
@@ -147,6 +185,16 @@ class EarlyStopping:
         self.budget.copy_(torch.where(extend, new, self.budget))
         self.active.mul_((~(at_end & ~extend)).float())
         return new if bool(extend.any()) else step
+
+    @torch.no_grad()
+    def keep_better(self, val_loss: torch.Tensor) -> None:
+        """During an anneal: keep each member's state where its validation loss beats its best.
+        No patience and no step bookkeeping: `best_step` stays that of the constant-rate phase,
+        which the step flags read."""
+        improved = (val_loss < self.best_val) & torch.isfinite(val_loss) & ~self.diverged
+        for saved, p in zip(self.best_state, self.state):
+            saved.copy_(torch.where(improved.view((-1,) + (1,) * (p.dim() - 1)), p, saved))
+        self.best_val.copy_(torch.where(improved, val_loss, self.best_val))
 
     @torch.no_grad()
     def restore_best(self) -> None:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from .schedule import Schedule
+from .schedule import Anneal, Schedule
 
 WARMUP = 2  # eager calls before a capture (cuBLAS handles, autograd and allocator warm-up)
 USE_GRAPHS = True  # switches for benchmarks/bench_trainer.py --check
@@ -45,27 +45,33 @@ class FlatAdam:
     ):
         self.p, self.base, self.schedule = flat, lrs.reshape(-1, 1).contiguous(), schedule
         self.lrs = self.base if schedule is None or schedule.is_constant else torch.empty_like(self.base)
+        self.anneal: Anneal | None = None
+        self.annealed = torch.empty_like(self.base)  # the anneal's rates (ensemble.begin_anneal)
         self.b1, self.b2 = betas
         self.eps, self.wd = eps, weight_decay
         self.t = torch.zeros((), dtype=torch.float64, device=flat.device)
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
 
-    def scheduled_lrs(self) -> None:
-        """self.lrs = base x the schedule's factor at step t, in place (graph safe)."""
+    def scheduled_lrs(self) -> torch.Tensor:
+        """The rates of this step, in place (graph safe): base x the schedule's factor at step t,
+        or the anneal's once it began (a new capture: fast.FastSteps.begin_anneal)."""
+        if self.anneal is not None:
+            return self.anneal.apply(self.base, self.annealed)
         if self.lrs is not self.base:
             self.schedule.apply(self.base, self.t, self.lrs)
+        return self.lrs
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor, active: torch.Tensor) -> None:
         self.t += 1
-        self.scheduled_lrs()
+        lrs = self.scheduled_lrs()
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
         if self.wd:
             grad = grad.add(self.p, alpha=self.wd)
         self.m.lerp_(grad, 1 - self.b1)
         self.v.mul_(self.b2).addcmul_(grad, grad, value=1 - self.b2)
-        scale = self.lrs * active.view(-1, 1) / c1
+        scale = lrs * active.view(-1, 1) / c1
         self.p.addcdiv_(scale * self.m, (self.v / c2).sqrt().add_(self.eps), value=-1)  # p -= scale m / denom
 
 
@@ -80,7 +86,7 @@ class FusedAdam(FlatAdam):
 
     def step(self, grad: torch.Tensor, active: torch.Tensor) -> None:
         self.t += 1
-        self.scheduled_lrs()
+        lrs = self.scheduled_lrs()
         E, P = self.p.shape
         grid = (E, -(-P // self.BLOCK))
         _adam_kernel()[grid](
@@ -88,7 +94,7 @@ class FusedAdam(FlatAdam):
             grad,
             self.m,
             self.v,
-            self.lrs,
+            lrs,
             active,
             self.t,
             P,
@@ -219,11 +225,11 @@ class FastSteps:
         self.params = list(model.parameters())
         E = model.members
         self.flat = flatten_parameters(self.params, E)
-        self.state = [self.flat]  # what early stopping saves and restores
         self.grad = torch.zeros_like(self.flat)
         self.opt = make_adam(
             self.flat, lrs, spec.weight_decay, Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
         )
+        self.state = [self.flat, self.opt.m, self.opt.v]  # what early stopping saves and restores
         self.idx = torch.zeros(max_chunk, E, batch, dtype=torch.long, device=self.device)
         self.row = torch.zeros(1, dtype=torch.long, device=self.device)
         self.loss = torch.zeros(E, device=self.device)  # the last step's loss per member
@@ -254,6 +260,14 @@ class FastSteps:
 
     def graphed(self, fn: Callable[[], None]) -> Callable[[], None]:
         return Graphed(fn, self.device, self.graphs)
+
+    def begin_anneal(self, anneal: Anneal, steps: torch.Tensor) -> None:
+        """Switch to `anneal` (ensemble.begin_anneal) and capture the step anew: the graph of
+        the main loop recorded the schedule's kernels, not the anneal's."""
+        from .ensemble import begin_anneal  # ensemble.py imports this module
+
+        begin_anneal(self.opt, anneal, steps)
+        self._step = Graphed(self._one_step, self.device, self.graphs)
 
 
 class Stopwatch:

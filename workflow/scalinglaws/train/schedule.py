@@ -6,6 +6,10 @@ optional linear warm-up over the first `warmup` fraction of that budget. Past th
 member whose training is extended, see trainer.py) the factor stays at FLOOR. The factor is
 computed with torch ops from the optimiser's step counter, a device tensor on the GPU fast path,
 so that a captured CUDA graph applies the right factor on every replay.
+
+`Anneal` is the phase after the main loop (trainer.py): the cooldown of warmup-stable-decay
+(Hägele et al. 2024), each member's rate decaying linearly to zero from its best state, and the
+short probe that the `optimizer` flag reads. Its factor is per member, from its own counter.
 """
 
 from __future__ import annotations
@@ -50,4 +54,30 @@ class Schedule:
         if self.is_constant:
             return base
         torch.mul(base, self.factor(t).to(base.dtype), out=out)
+        return out
+
+
+class Anneal:
+    """A linear decay of each member's rate to zero over its own number of steps.
+
+    Member e's rate at anneal step s (1 for the first) is base[e] x start[e] x (1 - s / length[e]),
+    clamped at 0: the last of its steps has a rate of 0, and so have the steps after it, which
+    the ensemble runs while longer members finish (its weights then stay where they are). The
+    counter `s` is a device tensor advanced inside the step, so a captured CUDA graph replays it.
+    """
+
+    def __init__(self, lengths: torch.Tensor, start: torch.Tensor):
+        self.steps = int(lengths.max()) if len(lengths) else 0  # what the ensemble runs
+        self.lengths = lengths.to(torch.float64).clamp(min=1)
+        self.start = start.to(device=lengths.device, dtype=torch.float64)
+        self.s = torch.zeros((), dtype=torch.float64, device=lengths.device)
+
+    def factor(self) -> torch.Tensor:
+        """Each member's factor at the current counter (0 before the first step is not used)."""
+        return self.start * torch.clamp(1 - self.s / self.lengths, 0.0, 1.0)
+
+    def apply(self, base: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Advance the counter; out = base x factor, in place (base is (E,) or (E, 1))."""
+        self.s += 1
+        torch.mul(base, self.factor().to(base.dtype).view(base.shape), out=out)
         return out

@@ -5,7 +5,7 @@ stays fast. Every field of TrainSpec and EnsembleJob enters the job's identity; 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 
@@ -30,6 +30,15 @@ class TrainSpec:
     ceiling_epochs: float | None = None  # a member still improving at the end of its budget trains on, up to this
     lr_factor: float = 3.0  # a best learning rate on the grid's edge adds the next one this factor beyond it ...
     lr_bounds: list[float] | None = None  # ... while it stays inside these bounds (None: the grid only)
+    cooldown: float | None = None  # after the loop, decay to 0 over this fraction of each member's best step
+
+    def identity(self) -> dict:
+        """The fields as they enter a job's identity: an unset cooldown (None or 0, off) is left
+        out, so that the jobs of a study without one keep the spec they had before it existed."""
+        fields = asdict(self)
+        if not fields["cooldown"]:
+            del fields["cooldown"]
+        return fields
 
     def steps_for(self, n: int) -> int:
         steps = math.ceil(self.epochs * n / min(self.batch_size, n))

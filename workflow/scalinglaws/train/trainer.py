@@ -14,6 +14,7 @@ the same learning curve. Minibatch rows come from per-member CPU generators in c
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 import time
@@ -28,6 +29,7 @@ from .checkpoint import Checkpointer
 from .ensemble import EarlyStopping, Members, ReferenceSteps, draw_indices
 from .fast import FastSteps, Stopwatch
 from .metrics import evaluate, member_loss
+from .schedule import Anneal
 from .spec import EnsembleJob, TrainOptions, TrainSpec
 
 __all__ = ["EnsembleJob", "TrainOptions", "TrainSpec", "pick_device", "train_ensemble"]
@@ -144,10 +146,14 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
         torch.cuda.synchronize(dev)  # the last chunk's steps still run: let them count as training
     t1 = time.perf_counter()
     stop.restore_best()
+    validate = functools.partial(evaluate, model, xva, yva, task, spec.eval_batch, metric)
+    anneal = Annealing(trainer, stop, members, validate, n, batch)
+    val_constant, cooled = anneal.cooldown(spec.cooldown, spec.eval_every)
     m = min(n, spec.train_eval_size)
     tr_loss, tr_metric = evaluate(model, xtr[:m], ytr[:m], task, spec.eval_batch, metric)
     va_loss, va_metric = evaluate(model, xva, yva, task, spec.eval_batch, metric)
     te_loss, te_metric = evaluate(model, xte, yte, task, spec.eval_batch, metric)
+    val_probe = anneal.probe(spec.eval_every)
 
     cols = {
         "train_loss": tr_loss,
@@ -160,6 +166,9 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
         "diverged": stop.diverged,
         "budget": stop.budget,
         "ran_out": stop.ran_out,
+        "val_constant": va_metric if val_constant is None else val_constant,
+        "val_probe": val_probe,
+        "cooldown_steps": cooled,
     }
     cols = {k: v.cpu().numpy() for k, v in cols.items()}
     if timing is not None:
@@ -168,8 +177,9 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
             setup_s=setup_s,
             train_s=train_clock.total(),
             eval_s=eval_clock.total(),
-            final_eval_s=time.perf_counter() - t1,
+            final_eval_s=time.perf_counter() - t1,  # with the cooldown and the probe
             steps=step,
+            anneal_steps=anneal.steps,
             members=E,
         )
     runs = []
@@ -187,7 +197,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
                 "steps": step,
                 "step_budget": budget,
                 "batch_size": batch,
-                "flops": model.flops_per_example() * batch * step,
+                "flops": model.flops_per_example() * batch * (step + int(cols["cooldown_steps"].max(initial=0))),
                 "wall_time_s": 0.0,  # set by train_ensemble
                 "members": E,
                 "device": dev.type,
@@ -197,9 +207,77 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
                 "budget": member_budget,
                 "stopped_by": "diverged" if diverged else "budget" if cols["ran_out"][e] else "early_stopping",
                 "limited_by": step_limit(best, member_budget, spec, diverged),
+                "cooldown_steps": int(cols["cooldown_steps"][e]),
+                "val_constant": _num(cols["val_constant"][e]),
+                "val_probe": _num(cols["val_probe"][e]),
             }
         )
     return runs
+
+
+class Annealing:
+    """What follows the constant-rate loop, from each member's best state: the cooldown and the
+    probe, both anneals (schedule.Anneal) whose batches come from fresh per-member streams, so
+    that a member's numbers depend on its own training only, not on how long its mates ran.
+
+    - cooldown (`training.cooldown`, a fraction f): member e decays its rate from its best
+      step's rate to 0 over round(f x best_step[e]) steps, as warmup-stable-decay reads a
+      converged loss from a constant-rate run (Hägele et al. 2024). After every chunk of
+      `eval_every` steps, and so at its end, a member keeps its state if its validation loss is
+      the best so far, its constant-rate best included: the point is judged on validation as
+      early stopping and the learning curve judge it, and a cooldown that overfits a small shard
+      cannot make it worse. Early stopping and budget extension are over by then: the cooldown
+      is not counted in `best_step` or `budget`, and the step flags read them as before.
+    - probe: from the reported state, `eval_every` steps decaying from PROBE_RATE x the rate to
+      0; its validation metric (`val_probe`) says whether a lower rate still improves the point
+      (the `optimizer` flag, aggregate/diagnostics.py). It never changes the reported numbers:
+      the reported state is restored after it (imp.py reads the model's weights).
+    """
+
+    PROBE_RATE = 0.1  # a tenth of the rate: the floor of the decaying schedules (schedule.FLOOR)
+    COOLDOWN_STREAM, PROBE_STREAM = 2, 3  # member_generator's streams (0: init, 1: batch order)
+
+    def __init__(self, trainer, stop: EarlyStopping, members: Members, evaluate_val, n: int, batch: int):
+        self.trainer, self.stop, self.members, self.evaluate_val = trainer, stop, members, evaluate_val
+        self.n, self.batch, self.steps = n, batch, 0
+        self.best_step = stop.best_step.clone()
+        schedule = trainer.opt.schedule
+        ones = torch.ones(len(members), dtype=torch.float64, device=stop.best_step.device)
+        self.rate = schedule.factor(self.best_step) if schedule is not None else ones  # at the best state
+        self.live = ~stop.diverged
+
+    def cooldown(self, fraction: float | None, chunk: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Cool every member down from its best state; (the validation metric before it, each
+        member's cooldown steps). Off (None or 0): (None, zeros), and nothing runs."""
+        lengths = torch.where(self.live, torch.round(self.best_step.double() * (fraction or 0)).long(), 0)
+        if not fraction or not bool(lengths.any()):
+            return None, torch.zeros_like(lengths)
+        before = self.evaluate_val()[1].clone()
+        self._run(Anneal(lengths, self.rate), self.COOLDOWN_STREAM, chunk, keep_best=True)
+        self.stop.restore_best()
+        return before, lengths
+
+    def probe(self, chunk: int) -> torch.Tensor:
+        """The validation metric after the probe; the reported state is restored after it."""
+        lengths = torch.where(self.live, chunk, 0)
+        self._run(Anneal(lengths, self.rate * self.PROBE_RATE), self.PROBE_STREAM, chunk, keep_best=False)
+        after = self.evaluate_val()[1].clone()
+        self.stop.restore_best()
+        return torch.where(self.live, after, torch.nan)
+
+    def _run(self, anneal: Anneal, stream: int, chunk: int, keep_best: bool) -> None:
+        """Every member trains under `anneal` (diverged ones stay frozen), in chunks of `chunk`."""
+        gens = [member_generator(s, stream) for s in self.members.seed_of]
+        self.stop.active.copy_(self.live.float())  # in place: a captured step reads this tensor
+        self.trainer.begin_anneal(anneal, self.best_step)
+        done = 0
+        while done < anneal.steps:
+            k = min(chunk, anneal.steps - done)
+            self.trainer.train(draw_indices(gens, self.n, k, self.batch), self.stop.active)
+            done += k
+            if keep_best:
+                self.stop.keep_better(self.evaluate_val()[0])
+        self.steps += done
 
 
 class Progress:
