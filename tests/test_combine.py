@@ -132,3 +132,11 @@ def test_the_combination_is_written_and_read_back(tmp_path):
     (combo,) = curve.info["combination"]
     assert set(combo["weights"]) == {"power", "power-pure"} and sum(combo["weights"].values()) == pytest.approx(1)
     assert json.dumps({k: c.to_json() for k, c in read_fits(json.loads(text)).items()}) == text
+
+
+def test_a_holdout_column_that_holds_nothing_out_fits_as_without_one(tmp_path):
+    """Every law once failed ('zero-size array') when the hold-out column flagged no row."""
+    n = 100 * 2.0 ** np.arange(8)
+    y = (2 * n**-0.5 + 0.1) * np.exp(0.02 * np.random.default_rng(5).standard_normal(len(n)))
+    curve = read_fits(fit(table(tmp_path / "t.csv", {"c": (n, y)}, held=0), laws=("power",), replicates=5))["c"]
+    assert curve.get("power") is not None and curve.get("power").holdout is None

@@ -81,7 +81,7 @@ def fit_law(
         correlations=boot.correlations(),
         plot=plot_with_intervals(law, x, boot.samples, noise, seed),
         backtest=backtest(law, fit_x, fit_y, axis=axis),
-        holdout=None if holdout is None else score_holdout(law, x[holdout], y[holdout]),
+        holdout=score_holdout(law, x[holdout], y[holdout]) if holdout is not None and holdout.any() else None,
         data={"x": x.tolist(), "y": y.tolist(), "holdout": None if holdout is None else holdout.tolist()},
         law_summary=law.summary(),
         law=law,
