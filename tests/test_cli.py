@@ -44,6 +44,20 @@ def test_every_option_of_every_subcommand_has_help():
     assert missing == []
 
 
+def test_help_of_the_command_and_of_every_subcommand_prints(capsys):
+    """`--help` formats every help string with %-formatting: a bare `%` (as in "95% CI")
+    crashed `scalinglaws --help` (issue 25 item 1)."""
+    parser = build_parser()
+    progs = sorted({" ".join(prog.split()[:k]) for prog, _ in walk(parser) for k in range(1, len(prog.split()) + 1)})
+    assert "scalinglaws" in progs and "scalinglaws store" in progs
+    for prog in progs:
+        for flag in ("--help", "-h"):
+            with pytest.raises(SystemExit) as exit_:
+                main(prog.split()[1:] + [flag])
+            assert exit_.value.code == 0, prog
+            assert "usage:" in capsys.readouterr().out
+
+
 def test_the_command_starts_without_the_scientific_stack():
     """Every training job starts `scalinglaws`: its start must not import what only fitting and
     planning need (about 1 s of CPU per job when it did)."""

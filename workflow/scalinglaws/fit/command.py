@@ -81,7 +81,7 @@ def add_parser(sub) -> None:
     )
     s.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95% CI and prediction interval")
+    s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95%% CI and prediction interval")
     s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
     s.add_argument(
         "--at",
