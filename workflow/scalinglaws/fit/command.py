@@ -187,14 +187,23 @@ def default_out(table: str) -> str:
     return str(path.with_name(f"{path.stem}_fits"))
 
 
-def cmd_predict(args) -> None:
-    """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run."""
-    from ..fit.predict import load_fits, parse_values, predict_rows
+def cmd_predict(args) -> int:
+    """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run.
+    Exit status 3 when some group could not be predicted because its fit failed (the others
+    are printed), as `fit` does when some group could not be fitted."""
+    from ..fit.predict import load_fits, not_predicted, parse_values, predict_rows
 
     source, fits = load_fits(args.fits)
     at, sizes = parse_values(args.at, "--at"), parse_values(args.size, "--size")
     rows = predict_rows(source, fits, at, args.law, args.group, sizes)
+    missing = [] if args.group else not_predicted(source, fits, args.law, sizes)
     if args.format == "json":
         print(rows.to_json(orient="records", indent=1))
     else:
         print(rows.to_csv(index=False), end="")
+    if missing:
+        print(
+            f"scalinglaws predict: {len(missing)} group(s) not predicted:\n  " + "\n  ".join(missing), file=sys.stderr
+        )
+        return 3
+    return 0

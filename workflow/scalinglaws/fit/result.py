@@ -345,12 +345,16 @@ class CurveFits:
 
     def default_law(self, inputs: int) -> str | None:
         """The law the backtest selected among those with `inputs` inputs, else the first such
-        law that a prediction can be read from (a learning curve or a joint law)."""
+        law that a prediction can be read from (a learning curve or a joint law) and that was
+        not reported unfitted; None for a curve that could not be fitted at all."""
         for choice in self.selection:
             if choice.get("law") is not None and len(LAWS[choice["law"]].x_names) == inputs:
                 return choice["law"]
+        if self.error:
+            return None
         candidates = [n for n in self.law_names if n in LAWS and len(LAWS[n].x_names) == inputs]
         candidates = [n for n in candidates if LAWS[n].role is not Role.SIZE]  # the best size is no error
+        candidates = [n for n in candidates if n not in self.laws or self.laws[n].fitted]
         return candidates[0] if candidates else None
 
     def to_json(self) -> dict:
