@@ -58,6 +58,19 @@ def test_help_of_the_command_and_of_every_subcommand_prints(capsys):
             assert "usage:" in capsys.readouterr().out
 
 
+def test_fit_help_lists_every_law_and_the_exit_statuses(capsys):
+    """Issue 25 item 11: `fit --help` named neither the laws it fits nor its exit codes."""
+    from scalinglaws.fit.laws import LAWS
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.split("laws (--law", 1)[1].splitlines()[1:] if line.startswith("  ")]
+    assert listed[: len(LAWS)] == list(LAWS)
+    assert "exit status:" in out and "  3  some group or law could not be fitted" in out
+
+
 def test_the_command_starts_without_the_scientific_stack():
     """Every training job starts `scalinglaws`: its start must not import what only fitting and
     planning need (about 1 s of CPU per job when it did)."""

@@ -39,7 +39,14 @@ def add_parser(sub) -> None:
     s.add_argument("--config-hash", help="the study config's hash, for the fits' provenance")
     s.set_defaults(func=cmd_fit_study)
 
-    s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
+    s = sub.add_parser(
+        "fit",
+        help="fit laws to a CSV table of measurements (no training)",
+        add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=FIT_EXIT,
+    )
+    s.add_argument("-h", "--help", action=HelpWithLaws, help="show this help message, with every law, and exit")
     s.add_argument("table", help="CSV file: one row per run")
     s.add_argument(
         "--law",
@@ -81,7 +88,12 @@ def add_parser(sub) -> None:
     )
     s.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95%% CI and prediction interval")
+    s = sub.add_parser(
+        "predict",
+        help="a fitted law's error at new x, with its 95%% CI and prediction interval",
+        epilog="exit status: 0 every group predicted; 2 a mistake (one line: an unknown law or group, a bad "
+        "value, no fits.json); 3 some group was not predicted because its fit failed (the others are printed)",
+    )
     s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
     s.add_argument(
         "--at",
@@ -94,6 +106,36 @@ def add_parser(sub) -> None:
     s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
     s.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default %(default)s)")
     s.set_defaults(func=cmd_predict)
+
+
+FIT_EXIT = """exit status:
+  0  every group and law fitted
+  2  a mistake in the table or an option (one line naming the file, column and row)
+  3  some group or law could not be fitted: the rest are written, and fits.json says why
+     (with --failures FILE: 0, and FILE lists them)"""
+
+
+class HelpWithLaws(argparse.Action):
+    """`fit -h`: the help with every law it can fit. The laws are imported only when the help is
+    asked for: every command's start (a training job's above all) would pay for scipy."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.epilog = f"{laws_help()}\n\n{FIT_EXIT}"
+        parser.print_help()
+        parser.exit()
+
+
+def laws_help() -> str:
+    """Every law of the registry: its name, x columns and formula, and whether auto considers it."""
+    from ..fit.laws import LAWS
+
+    lines = ["laws (--law; 'auto' fits those marked *, that take as many x columns as --x gives):"]
+    for name, cls in LAWS.items():
+        lines.append(f"  {name + ' *' * cls.auto:<19} x: {','.join(cls.x_names):<12} {cls().formula}")
+    return "\n".join(lines)
 
 
 def fit_options(s: argparse.ArgumentParser, target: bool, section: str = "fit") -> None:
