@@ -11,7 +11,9 @@ import yaml
 
 from conftest import job_counts, make_checkout, snakemake
 from scalinglaws.cli import main
+from scalinglaws.report.tables import law_table
 
+GOLDEN_FITS = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"
 ALPHA, BETA, GAMMA = 3.0, -0.5, 0.02
 
 
@@ -266,3 +268,16 @@ def test_external_config_needs_no_study_keys_but_names_its_own():
         validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "e", "laws": ["hestness"]}})
     with pytest.raises(ConfigError, match="'datasets' is a required property"):
         validate_config({"study": "t"})
+
+
+def test_laws_csv_flags_the_law_the_selection_picked_in_a_study():
+    """Issue 25 item 11: with one law per kind of data (power on the curve, joint on the grid) the
+    selection had nothing to choose among, and `selected` was false in every row of laws.csv."""
+    fits = json.loads(GOLDEN_FITS.read_text())
+    assert fits["teacher/mlp"]["selection"] == []
+    table = law_table(fits)
+    assert set(table[table["selected"].astype(bool)]["law"]) == {"power", "joint"}  # never the best-size law
+    chose = json.loads(GOLDEN_FITS.read_text())
+    chose["teacher/mlp"]["selection"] = [{"law": None, "candidates": [], "not_candidates": {"power": "too few"}}]
+    table = law_table(chose)
+    assert set(table[table["selected"].astype(bool)]["law"]) == {"joint"}  # a selection that picked none: none

@@ -343,6 +343,16 @@ class CurveFits:
     def selected(self) -> set[str]:
         return {s["law"] for s in self.selection}
 
+    def picked(self) -> set[str]:
+        """The laws the selection picked: per number of inputs, the law the backtest selected, or
+        the one law fitted there when there was nothing to choose among (the law predictions use)."""
+        out = set()
+        for inputs in sorted({len(LAWS[n].x_names) for n in self.law_names if n in LAWS}):
+            judged = [c for c in self.selection if any(len(LAWS[n].x_names) == inputs for n in _judged(c))]
+            law = judged[0].get("law") if judged else self.default_law(inputs)
+            out |= {law} if law is not None else set()
+        return out
+
     def default_law(self, inputs: int) -> str | None:
         """The law the backtest selected among those with `inputs` inputs, else the first such
         law that a prediction can be read from (a learning curve or a joint law) and that was
@@ -367,6 +377,12 @@ class CurveFits:
             else:
                 out[k] = self.info[k]
         return out
+
+
+def _judged(choice: dict) -> list[str]:
+    """The laws a selection entry judged: its pick, its candidates and those it left out."""
+    names = [choice.get("law"), *choice.get("candidates", []), *choice.get("not_candidates", {})]
+    return [n for n in names if n in LAWS]
 
 
 def default_law_for(role: Role) -> str | None:

@@ -18,7 +18,7 @@ def law_table(fits) -> pd.DataFrame:
     """One row per (curve, law, parameter): the fitted-law table of the report."""
     rows = []
     for key, fit in as_curves(fits).items():
-        selected = fit.selected()
+        selected = fit.picked()  # the law the backtest selected, or the only one it could have
         for name in fit.law_names:
             entry = fit.laws.get(name)
             # how many runs the curve had and how many diverged ones were left out (study fits)
