@@ -6,8 +6,10 @@ import copy
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import tomllib
@@ -245,3 +247,21 @@ def test_a_dry_run_shows_every_job_by_name(tmp_path):
     )
     assert len(re.findall(r"Job \d+: data: teacher shard n=\d+ ", out)) == 5
     assert "scalinglaws: study done" not in out  # a dry run is not a finished study
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_status_130(tmp_path):
+    """Issue 25 item 11: Ctrl-C printed a 65-line KeyboardInterrupt traceback from a child job.
+    Here the command blocks reading a table from a FIFO when SIGINT arrives."""
+    fifo = tmp_path / "table.csv"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scalinglaws", "fit", str(fifo), "--x", "n", "--y", "error"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(6)  # past the imports: it waits for the table
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "scalinglaws fit: interrupted"
