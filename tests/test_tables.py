@@ -75,6 +75,35 @@ def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, m
     assert not (tmp_path / "out" / "fits.json").exists()
 
 
+@pytest.mark.parametrize("row", [1, 4])
+def test_a_row_with_an_extra_field_is_named_as_that_row(tmp_path, capsys, row):
+    """Issue 25 item 11: an extra field in row 1 was blamed on row 2 as 'empty' (pandas took the
+    row's first field as an index and shifted the columns)."""
+    path = runs_table(tmp_path / "runs.csv")
+    lines = path.read_text().splitlines()
+    lines[row] += ",7"
+    path.write_text("\n".join(lines) + "\n")
+    code, out = fit_cli(path, "--x", "n", "--y", "error", "--out", tmp_path / "out", capsys=capsys)
+    assert code == 2 and len(out.err.strip().splitlines()) == 1
+    assert (
+        f"runs.csv: row {row} (line {row + 1}): 6 fields, but the header has 5 (task, n, seed, error, heldout)"
+        in out.err
+    )
+
+
+def test_rows_with_the_same_x_are_averaged_and_it_is_said(tmp_path, capsys):
+    """Issue 25 item 11: duplicated x values were averaged silently."""
+    path = runs_table(tmp_path / "runs.csv", seeds=3, groups=("a",))
+    pd.read_csv(path)[["n", "error"]].to_csv(path, index=False)  # no column tells the 3 runs of an n apart
+    code, out = fit_cli(
+        path, "--x", "n", "--y", "error", "--law", "power", "--bootstrap", "5", "--no-figures", capsys=capsys
+    )
+    assert code == 0
+    note = "24 rows at 8 distinct x values: rows with the same x were averaged into one point"
+    assert f"note: {note}" in out.out and "--replicate-col" in out.out
+    assert json.loads((tmp_path / "runs_fits" / "fits.json").read_text())["all"]["averaged"].startswith(note)
+
+
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
     """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
     table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"

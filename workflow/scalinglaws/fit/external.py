@@ -10,6 +10,8 @@ entry says why (`failed_groups` lists them, and the CLI's exit status says so).
 
 from __future__ import annotations
 
+import csv
+import io
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,10 +98,15 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
     """The needed columns as numbers; x and y must be positive (every law takes their logs)."""
     path, x_cols, y_col, group, holdout_col = Path(spec.path), spec.x_cols, spec.y_col, spec.group, spec.holdout_col
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        text = path.read_text()
     except FileNotFoundError:
         raise TableError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
+    check_fields(path, text)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
     raw = derive_and_filter(path, raw, spec.derive, spec.where)
     for col in [*x_cols, y_col, group, holdout_col, spec.replicate_col]:
@@ -140,6 +147,23 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
     return table
 
 
+def check_fields(path: Path, text: str) -> None:
+    """Every row has as many fields as the header. pandas takes a first data row with one field
+    too many as a row index and shifts its columns, so the fault was reported in another row."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    row = 0
+    for fields in reader:
+        if not fields:
+            continue  # a blank line: no row (pandas skips it too)
+        row += 1
+        if len(fields) != len(header):
+            raise TableError(
+                f"{path}: row {row} (line {reader.line_num}): {len(fields)} fields, but the header has "
+                f"{len(header)} ({', '.join(header)})"
+            )
+
+
 def check_replicates(path: Path, raw: pd.DataFrame, table: pd.DataFrame, spec: TableSpec) -> None:
     """Rows with the same x (within a group, and replicate) must agree in every other column:
     otherwise averaging them would silently mix different settings."""
@@ -176,6 +200,12 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
     holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
+    if spec.replicate_col is None and len(x_fit) < (~held).sum():  # averaged: say so, not silently
+        out["averaged"] = (
+            f"{int((~held).sum())} rows at {len(x_fit)} distinct x values: rows with the same x were averaged into "
+            "one point and are redrawn as its replicates by the bootstrap; name the column that tells them "
+            "apart (a seed) with --replicate-col"
+        )
     axis = LAWS[laws[0]].axis  # every law's backtest cuts along the same input, so that they compare
     noise = runs_noise(x_rows[~held], y_rows[~held])
     for name in laws:
