@@ -1,7 +1,9 @@
 """External tables: `scalinglaws fit TABLE.csv ...` and the workflow's `external` mode."""
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import yaml
 
 from conftest import job_counts, make_checkout, snakemake
 from scalinglaws.cli import main
+from scalinglaws.fit import progress
 from scalinglaws.report.tables import law_table
 
 GOLDEN_FITS = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"
@@ -102,6 +105,27 @@ def test_rows_with_the_same_x_are_averaged_and_it_is_said(tmp_path, capsys):
     note = "24 rows at 8 distinct x values: rows with the same x were averaged into one point"
     assert f"note: {note}" in out.out and "--replicate-col" in out.out
     assert json.loads((tmp_path / "runs_fits" / "fits.json").read_text())["all"]["averaged"].startswith(note)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_fit_shows_its_progress_on_a_terminal_and_nothing_in_a_log(tmp_path, capsys, monkeypatch):
+    """Issue 25 item 11: a long fit printed nothing until the end."""
+    path = runs_table(tmp_path / "runs.csv")
+    args = ["--x", "n", "--y", "error", "--law", "power", "--group", "task", "--replicate-col", "seed"]
+    args += ["--bootstrap", "5", "--no-figures"]
+    assert fit_cli(path, *args, capsys=capsys)[1].err == ""  # stderr is no terminal here: nothing
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "MIN_INTERVAL", 0.0)
+    assert main(["fit", str(path), *args]) == 0
+    lines = terminal.getvalue().split("\r")
+    for line in ("group 1/2 (a): power: fit", "group 2/2 (b): power: bootstrap 5/5", "group 2/2 (b): power: backtest"):
+        assert f"scalinglaws fit: {line}\x1b[K" in lines
+    assert lines[-1] == "\x1b[K"  # cleared at the end
 
 
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):

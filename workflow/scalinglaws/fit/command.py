@@ -196,6 +196,7 @@ def cmd_fit(args) -> int:
     from ..fit.external import TableSpec, failures, fit_table
     from ..fit.laws import options_for
     from ..fit.printout import table_fit_lines
+    from ..fit.progress import PROGRESS
     from ..report.tables import write_outputs
 
     options = options_for(eps0=args.eps0, starts=args.starts)  # each law's, from the priors its class declares
@@ -210,7 +211,11 @@ def cmd_fit(args) -> int:
     spec = TableSpec(
         args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options, args.replicate_col
     )
-    fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
+    PROGRESS.start()  # a status line on a terminal, nothing in a log (progress.py)
+    try:
+        fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
+    finally:
+        PROGRESS.stop()
     write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
     print("\n".join(table_fit_lines(fits, args.table, args.group)))
     print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ..errors import UserError
 from .entry import fit_entry
 from .laws import LAWS, FitError, auto_laws, make_law
 from .laws.base import quiet
+from .progress import PROGRESS
 from .selection import select_law, too_many_parameters
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 from .weights import relative_errors, runs_cube, with_error_draws
@@ -218,6 +219,7 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
                 f"about a third): left out by --law auto; --law {name} fits it anyway",
             }
             continue
+        PROGRESS.law(name)
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         if errors is not None:  # each replicate weighs by its own draw of the points' errors, as in a study
             reps = with_error_draws(reps, cube, replicates, seed)
@@ -258,8 +260,10 @@ def failures(fits: dict) -> list[str]:
     return out
 
 
-def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
-    """One group's entry; a group that cannot be fitted gets its error instead."""
+def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int, place=(1, 1)) -> dict:
+    """One group's entry; a group that cannot be fitted gets its error instead. `place` is its
+    (index, count) among the groups, for the progress line."""
+    PROGRESS.group(*place, key)
     entry = {
         "table": str(spec.path),
         "x": spec.x_cols,
@@ -276,6 +280,22 @@ def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: in
     return entry
 
 
+def _fit_in_processes(args: list[tuple], jobs: int) -> list[dict]:
+    """The groups fitted by `jobs` processes; the progress line counts the groups done (the
+    processes themselves show none: their lines would overwrite each other)."""
+    shown, PROGRESS.enabled = PROGRESS.enabled, False  # the processes inherit it off
+    try:
+        with ProcessPoolExecutor(min(jobs, len(args))) as pool:
+            futures = [pool.submit(_fit_one, *a) for a in args]
+            PROGRESS.enabled = shown
+            PROGRESS.law(f"{len(args)} groups in {min(jobs, len(args))} processes", "started")
+            for done, _ in enumerate(as_completed(futures), 1):
+                PROGRESS.stage(f"{done}/{len(args)} groups done")
+            return [f.result() for f in futures]
+    finally:
+        PROGRESS.enabled = shown
+
+
 def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int = 1) -> dict:
     """Fits keyed by group value ("all" without a group), in the same shape as a study's. A
     group that cannot be fitted gets an entry with its error; the others are fitted. Groups are
@@ -284,10 +304,9 @@ def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int =
     spec.laws = resolve_laws(spec.laws, spec.x_cols)
     table = load_table(spec)
     groups = list(table.groupby(spec.group, sort=True)) if spec.group else [("all", table)]
-    args = [(key, rows, spec, replicates, seed) for key, rows in groups]
+    args = [(key, rows, spec, replicates, seed, (i, len(groups))) for i, (key, rows) in enumerate(groups, 1)]
     if jobs > 1 and len(groups) > 1:
-        with ProcessPoolExecutor(min(jobs, len(groups))) as pool:
-            entries = list(pool.map(_fit_one, *zip(*args)))
+        entries = _fit_in_processes(args, jobs)
     else:
         entries = [_fit_one(*a) for a in args]
     return {str(key): entry for (key, _), entry in zip(groups, entries)}
