@@ -172,6 +172,36 @@ def test_the_overlay_merges_as_snakemake_merges_and_adds_only_new_jobs(tmp_path)
         make_overlay(Study(own), "teacher/mlp", [2048], [])
 
 
+GOLDEN_FITS = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"
+
+
+def test_a_size_law_its_own_checks_reject_gives_no_growth_and_the_measured_sizes(fitted):
+    """Issue 25 item 4: the default study's size law (beta_p 0.18, CI -0.27 to 0.78, backtest
+    off by 3148%) was called sub-linear and planned with. A size law whose growth is not measured
+    gives way to the measured best sizes, with their spread, and the summary says so in words."""
+    from scalinglaws.fit.laws import SizeLaw
+    from scalinglaws.report.summary import law_sentences
+
+    assert SizeLaw.unresolved({"beta_p": 0.18}, {"beta_p": [-0.27, 0.78]}, {"mean_rel_error": 0.2}).startswith(
+        "beta_p = 0.18, its 95% CI [-0.27, 0.78] contains 0"
+    )
+    assert "by 3148% on average" in SizeLaw.unresolved(
+        {"beta_p": 0.5}, {"beta_p": [0.3, 0.7]}, {"mean_rel_error": 31.48}
+    )
+    assert SizeLaw.unresolved({"beta_p": 0.5}, {"beta_p": [0.3, 0.7]}, {"mean_rel_error": 0.2}) is None
+    folder, fits = fitted
+    assert load_curve(folder, fits, None, None).size_note is None  # a measured growth (the truth's n^0.5) is kept
+    golden = json.loads(GOLDEN_FITS.read_text())  # the tiny study: its size law's backtest is off by 436%
+    curve = load_curve(GOLDEN_FITS, golden, None, "power")
+    measured = golden["teacher/mlp"]["size"]["data"]["y"]
+    assert curve.size_note.startswith("the best size does not change measurably over this range of n")
+    table = data_factor_table(Context(curve), (2, 100))
+    assert list(table["best_params"]) == [np.median(measured)] * 2  # the same at 2x and 100x the data
+    assert table["best_params_low"].min() >= min(measured) and table["best_params_high"].max() == max(measured)
+    words = " ".join(law_sentences(golden["teacher/mlp"], "test MSE"))
+    assert "The best size does not change measurably over this range of n" in words and "grows" not in words
+
+
 JOINT = {"a": 4.0, "alpha": 0.5, "b": 50.0, "beta": 0.6, "c_inf": 0.01}  # eps(m, n) = a n^-alpha + b m^-beta + c_inf
 
 

@@ -145,6 +145,12 @@ class FitResult:
     def free(self) -> list[str]:
         return [p for p, e in self.params.items() if not e.fixed]
 
+    def unresolved(self) -> str | None:
+        """Why this fit says nothing that a plan or a summary may build on (the law's own
+        judgement, laws/base.py: the best-size law when its growth is not measured), or None."""
+        values = {p: e.value for p, e in self.params.items()}
+        return LAWS[self.name].unresolved(values, {p: e.ci95 for p, e in self.params.items()}, self.backtest)
+
     def all_warnings(self) -> list[str]:
         """The law's warnings and its backtest's, as `backtest: ...`."""
         return self.warnings + ([f"backtest: {self.backtest['warning']}"] if "warning" in self.backtest else [])

@@ -55,6 +55,8 @@ def run(args) -> None:
         "compute": ctx.protocol.describe(),
         "throughput": [t.describe() for t in ctx.throughput],
     }
+    if ctx.curve.size_note:
+        out["best_size"] = ctx.curve.size_note
     if args.target_error is not None:
         out["target"] = target_error(ctx, args.target_error)
     if factors is not None or not asked:
@@ -113,6 +115,7 @@ def text(out: dict) -> list[str]:
     """The plan as lines a person reads."""
     lines = [f"== {out['group']} ({out['law']})", f"compute: {out['compute']}"]
     lines += [f"throughput: {t}" for t in out["throughput"]]
+    lines += [f"best size: {out['best_size']}"] if "best_size" in out else []
     if "target" in out:
         t = out["target"]
         lines.append(

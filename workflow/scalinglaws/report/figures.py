@@ -225,7 +225,7 @@ def best_size_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extrapolat
         band = size.redraw(extrapolate)
         p = size.params["beta_p"]
         ci = f" [{p.ci95[0]:.2f}, {p.ci95[1]:.2f}]" if p.ci95 else ""
-        words = exponent_words(p.value, p.ci95)
+        words = "not measured" if size.unresolved() else exponent_words(p.value, p.ci95)
         draw_intervals(ax, band, "C1", f"s(n) ~ n^{p.value:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     label_powers_of_two(ax, curve["n"])

@@ -99,7 +99,13 @@ def law_sentences(fit: CurveFits, metric: str) -> list[str]:
             )
         out.append(text)
     size = fit.get(SIZE_LAW)
-    if size:
+    if size and size.unresolved():  # the law's own checks reject it: no growth is claimed
+        out.append(
+            f"The best size does not change measurably over this range of n: the measured best sizes are "
+            f"{number(size.y.min())} to {number(size.y.max())} parameters; the fitted growth is not resolved "
+            f"({size.unresolved()})."
+        )
+    elif size:
         b = size.params["beta_p"]
         out.append(f"The best model size grows as n^{b.value:.2f}{_ci(b, 2)}: {exponent_words(b.value, b.ci95)}.")
     for result in fit.fitted():
