@@ -84,7 +84,8 @@ def test_target_error_inverts_the_fit_and_its_interval_holds_the_truth(fitted):
     out = target_error(ctx, 0.03)
     p, q = params_of(fits, "power"), params_of(fits, "size")
     n_hat = ((0.03 - p["gamma"]) / p["alpha"]) ** (1 / p["beta"])
-    assert out["status"] == "reachable" and out["n"]["value"] == pytest.approx(n_hat, rel=1e-6)
+    assert out["status"] == "already reached"  # n = 40,000 is inside the shards (to 204,800): no extrapolation
+    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6)
     lo, hi = out["n"]["ci95"]
     n_true = ((0.03 - GAMMA) / A) ** (1 / BETA)  # 40,000
     assert lo < n_hat < hi and lo < n_true < hi and hi / lo < 10
@@ -98,10 +99,39 @@ def test_target_error_inverts_the_fit_and_its_interval_holds_the_truth(fitted):
 def test_a_target_below_the_irreducible_errors_ci_is_not_reachable(fitted):
     folder, _ = fitted
     proc = plan(folder, "--target-error", "0.001")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr  # its own exit status (issue 25 item 5), documented in the help
     assert "target error 0.001: not reachable (the target 0.001 is below the irreducible error's 95% CI" in proc.stdout
     out = json.loads(plan(folder, "--target-error", "0.001", "--format", "json").stdout)["target"]
     assert out["status"] == "not reachable" and out["irreducible"]["ci95"][0] > 0.001 and "n" not in out
+
+
+def test_plan_at_its_edges_answers_reached_below_the_smallest_run_and_no_round(fitted, tmp_path):
+    """Issue 25 item 5: a target above every measured error answered "reachable, n: 1 [1, 1]", a
+    tiny budget n = 1, and --next for a target inside the data proposed a round that narrows nothing."""
+    import argparse
+
+    from scalinglaws.plan.command import next_round
+
+    folder, fits = fitted
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1))
+    above = target_error(ctx, 5.0)  # above the error of the smallest shard (n = 100: 0.41)
+    assert above["status"] == "already reached" and above["n"] == {"value": 100.0, "ci95": [100.0, 100.0]}
+    assert above["reason"].startswith("at n = 100, the smallest shard: the fit's error there is 0.4")
+    inside = target_error(ctx, 0.05)  # n = 10,000 in truth, between the shards
+    assert inside["status"] == "already reached" and 100 < inside["n"]["value"] < SHARDS[-1]
+    assert "inside the measured shards (100 to 2.048e+05)" in inside["reason"]
+    assert target_error(ctx, 0.015)["status"] == "reachable"  # 640,000 in truth: beyond the data
+    small = budget_split(ctx, 1e3)
+    assert small["status"] == "below the smallest run" and "n" not in small
+    assert small["reason"].startswith("one run on the smallest shard, n = 100, at its best size")
+    args = argparse.Namespace(data_factor=None, round_factor=1.0, out=tmp_path / "overlay.yaml", configfile=None)
+    none = next_round(args, ctx, Study(TINY_CONFIG), None, {"target": inside})
+    assert none["shards"] == [] and none["inside_data"] and "inside the measured shards" in none["reason"]
+    assert not (tmp_path / "overlay.yaml").exists()  # no round, no overlay
+    proc = plan(folder, "--target-error", "5", "--budget", "1e3")
+    assert proc.returncode == 0, proc.stderr
+    assert "-- target error 5: already reached at n = 100, the smallest shard" in proc.stdout
+    assert "-- budget 1e+03 FLOPs for one run: below the smallest run (one run on the smallest shard" in proc.stdout
 
 
 def test_data_factor_table_matches_predict_and_widens(fitted):

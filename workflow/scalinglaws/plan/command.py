@@ -44,7 +44,11 @@ def context(args, source: Path, fits: dict) -> tuple[Context, Study | None, Path
     return ctx, study, results
 
 
-def run(args) -> None:
+UNREACHABLE = 4  # the exit status when the target error is not reachable (documented in the help)
+
+
+def run(args) -> int:
+    """The plan printed; its exit status: UNREACHABLE when --target-error cannot be reached, else 0."""
     source, fits = load_fits(args.fits)
     ctx, study, results = context(args, source, fits)
     factors = parse_values(args.data_factor, "--data-factor")
@@ -70,6 +74,7 @@ def run(args) -> None:
         print(json.dumps(out, indent=1))
     else:
         print("\n".join(text(out)))
+    return UNREACHABLE if out.get("target", {}).get("status") == "not reachable" else 0
 
 
 def next_round(args, ctx: Context, study: Study | None, results: Path | None, out: dict) -> dict:
@@ -85,6 +90,15 @@ def next_round(args, ctx: Context, study: Study | None, results: Path | None, ou
         raise PlanError(
             "--next needs a target: a reachable --target-error, or --data-factor K (n = K x the largest shard)"
         )
+    if target_n <= ctx.curve.n_max:  # the data already reach it: a new shard beyond them narrows nothing there
+        return {
+            "target_n": float(target_n),
+            "inside_data": True,
+            "shards": [],
+            "sizes": [],
+            "reason": f"the target's n = {target_n:.4g} is inside the measured shards (up to {ctx.curve.n_max:.4g}): "
+            "more data beyond them would not narrow its interval; no overlay written",
+        }
     proposal = propose_next(ctx, study_grid(study, ctx.curve.group), target_n, args.round_factor)
     overlay = make_overlay(study, ctx.curve.group, proposal["shards"], proposal["sizes"])
     _, jobs = rerun(study, overlay, results.parent.parent if results is not None else Path.cwd())
@@ -118,9 +132,10 @@ def text(out: dict) -> list[str]:
     lines += [f"best size: {out['best_size']}"] if "best_size" in out else []
     if "target" in out:
         t = out["target"]
-        lines.append(
-            f"-- target error {t['target_error']:.4g}: {t['status']}" + (f" ({t['reason']})" if t.get("reason") else "")
-        )
+        reason = t.get("reason")
+        if reason:
+            reason = f" {reason}" if t["status"] == "already reached" else f" ({reason})"
+        lines.append(f"-- target error {t['target_error']:.4g}: {t['status']}{reason or ''}")
         lines.append(_quantity("irreducible error", t["irreducible"]))
         if t["status"] != "not reachable":
             lines += [_quantity("data n", t["n"], ".4g"), _quantity("model parameters", t.get("params"))]
@@ -141,7 +156,10 @@ def text(out: dict) -> list[str]:
                 f"  {r['factor']:g}x  n = {r['n']:.4g}: {r['prediction']:.4g}  CI {_ci([r['ci_low'], r['ci_high']])}"
                 f"  PI {_ci([r['pi_low'], r['pi_high']])}{size}"
             )
-    if "budget" in out:
+    if "budget" in out and "status" in out["budget"]:
+        b = out["budget"]
+        lines.append(f"-- budget {b['budget']:.3g} FLOPs for one run: {b['status']} ({b['reason']})")
+    elif "budget" in out:
         b = out["budget"]
         e = b["error"]
         lines += [
@@ -159,6 +177,8 @@ def text(out: dict) -> list[str]:
 
 
 def next_text(p: dict) -> list[str]:
+    if "reason" in p:
+        return [f"-- next round, for n = {p['target_n']:.4g}: none ({p['reason']})"]
     inside = " (inside the measured shards: their noise, not the extrapolation, sets its interval)"
     lines = [
         f"-- next round, for n = {p['target_n']:.4g} (error {p['prediction']:.4g} there)" + inside * p["inside_data"],

@@ -52,6 +52,7 @@ class Curve:
             raise PlanError(f"group {group!r}: law {self.name!r} has no bootstrap samples; fit it with --bootstrap > 1")
         self.names = list(self.law.param_names)
         self.n_max = result.data_max
+        self.n_min = float(result.x[:, result.axis].min())  # the smallest shard measured
         self.size_law = self.size_samples = self.size_note = None
         if size is not None:
             self.size_law = size.law
