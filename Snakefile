@@ -14,6 +14,7 @@ from scalinglaws import store
 from scalinglaws.store import integrity
 from scalinglaws.configfile import load_config_file
 from scalinglaws.jobnames import JobNames, summary_line
+from scalinglaws.plan.record import write_record
 from scalinglaws.identity import stage_code
 from scalinglaws.study import ConfigError, Study
 
@@ -102,4 +103,6 @@ onsuccess:
             print(f"scalinglaws: the run ended with {len(missing)} results missing, e.g. {missing[0]}; "
                   "run snakemake again", file=sys.stderr)
             sys.exit(1)
+        # the config files these results were made with, for `scalinglaws plan` (plan/record.py)
+        write_record(RESULTS, workflow.configfiles, config, CONFIG_HASH)
         print(summary_line(RESULTS, rules.all.input, pruning=bool(config.get("pruning"))))

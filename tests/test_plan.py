@@ -213,7 +213,7 @@ def test_a_size_law_its_own_checks_reject_gives_no_growth_and_the_measured_sizes
     from scalinglaws.report.summary import law_sentences
 
     assert SizeLaw.unresolved({"beta_p": 0.18}, {"beta_p": [-0.27, 0.78]}, {"mean_rel_error": 0.2}).startswith(
-        "beta_p = 0.18, its 95% CI [-0.27, 0.78] contains 0"
+        "beta_p = 0.18, its 95% CI [-0.27, 0.78] reaches 0"
     )
     assert "by 3148% on average" in SizeLaw.unresolved(
         {"beta_p": 0.5}, {"beta_p": [0.3, 0.7]}, {"mean_rel_error": 31.48}
@@ -230,6 +230,83 @@ def test_a_size_law_its_own_checks_reject_gives_no_growth_and_the_measured_sizes
     assert table["best_params_low"].min() >= min(measured) and table["best_params_high"].max() == max(measured)
     words = " ".join(law_sentences(golden["teacher/mlp"], "test MSE"))
     assert "The best size does not change measurably over this range of n" in words and "grows" not in words
+
+
+def golden_study(root: Path, checkout_config: dict, recorded: list[tuple[str, dict]] | None) -> Path:
+    """A checkout at `root` whose results/tiny are the golden tiny study's, made with the config
+    files `recorded` ((name, content) in order; None: no record, as results made before it)."""
+    from scalinglaws.plan.record import write_record
+
+    (root / "results/tiny/fits").mkdir(parents=True)
+    (root / "results/tiny/tables").mkdir()
+    shutil.copy(GOLDEN_FITS, root / "results/tiny/fits/fits.json")
+    shutil.copy(GOLDEN_FITS.with_name("tiny_runs.csv"), root / "results/tiny/tables/runs.csv")
+    (root / "config.yaml").write_text(yaml.safe_dump(checkout_config))
+    if recorded:
+        config: dict = {}
+        for name, part in recorded:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(yaml.safe_dump(part))
+            config = merge(config, part)
+        write_record(root / "results/tiny", [name for name, _ in recorded], config, Study(config).config_hash)
+    return root
+
+
+def test_plan_reads_the_config_files_the_results_were_made_with(tmp_path):
+    """Issue 25 items 2 and 6: plan used the checkout's config.yaml although the results came
+    from another --configfile, and printed `snakemake --configfile config.yaml overlay.yaml`, which
+    stops with "cores have to be specified". Now it reads the config files recorded with the
+    results, prints a command that runs as it is with them, and refuses a config the results were
+    not made with."""
+    other = {**TINY_CONFIG, "shards": {"min": 64, "max": 512, "factor": 2}}  # the checkout's: not these results'
+    root = golden_study(tmp_path / "a", other, [("studies/tiny.yaml", TINY_CONFIG)])
+    args = ["--target-error", "0.016", "--next", "--out", root / "overlay.yaml", "--format", "json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalinglaws", "plan", "results/tiny", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": WORKFLOW},
+    )
+    assert proc.returncode == 0, proc.stderr
+    nxt = json.loads(proc.stdout)["next"]
+    assert min(nxt["shards"]) == 2048  # past the results' largest shard (1024), not the checkout config's (512)
+    assert nxt["command"] == "snakemake --cores all --configfile studies/tiny.yaml overlay.yaml"
+    assert f"# run: {nxt['command']}" in (root / "overlay.yaml").read_text()
+    elsewhere = plan(root / "results/tiny", *args)  # from another folder: it says where to run it
+    assert json.loads(elsewhere.stdout)["next"]["command"] == (
+        f"cd {root} && snakemake --cores all --configfile studies/tiny.yaml overlay.yaml"
+    )
+    old = golden_study(tmp_path / "b", other, None)  # no record: the checkout's config.yaml, which does not fit
+    proc = plan(old / "results/tiny", "--target-error", "0.016")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "the shards of teacher/mlp (64, 128, 256, 512, 1024) are not those of " in proc.stderr
+    assert "these results were made with other config files; give those with --configfile" in proc.stderr
+    (root / "studies/tiny.yaml").write_text(yaml.safe_dump(other))  # edited since the results were made
+    proc = plan(root / "results/tiny", *args)
+    assert proc.returncode == 2 and "have changed or are gone since" in proc.stderr
+
+
+def test_a_round_costs_only_the_jobs_the_store_does_not_hold(tmp_path):
+    """Issue 25 item 6: a job another study (sharing the store) trained already counted as cost."""
+    from scalinglaws.plan.overlay import Stored
+
+    study = Study({**TINY_CONFIG, "store": str(tmp_path / "store")})
+    stored = Stored(study, "teacher/mlp", tmp_path)
+    after = Study(merge(study.config, make_overlay(study, "teacher/mlp", [2048], [])))
+    (key,) = [k for k, job in after.jobs.items() if (job.size, job.n) == (4, 2048)]
+    Path(after.job_file(key)).parent.mkdir(parents=True)
+    Path(after.job_file(key)).write_text("{}")  # trained by someone else
+    assert stored([(4, 2048), (16, 2048), (16, 1024)]) == {(4, 2048)}
+    golden = json.loads(GOLDEN_FITS.read_text())
+    runs = pd.read_csv(GOLDEN_FITS.with_name("tiny_runs.csv"))
+    ctx = Context.from_fits(golden, None, "power", study, runs)
+    with_store = propose_next(ctx, Grid([64, 128, 256, 512, 1024], [4, 16], stored=stored), 2048)
+    without = propose_next(ctx, Grid([64, 128, 256, 512, 1024], [4, 16]), 2048)
+    first = without["steps"][0]
+    assert first["shard"] == 2048 and with_store["steps"][0]["shard"] == 2048
+    size4 = ctx.protocol.members * ctx.protocol.flops(ctx.knob.params_of(4), 2048)
+    assert with_store["steps"][0]["flops"] == pytest.approx(first["flops"] - size4)
 
 
 JOINT = {"a": 4.0, "alpha": 0.5, "b": 50.0, "beta": 0.6, "c_inf": 0.01}  # eps(m, n) = a n^-alpha + b m^-beta + c_inf

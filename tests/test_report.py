@@ -77,12 +77,14 @@ def test_the_next_step_is_plans_proposal_in_words(fits, tmp_path):
         "now": {"pi": [0.01, 0.04]},
         "after": {"pi": [0.015, 0.03]},
         "factor": 10,
-        "results": "results/s",
+        "plan": "scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml",
+        "command": "snakemake --cores all --configfile studies/s.yaml overlay.yaml",
     }
     text = summary.next_step(proposal)
     assert "train the new shards 32768, 65536 with the new sizes 256. They cost 3e+12 training FLOPs" in text
     assert "about 0.5 GPU-hours" in text and "from 0.01 to 0.04 to about 0.015 to 0.03" in text
-    assert "scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml" in text
+    assert "<code>scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml</code>" in text
+    assert "<code>snakemake --cores all --configfile studies/s.yaml overlay.yaml</code>" in text  # runs as printed
     assert summary.next_step({"error": "group 'd/f': no size law"}) == "No proposal: group &#x27;d/f&#x27;: no size law"
     page = summary.curve_page(fits, "d/f", "test MSE", tmp_path, proposal=proposal)
     assert page.index("What more data buys") < page.index("<h3>Next step") < page.index("<h3>Warnings")

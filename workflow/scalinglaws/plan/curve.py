@@ -7,7 +7,7 @@ A curve is read through a law that declares itself `plannable` (laws/base.py), i
   size s(n) = k n^beta_p from the size law (its replicate i is paired with the curve law's
   replicate i: both were refitted to the same resampled seeds; if either lost replicates, they
   are paired at random instead). When the size law's growth is not measured (its own checks,
-  `unresolved`: an exponent whose CI contains 0, a backtest off by more than 2x), the best size
+  `unresolved`: an exponent whose CI reaches 0, a backtest off by more than 10x), the best size
   is taken not to change: the measured best sizes, with their spread (`size_note` says so);
 - a joint law eps(m, n) (joint, joint-additive): the best size at n is the smallest m whose
   error is within the study's size tolerance of an infinitely large model's, the study's own

@@ -137,7 +137,8 @@ def target_error(ctx: Context, error: float) -> dict:
             ),
         )
     elif not np.isfinite(n_reps).all():
-        reason = f"{np.mean(~np.isfinite(n_reps)):.0%} of the replicates never reach it: the interval is open above"
+        never = int((~np.isfinite(n_reps)).sum())  # as a count: 1 of 200 printed as "0%" read as none
+        reason = f"{never} of the {len(n_reps)} replicates never reach it: the interval is open above"
     out.update(
         status=status,
         reason=reason,

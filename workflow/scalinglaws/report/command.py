@@ -47,12 +47,19 @@ def cmd_plot(args) -> None:
 
 
 def _proposer(args, fits: dict, tables: Path):
-    """The report's next-step proposal per curve, when the study's config is given."""
+    """The report's next-step proposal per curve, when the study's config is given: with the
+    commands that write it as an overlay and run it (with the config files of this run)."""
     if not args.configfile:
         return None
     from ..plan.command import find_study
     from ..plan.cost import read_runs
     from ..plan.overlay import proposal_for
 
-    study, runs = find_study(args.configfile, None), read_runs(tables.parent)
-    return lambda group: {**proposal_for(fits, group, study, runs, args.extrapolate), "results": str(tables.parent)}
+    (study, record), runs = find_study(args.configfile, None), read_runs(tables.parent)
+
+    def propose(group: str) -> dict:
+        proposal = proposal_for(fits, group, study, runs, args.extrapolate, Path.cwd())
+        how = f"scalinglaws plan {tables.parent} --data-factor {args.extrapolate:g} --next --out overlay.yaml"
+        return {**proposal, "plan": how, "command": record.command("overlay.yaml")}
+
+    return propose

@@ -60,9 +60,8 @@ def next_step(proposal: dict | None) -> str | None:
         f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
         f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
         f"would narrow from {_span(proposal['now']['pi'])} to about {_span(proposal['after']['pi'])}. Write it as a "
-        f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
-        f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
-        "<code>snakemake --configfile config.yaml overlay.yaml</code>."
+        f"config overlay with <code>{html.escape(proposal['plan'])}</code>, then run "
+        f"<code>{html.escape(proposal['command'])}</code>."
     )
 
 
