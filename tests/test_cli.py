@@ -20,7 +20,7 @@ from scalinglaws import __version__
 from scalinglaws.cli import build_parser, main
 from scalinglaws.configfile import load_config_file
 from scalinglaws.fit.command import default_out
-from scalinglaws.jobnames import JobNames, describe, summary_line
+from scalinglaws.jobnames import JobNames, describe, not_fitted, summary_line
 from scalinglaws.study import ConfigError, Study
 from test_tables import runs_table
 
@@ -235,6 +235,29 @@ def test_the_summary_line_says_where_the_results_are():
     )
     built = summary_line("results/tiny", ["results/tiny/report.html"], pruning=True)
     assert built.endswith(", pruning results/tiny/pruning/; report results/tiny/report.html")
+
+
+def test_a_study_too_small_to_fit_is_not_done_and_says_what_was_not_fitted(tmp_path):
+    """Issue 25 item 7: one shard left power and size unfitted and the joint law interpolated 5
+    points with 5 parameters, yet the study said "study done" and exited 0."""
+    from scalinglaws.fit.study import StudyFit, fit_study
+    from test_figures import bent_runs
+
+    runs = bent_runs()
+    runs = runs[(runs["n"] == runs["n"].min()) & (runs["size"] < 5)]  # one shard, 5 sizes
+    fits = fit_study(runs, StudyFit(replicates=5, laws=("power", "size", "joint"), best_guess={"d": 1.0}))
+    path = tmp_path / "fits.json"
+    path.write_text(json.dumps(fits))
+    failed = not_fitted(path)
+    assert failed == [
+        f"d/f: {law}: {points} point(s) for {k} parameters: a law needs more points than parameters (add shards or sizes)"
+        for law, points, k in (("power", 1, 3), ("size", 1, 2), ("joint", 5, 5))
+    ]
+    line = summary_line("results/s", [], failures=failed)
+    assert line.startswith("scalinglaws: study incomplete (3 fit(s) missing, below): figures results/s/figures/")
+    ok = fit_study(bent_runs(), StudyFit(replicates=5, laws=("power", "size"), best_guess={"d": 1.0}))
+    path.write_text(json.dumps(ok))
+    assert not_fitted(path) == []
 
 
 @pytest.mark.e2e

@@ -393,18 +393,25 @@ def test_bad_requests_get_one_line(fitted, args, message):
 
 @pytest.mark.e2e
 def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
-    """The tiny study, planned toward an error below its last shard's: the overlay is valid,
-    Snakemake runs exactly the jobs the plan announced, and a second run has nothing to do."""
+    """The tiny study, planned toward an error below its last shard's: the overlay is valid, the
+    command the plan prints runs as printed (issue 25 item 2) and runs exactly the jobs the plan
+    announced, and a second run has nothing to do. The next plan reads the config files the
+    results were made with (config.yaml and the overlay, recorded by the run)."""
     work = tmp_path / "checkout"
     shutil.copytree(tiny_run[0], work, symlinks=True)
     config = yaml.safe_load((work / "config.yaml").read_text())
-    proc = plan(
-        work / "results/tiny", "--target-error", "0.016", "--next", "--out", work / "overlay.yaml", "--format", "json"
-    )
+
+    def plan_here(*args):
+        env = {**os.environ, "PYTHONPATH": WORKFLOW}
+        cmd = [sys.executable, "-m", "scalinglaws", "plan", "results/tiny", *args, "--format", "json"]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
+
+    proc = plan_here("--target-error", "0.016", "--next", "--out", "overlay.yaml")
     assert proc.returncode == 0, proc.stderr
     nxt = json.loads(proc.stdout)["next"]
     new_shards, new_sizes = nxt["shards"], nxt["sizes"]
     assert new_shards and min(new_shards) == 2048  # the 2x schedule continued past 1024
+    assert nxt["command"] == "snakemake --cores all --configfile config.yaml overlay.yaml"
     overlay = yaml.safe_load((work / "overlay.yaml").read_text())
     sizes = overlay.get("models", {}).get("mlp", {}).get("sizes", config["models"]["mlp"]["sizes"])
     assert overlay["datasets"]["teacher"]["shards"]["sizes"] == [64, 128, 256, 512, 1024, *new_shards]
@@ -419,26 +426,18 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
         "all": 1,
     }
     assert nxt["rerun_jobs"] == expected
-    run = snakemake(work, "--configfile", "config.yaml", "overlay.yaml")
-    assert job_counts(run.stdout) == expected
+    run = subprocess.run(nxt["command"], shell=True, cwd=work, capture_output=True, text=True)  # as printed
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert job_counts(run.stdout + run.stderr) == expected
     fits = json.loads((work / "results/tiny/fits/fits.json").read_text())["teacher/mlp"]
     assert fits["shards"] == [64, 128, 256, 512, 1024, *new_shards]
     again = snakemake(work, "--configfile", "config.yaml", "overlay.yaml", "-n")
     assert job_counts(again.stdout) == {} and "Nothing to be done" in again.stdout
-    # the next round reads the config with the overlay, and continues past the new shards
-    proc = plan(
-        work / "results/tiny",
-        "--configfile",
-        work / "config.yaml",
-        "--configfile",
-        work / "overlay.yaml",
-        "--target-error",
-        "0.016",
-        "--next",
-        "--out",
-        work / "overlay2.yaml",
-        "--format",
-        "json",
-    )
+    record = yaml.safe_load((work / "results/tiny/configfiles.yaml").read_text())
+    assert record["configfiles"] == ["config.yaml", "overlay.yaml"]
+    # the next round reads the recorded config files (no --configfile) and continues past the new shards
+    proc = plan_here("--data-factor", "4", "--next", "--out", "overlay2.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert min(json.loads(proc.stdout)["next"]["shards"]) == 2 * max(new_shards)
+    nxt = json.loads(proc.stdout)["next"]
+    assert min(nxt["shards"]) == 2 * max(new_shards)
+    assert nxt["command"] == "snakemake --cores all --configfile config.yaml overlay.yaml overlay2.yaml"
