@@ -134,8 +134,9 @@ def test_damaged_stored_files_are_recomputed_not_reused(tiny_run, tmp_path):
     data = json.loads(records[2].read_text())
     data["runs"][0]["test_metric"] *= 0.5  # silently altered numbers
     records[2].write_text(json.dumps(data))
+    dry = job_counts(snakemake(work, "-n").stdout)  # issue 25 item 10: it listed no training job
     counts = job_counts(snakemake(work).stdout)
-    assert counts["train"] == 3
+    assert counts["train"] == 3 and dry == counts  # a dry run lists what the run runs
     assert len(list((work / "results/store/runs").glob("*/metrics.json.corrupt"))) == 3
     pd.testing.assert_frame_equal(runs_table(work, "tiny"), before)
     # a damaged shard is reported by a dry run, which changes nothing, and rebuilt by a real run
