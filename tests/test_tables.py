@@ -128,6 +128,22 @@ def test_a_fit_shows_its_progress_on_a_terminal_and_nothing_in_a_log(tmp_path, c
     assert lines[-1] == "\x1b[K"  # cleared at the end
 
 
+def test_fit_writes_no_figure_for_a_law_it_did_not_fit(tmp_path, capsys):
+    """Issue 25 item 8: `fit` wrote empty figures (m4.png, bnsl.png) for laws it did not fit."""
+    path = runs_table(tmp_path / "runs.csv", groups=("a",))
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "bnsl.png").write_bytes(b"stale")  # from an earlier fit
+    args = ["--x", "n", "--y", "error", "--replicate-col", "seed", "--bootstrap", "5", "--out", out]
+    code, _ = fit_cli(path, *args, capsys=capsys)  # auto: 8 points, so m4 and bnsl are left out
+    fits = json.loads((out / "fits.json").read_text())["all"]
+    fitted = {law for law in fits["laws"] if "params" in fits[law]}
+    assert code == 0 and fitted and fitted != set(fits["laws"])
+    assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(fitted)
+    fit_cli(path, *args, "--every-figure", capsys=capsys)  # the workflow's: one per law, a note for the rest
+    assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(fits["laws"])
+
+
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
     """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
     table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"

@@ -62,6 +62,11 @@ def add_parser(sub) -> None:
         "--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged"
     )
     s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
+    s.add_argument(
+        "--every-figure",
+        action="store_true",
+        help="also a figure for a law no group could fit (a note saying why; for a workflow that declares one per law)",
+    )
     s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default %(default)s)")
     s.add_argument(
         "--derive",
@@ -216,7 +221,7 @@ def cmd_fit(args) -> int:
         fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
     finally:
         PROGRESS.stop()
-    write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
+    write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures, every_figure=args.every_figure)
     print("\n".join(table_fit_lines(fits, args.table, args.group)))
     print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))
     failed = failures(fits)

@@ -62,9 +62,11 @@ def law_table(fits) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list[Path]:
+def write_outputs(fits: dict, out_dir, title: str, figures: bool = True, every_figure: bool = False) -> list[Path]:
     """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law; a
-    group or law that was not fitted appears there as a note saying why)."""
+    group that was not fitted appears there as a note saying why). A law no group could fit gets
+    no figure (an empty one said nothing), and one left from an earlier fit is removed, unless
+    `every_figure` (a workflow that declares a figure per law: the note is its content)."""
     out_dir = Path(out_dir)
     store.atomic_write_json(out_dir / "fits.json", fits)
     store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
@@ -72,6 +74,10 @@ def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list
     curves = read_fits(fits)
     first = next(iter(curves.values()))
     for name in first.law_names if figures else []:
+        if not every_figure and not any(fit.get(name) for fit in curves.values()):
+            for ext in ("png", "pdf"):
+                (out_dir / "figures" / f"{name}.{ext}").unlink(missing_ok=True)
+            continue
         entries = _figure_entries(curves, name)
         fig = law_figure(entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"])
         written += save(fig, out_dir / "figures" / name)
