@@ -106,7 +106,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
                     rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
                     warnings: s.querySelectorAll('li').length,
                     images: [...s.querySelectorAll('img')]
-                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
+                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width]),
+                    ticks: [...s.querySelectorAll('code')].map(c => getComputedStyle(c, '::before').content)};
         })()""")
         errors = browser.errors()
     assert errors == []
@@ -129,6 +130,11 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
     assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]
     assert all(width >= 600 and shown > 300 for _, width, shown in page["images"])  # decoded and drawn
+    # issue 25 item 8: the law figure was 390 px wide on the landing page, and the prose style put
+    # literal backticks around the next step's commands
+    assert dict((name, shown) for name, _, shown in page["images"])["teacher.mlp.law_power.png"] >= 800
+    assert page["ticks"] and all(t in ("none", "normal") for t in page["ticks"])
+    assert "snakemake --cores all --configfile config.yaml overlay.yaml" in page["text"]
 
 
 def test_a_curve_without_fits_gets_a_page_that_says_why(tmp_path):

@@ -407,8 +407,8 @@ def law_figure(
         axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
     for ax in axes:
         plain_log_labels(ax)
-        if ax.get_legend_handles_labels()[0]:
-            below(ax, fontsize=6, y=-0.2)
+        if ax.get_legend_handles_labels()[0]:  # 8 points: read on a summary page, the figure is shown at ~60%
+            below(ax, fontsize=8, y=-0.2)
     axes[0].set_title(title)
     with warnings.catch_warnings():  # many groups' legends below the axes cannot fit the layout;
         warnings.filterwarnings("ignore", "Tight layout not applied")  # savefig's tight bbox keeps them

@@ -39,7 +39,8 @@ STYLE = """.sl-summary{font-family:sans-serif;max-width:60em;line-height:1.4}
 .sl-summary table{border-collapse:collapse;margin:.5em 0}
 .sl-summary td,.sl-summary th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
 .sl-summary img{max-width:100%;display:block;margin-top:1em}
-.sl-summary figcaption{font-size:90%;color:#444}"""
+.sl-summary figcaption{font-size:90%;color:#444}
+.sl-summary code::before,.sl-summary code::after{content:none}"""  # the report's prose style adds backticks
 
 
 def next_step(proposal: dict | None) -> str | None:
