@@ -144,6 +144,23 @@ def test_fit_writes_no_figure_for_a_law_it_did_not_fit(tmp_path, capsys):
     assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(fits["laws"])
 
 
+def test_plot_redraws_a_fit_outputs_figures_without_a_study(tmp_path, capsys):
+    """Issue 25 item 11: there was no way to redraw a `fit` result's figures (`plot` needed a study)."""
+    path = runs_table(tmp_path / "runs.csv", groups=("a",))
+    out = tmp_path / "out"
+    args = ["--law", "power", "--replicate-col", "seed", "--bootstrap", "5", "--no-figures", "--out", out]
+    assert fit_cli(path, "--x", "n", "--y", "error", *args, capsys=capsys)[0] == 0
+    assert not (out / "figures").exists()
+    assert main(["plot", "--fits", str(out), "--extrapolate", "3"]) == 0
+    assert f"wrote 2 figure files in {out / 'figures'}/" in capsys.readouterr().out
+    assert (out / "figures" / "power.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figures" / "power.pdf").read_bytes()[:5] == b"%PDF-"
+    study = tmp_path / "study.json"
+    study.write_text(json.dumps({"d/f": {"dataset": "d", "family": "f", "laws": []}}))
+    assert main(["plot", "--fits", str(study)]) == 2  # a study's fits need its tables
+    assert "a study's figures need --tables" in capsys.readouterr().err
+
+
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
     """The replication's D = FLOP / (6 N) and its 240 points (the 5 highest losses dropped)."""
     table = Path(__file__).parent / "data" / "chinchilla_svg_extracted_data.csv"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import store
-from ..fit.result import CurveFits, FitResult, NotFitted, as_curves, read_fits
+from ..fit.grid import EXTRAPOLATE
+from ..fit.result import CurveFits, FitResult, NotFitted, as_curves
 from .figures import law_figure, save
 
 MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
@@ -71,16 +72,29 @@ def write_outputs(fits: dict, out_dir, title: str, figures: bool = True, every_f
     store.atomic_write_json(out_dir / "fits.json", fits)
     store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
     written = [out_dir / "fits.json", out_dir / "laws.csv"]
-    curves = read_fits(fits)
+    if figures:
+        written += write_figures(fits, out_dir / "figures", title, every_figure)
+    return written
+
+
+def write_figures(
+    fits, out_dir, title: str, every_figure: bool = False, extrapolate: float = EXTRAPOLATE
+) -> list[Path]:
+    """<law>.{png,pdf} in `out_dir` for every law of a table's fits (see write_outputs); also
+    what `scalinglaws plot --fits` redraws from a fit's output alone."""
+    out_dir, written = Path(out_dir), []
+    curves = as_curves(fits)
     first = next(iter(curves.values()))
-    for name in first.law_names if figures else []:
+    for name in first.law_names:
         if not every_figure and not any(fit.get(name) for fit in curves.values()):
             for ext in ("png", "pdf"):
-                (out_dir / "figures" / f"{name}.{ext}").unlink(missing_ok=True)
+                (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
             continue
         entries = _figure_entries(curves, name)
-        fig = law_figure(entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"])
-        written += save(fig, out_dir / "figures" / name)
+        fig = law_figure(
+            entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"], extrapolate=extrapolate
+        )
+        written += save(fig, out_dir / name)
     return written
 
 
