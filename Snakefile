@@ -14,7 +14,7 @@ from scalinglaws import store
 from scalinglaws.store import integrity
 from scalinglaws.configfile import load_config_file
 from scalinglaws.jobnames import JobNames, not_fitted, summary_line
-from scalinglaws.plan.record import write_record
+from scalinglaws.plan.record import as_given, write_record
 from scalinglaws.identity import stage_code
 from scalinglaws.study import ConfigError, Study
 

@@ -40,8 +40,21 @@ class Record:
         return f"{cd}snakemake --cores all --configfile {files}"
 
 
+def as_given(files, root: Path | None = None) -> list[str]:
+    """The config files as a person names them in the folder snakemake runs in (`root`, default
+    the current one): relative there when inside it (Snakemake holds a --configfile as an
+    absolute path, and the directive's config.yaml as given)."""
+    root = Path(root or Path.cwd()).resolve()
+    out = []
+    for f in map(Path, files):
+        full = f if f.is_absolute() else root / f
+        out.append(str(full.resolve().relative_to(root)) if root in full.resolve().parents else str(f))
+    return out
+
+
 def write_record(results: Path | str, files, config: dict, config_hash: str) -> Path:
     """Record the config files of a run that completed (atomically)."""
+    files = as_given(files)
     path = Path(results) / RECORD
     head = (
         "# the config files the results in this folder were made with, in the order snakemake read\n"
