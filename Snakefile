@@ -13,7 +13,8 @@ sys.path.insert(0, PACKAGE_ROOT)
 from scalinglaws import store
 from scalinglaws.store import integrity
 from scalinglaws.configfile import load_config_file
-from scalinglaws.jobnames import JobNames, summary_line
+from scalinglaws.jobnames import JobNames, not_fitted, summary_line
+from scalinglaws.plan.record import as_given, write_record
 from scalinglaws.identity import stage_code
 from scalinglaws.study import ConfigError, Study
 
@@ -102,4 +103,10 @@ onsuccess:
             print(f"scalinglaws: the run ended with {len(missing)} results missing, e.g. {missing[0]}; "
                   "run snakemake again", file=sys.stderr)
             sys.exit(1)
-        print(summary_line(RESULTS, rules.all.input, pruning=bool(config.get("pruning"))))
+        # the config files these results were made with, for `scalinglaws plan` (plan/record.py)
+        write_record(RESULTS, workflow.configfiles, config, CONFIG_HASH)
+        failed = not_fitted(rules.fit.output.fits)
+        print(summary_line(RESULTS, rules.all.input, pruning=bool(config.get("pruning")), failures=failed))
+        if failed:  # the last line says what could not be fitted and why; the status says it failed
+            print(f"scalinglaws: not fitted: {'; '.join(failed)}", file=sys.stderr)
+            sys.exit(1)

@@ -6,8 +6,10 @@ import copy
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import tomllib
@@ -18,7 +20,7 @@ from scalinglaws import __version__
 from scalinglaws.cli import build_parser, main
 from scalinglaws.configfile import load_config_file
 from scalinglaws.fit.command import default_out
-from scalinglaws.jobnames import JobNames, describe, summary_line
+from scalinglaws.jobnames import JobNames, describe, not_fitted, summary_line
 from scalinglaws.study import ConfigError, Study
 from test_tables import runs_table
 
@@ -42,6 +44,33 @@ def test_every_option_of_every_subcommand_has_help():
     assert len(seen) > 60  # the walk reached every subcommand's options
     missing = [f"{prog} {'/'.join(a.option_strings) or a.dest}" for prog, a in seen if not (a.help or "").strip()]
     assert missing == []
+
+
+def test_help_of_the_command_and_of_every_subcommand_prints(capsys):
+    """`--help` formats every help string with %-formatting: a bare `%` (as in "95% CI")
+    crashed `scalinglaws --help` (issue 25 item 1)."""
+    parser = build_parser()
+    progs = sorted({" ".join(prog.split()[:k]) for prog, _ in walk(parser) for k in range(1, len(prog.split()) + 1)})
+    assert "scalinglaws" in progs and "scalinglaws store" in progs
+    for prog in progs:
+        for flag in ("--help", "-h"):
+            with pytest.raises(SystemExit) as exit_:
+                main(prog.split()[1:] + [flag])
+            assert exit_.value.code == 0, prog
+            assert "usage:" in capsys.readouterr().out
+
+
+def test_fit_help_lists_every_law_and_the_exit_statuses(capsys):
+    """Issue 25 item 11: `fit --help` named neither the laws it fits nor its exit codes."""
+    from scalinglaws.fit.laws import LAWS
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.split("laws (--law", 1)[1].splitlines()[1:] if line.startswith("  ")]
+    assert listed[: len(LAWS)] == list(LAWS)
+    assert "exit status:" in out and "  3  some group or law could not be fitted" in out
 
 
 def test_the_command_starts_without_the_scientific_stack():
@@ -208,6 +237,29 @@ def test_the_summary_line_says_where_the_results_are():
     assert built.endswith(", pruning results/tiny/pruning/; report results/tiny/report.html")
 
 
+def test_a_study_too_small_to_fit_is_not_done_and_says_what_was_not_fitted(tmp_path):
+    """Issue 25 item 7: one shard left power and size unfitted and the joint law interpolated 5
+    points with 5 parameters, yet the study said "study done" and exited 0."""
+    from scalinglaws.fit.study import StudyFit, fit_study
+    from test_figures import bent_runs
+
+    runs = bent_runs()
+    runs = runs[(runs["n"] == runs["n"].min()) & (runs["size"] < 5)]  # one shard, 5 sizes
+    fits = fit_study(runs, StudyFit(replicates=5, laws=("power", "size", "joint"), best_guess={"d": 1.0}))
+    path = tmp_path / "fits.json"
+    path.write_text(json.dumps(fits))
+    failed = not_fitted(path)
+    assert failed == [
+        f"d/f: {law}: {points} point(s) for {k} parameters: a law needs more points than parameters (add shards or sizes)"
+        for law, points, k in (("power", 1, 3), ("size", 1, 2), ("joint", 5, 5))
+    ]
+    line = summary_line("results/s", [], failures=failed)
+    assert line.startswith("scalinglaws: study incomplete (3 fit(s) missing, below): figures results/s/figures/")
+    ok = fit_study(bent_runs(), StudyFit(replicates=5, laws=("power", "size"), best_guess={"d": 1.0}))
+    path.write_text(json.dumps(ok))
+    assert not_fitted(path) == []
+
+
 @pytest.mark.e2e
 def test_a_dry_run_shows_every_job_by_name(tmp_path):
     work = make_checkout(tmp_path, TINY_CONFIG)
@@ -218,3 +270,21 @@ def test_a_dry_run_shows_every_job_by_name(tmp_path):
     )
     assert len(re.findall(r"Job \d+: data: teacher shard n=\d+ ", out)) == 5
     assert "scalinglaws: study done" not in out  # a dry run is not a finished study
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_status_130(tmp_path):
+    """Issue 25 item 11: Ctrl-C printed a 65-line KeyboardInterrupt traceback from a child job.
+    Here the command blocks reading a table from a FIFO when SIGINT arrives."""
+    fifo = tmp_path / "table.csv"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scalinglaws", "fit", str(fifo), "--x", "n", "--y", "error"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(6)  # past the imports: it waits for the table
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "scalinglaws fit: interrupted"

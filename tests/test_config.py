@@ -26,7 +26,10 @@ def test_defaults_are_filled_in():
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda c: c["training"].update(lerning_rate=0.1), r"'training'.*'lerning_rate' was unexpected"),
+        (
+            lambda c: c["training"].update(lerning_rate=0.1),
+            r"unknown key 'training.lerning_rate' \(did you mean 'learning_rates'\?\)",
+        ),
         (lambda c: c["training"].update(learning_rates=[0.01, -1]), r"'training.learning_rates.1'.*-1"),
         (lambda c: c["shards"].update(factor=1), r"'shards.factor'.*1"),
         (lambda c: c.update(device="tpu"), r"'device'.*'tpu'"),
@@ -39,6 +42,36 @@ def test_bad_values_name_the_key(mutate, message):
     mutate(config)
     with pytest.raises(ConfigError, match=message):
         Study(config)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: c["datasets"]["teacher"].update(noise_std=-0.1),
+            "my.yaml: invalid value at 'datasets.teacher.noise_std': -0.1 is less than the minimum of 0",
+        ),
+        (
+            lambda c: c["models"]["mlp"].update(sizes=[16, 16, 32]),
+            "my.yaml: invalid value at 'models.mlp.sizes': [16, 16, 32] has non-unique elements",
+        ),
+        (lambda c: c.update(shard=c.pop("shards")), "my.yaml: unknown key 'shard' (did you mean 'shards'?)"),
+        (lambda c: c["shards"].update(min=2000), "my.yaml: shards: max (1024) is smaller than min (2000)"),
+        (
+            lambda c: c.update(shards={"sizes": [64, 32]}),
+            "my.yaml: shards: shard sizes must be strictly increasing, got [64, 32]",
+        ),
+    ],
+)
+def test_config_gaps_of_issue_25_are_one_line_naming_the_file(mutate, message):
+    """Issue 25 item 9: a negative noise_std was accepted (and would retrain every job), duplicate
+    sizes silently, a schedule error did not name the file, and a top-level typo `shard:` was
+    reported as "'shards' is a required property"."""
+    config = copy.deepcopy(TINY_CONFIG)
+    mutate(config)
+    with pytest.raises(ConfigError) as error:
+        Study(config, source="my.yaml")
+    assert str(error.value) == message
 
 
 def test_unknown_dataset_and_family_are_named():
@@ -66,5 +99,5 @@ def test_snakemake_rejects_a_bad_config_before_any_job(tmp_path):
     work = make_checkout(tmp_path, config)
     proc = snakemake(work, check=False)
     assert proc.returncode != 0
-    assert "'batch_sise' was unexpected" in proc.stdout
+    assert "config.yaml: unknown key 'training.batch_sise' (did you mean 'batch_size'?)" in proc.stdout
     assert not (work / "results").exists()  # nothing ran

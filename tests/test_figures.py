@@ -206,3 +206,24 @@ def test_a_gamma_at_zero_is_named_but_does_not_stretch_the_axis(study):
     ax = figures.learning_curve_figure(curve, {**fit, "power": power}, "d / f").axes[0]
     assert "gamma = 3e-18 (irreducible, 95% CI 0 to 0.01; not drawn)" in texts(ax)
     assert ax.get_ylim()[0] > 1e-3 * curve["test_mean"].min()
+
+
+def test_figures_of_issue_25_legend_backtest_axis_and_minor_ticks(study):
+    """Issue 25 item 8: the error-vs-size legend covered the smallest shard's line; the backtest
+    axis of a table's fit said "training examples n" for a column named x; a learning curve
+    spanning one decade had two labelled ticks on its y axis."""
+    curve, fit = study
+    sizes = pd.DataFrame({"n": np.repeat(SHARDS, 2), "params": PARAMS[:2] * 8, "test_mean": 0.1, "test_std": 0.01})
+    fig = figures.size_figure(sizes, "d / f", "mse")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 <= frame.y0  # under the axes, over none of the lines
+    fig = figures.law_figure([("", fit["power"])], "power", x_labels=["x"], y_label="error")
+    assert fig.axes[0].get_xlabel() == "x" and fig.axes[1].get_xlabel() == "x (held out)"
+    fig = figures.learning_curve_figure(curve, fit, "d / f")
+    ax = fig.axes[0]
+    ax.set_ylim(0.012, 0.11)  # one decade, as the default study's curve
+    fig.canvas.draw()
+    minor = [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
+    assert {"0.02", "0.03", "0.05"} <= set(minor)

@@ -84,7 +84,8 @@ def test_target_error_inverts_the_fit_and_its_interval_holds_the_truth(fitted):
     out = target_error(ctx, 0.03)
     p, q = params_of(fits, "power"), params_of(fits, "size")
     n_hat = ((0.03 - p["gamma"]) / p["alpha"]) ** (1 / p["beta"])
-    assert out["status"] == "reachable" and out["n"]["value"] == pytest.approx(n_hat, rel=1e-6)
+    assert out["status"] == "already reached"  # n = 40,000 is inside the shards (to 204,800): no extrapolation
+    assert out["n"]["value"] == pytest.approx(n_hat, rel=1e-6)
     lo, hi = out["n"]["ci95"]
     n_true = ((0.03 - GAMMA) / A) ** (1 / BETA)  # 40,000
     assert lo < n_hat < hi and lo < n_true < hi and hi / lo < 10
@@ -98,10 +99,39 @@ def test_target_error_inverts_the_fit_and_its_interval_holds_the_truth(fitted):
 def test_a_target_below_the_irreducible_errors_ci_is_not_reachable(fitted):
     folder, _ = fitted
     proc = plan(folder, "--target-error", "0.001")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr  # its own exit status (issue 25 item 5), documented in the help
     assert "target error 0.001: not reachable (the target 0.001 is below the irreducible error's 95% CI" in proc.stdout
     out = json.loads(plan(folder, "--target-error", "0.001", "--format", "json").stdout)["target"]
     assert out["status"] == "not reachable" and out["irreducible"]["ci95"][0] > 0.001 and "n" not in out
+
+
+def test_plan_at_its_edges_answers_reached_below_the_smallest_run_and_no_round(fitted, tmp_path):
+    """Issue 25 item 5: a target above every measured error answered "reachable, n: 1 [1, 1]", a
+    tiny budget n = 1, and --next for a target inside the data proposed a round that narrows nothing."""
+    import argparse
+
+    from scalinglaws.plan.command import next_round
+
+    folder, fits = fitted
+    ctx = Context(load_curve(folder, fits, None, None), Protocol(epochs=1))
+    above = target_error(ctx, 5.0)  # above the error of the smallest shard (n = 100: 0.41)
+    assert above["status"] == "already reached" and above["n"] == {"value": 100.0, "ci95": [100.0, 100.0]}
+    assert above["reason"].startswith("at n = 100, the smallest shard: the fit's error there is 0.4")
+    inside = target_error(ctx, 0.05)  # n = 10,000 in truth, between the shards
+    assert inside["status"] == "already reached" and 100 < inside["n"]["value"] < SHARDS[-1]
+    assert "inside the measured shards (100 to 2.048e+05)" in inside["reason"]
+    assert target_error(ctx, 0.015)["status"] == "reachable"  # 640,000 in truth: beyond the data
+    small = budget_split(ctx, 1e3)
+    assert small["status"] == "below the smallest run" and "n" not in small
+    assert small["reason"].startswith("one run on the smallest shard, n = 100, at its best size")
+    args = argparse.Namespace(data_factor=None, round_factor=1.0, out=tmp_path / "overlay.yaml", configfile=None)
+    none = next_round(args, ctx, Study(TINY_CONFIG), None, {"target": inside})
+    assert none["shards"] == [] and none["inside_data"] and "inside the measured shards" in none["reason"]
+    assert not (tmp_path / "overlay.yaml").exists()  # no round, no overlay
+    proc = plan(folder, "--target-error", "5", "--budget", "1e3")
+    assert proc.returncode == 0, proc.stderr
+    assert "-- target error 5: already reached at n = 100, the smallest shard" in proc.stdout
+    assert "-- budget 1e+03 FLOPs for one run: below the smallest run (one run on the smallest shard" in proc.stdout
 
 
 def test_data_factor_table_matches_predict_and_widens(fitted):
@@ -170,6 +200,113 @@ def test_the_overlay_merges_as_snakemake_merges_and_adds_only_new_jobs(tmp_path)
     own["datasets"]["teacher"]["shards"] = {"min": 64, "max": 512}
     with pytest.raises(ValueError, match="datasets.teacher.shards: a min/max schedule of the dataset's own"):
         make_overlay(Study(own), "teacher/mlp", [2048], [])
+
+
+GOLDEN_FITS = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"
+
+
+def test_a_size_law_its_own_checks_reject_gives_no_growth_and_the_measured_sizes(fitted):
+    """Issue 25 item 4: the default study's size law (beta_p 0.18, CI -0.27 to 0.78, backtest
+    off by 3148%) was called sub-linear and planned with. A size law whose growth is not measured
+    gives way to the measured best sizes, with their spread, and the summary says so in words."""
+    from scalinglaws.fit.laws import SizeLaw
+    from scalinglaws.report.summary import law_sentences
+
+    assert SizeLaw.unresolved({"beta_p": 0.18}, {"beta_p": [-0.27, 0.78]}, {"mean_rel_error": 0.2}).startswith(
+        "beta_p = 0.18, its 95% CI [-0.27, 0.78] reaches 0"
+    )
+    assert "by 3148% on average" in SizeLaw.unresolved(
+        {"beta_p": 0.5}, {"beta_p": [0.3, 0.7]}, {"mean_rel_error": 31.48}
+    )
+    assert SizeLaw.unresolved({"beta_p": 0.5}, {"beta_p": [0.3, 0.7]}, {"mean_rel_error": 0.2}) is None
+    folder, fits = fitted
+    assert load_curve(folder, fits, None, None).size_note is None  # a measured growth (the truth's n^0.5) is kept
+    golden = json.loads(GOLDEN_FITS.read_text())  # the tiny study: its size law's backtest is off by 436%
+    curve = load_curve(GOLDEN_FITS, golden, None, "power")
+    measured = golden["teacher/mlp"]["size"]["data"]["y"]
+    assert curve.size_note.startswith("the best size does not change measurably over this range of n")
+    table = data_factor_table(Context(curve), (2, 100))
+    assert list(table["best_params"]) == [np.median(measured)] * 2  # the same at 2x and 100x the data
+    assert table["best_params_low"].min() >= min(measured) and table["best_params_high"].max() == max(measured)
+    words = " ".join(law_sentences(golden["teacher/mlp"], "test MSE"))
+    assert "The best size does not change measurably over this range of n" in words and "grows" not in words
+
+
+def golden_study(root: Path, checkout_config: dict, recorded: list[tuple[str, dict]] | None) -> Path:
+    """A checkout at `root` whose results/tiny are the golden tiny study's, made with the config
+    files `recorded` ((name, content) in order; None: no record, as results made before it)."""
+    from scalinglaws.plan.record import write_record
+
+    (root / "results/tiny/fits").mkdir(parents=True)
+    (root / "results/tiny/tables").mkdir()
+    shutil.copy(GOLDEN_FITS, root / "results/tiny/fits/fits.json")
+    shutil.copy(GOLDEN_FITS.with_name("tiny_runs.csv"), root / "results/tiny/tables/runs.csv")
+    (root / "config.yaml").write_text(yaml.safe_dump(checkout_config))
+    if recorded:
+        config: dict = {}
+        for name, part in recorded:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(yaml.safe_dump(part))
+            config = merge(config, part)
+        write_record(root / "results/tiny", [name for name, _ in recorded], config, Study(config).config_hash)
+    return root
+
+
+def test_plan_reads_the_config_files_the_results_were_made_with(tmp_path):
+    """Issue 25 items 2 and 6: plan used the checkout's config.yaml although the results came
+    from another --configfile, and printed `snakemake --configfile config.yaml overlay.yaml`, which
+    stops with "cores have to be specified". Now it reads the config files recorded with the
+    results, prints a command that runs as it is with them, and refuses a config the results were
+    not made with."""
+    other = {**TINY_CONFIG, "shards": {"min": 64, "max": 512, "factor": 2}}  # the checkout's: not these results'
+    root = golden_study(tmp_path / "a", other, [("studies/tiny.yaml", TINY_CONFIG)])
+    args = ["--target-error", "0.016", "--next", "--out", root / "overlay.yaml", "--format", "json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalinglaws", "plan", "results/tiny", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": WORKFLOW},
+    )
+    assert proc.returncode == 0, proc.stderr
+    nxt = json.loads(proc.stdout)["next"]
+    assert min(nxt["shards"]) == 2048  # past the results' largest shard (1024), not the checkout config's (512)
+    assert nxt["command"] == "snakemake --cores all --configfile studies/tiny.yaml overlay.yaml"
+    assert f"# run: {nxt['command']}" in (root / "overlay.yaml").read_text()
+    elsewhere = plan(root / "results/tiny", *args)  # from another folder: it says where to run it
+    assert json.loads(elsewhere.stdout)["next"]["command"] == (
+        f"cd {root} && snakemake --cores all --configfile studies/tiny.yaml overlay.yaml"
+    )
+    old = golden_study(tmp_path / "b", other, None)  # no record: the checkout's config.yaml, which does not fit
+    proc = plan(old / "results/tiny", "--target-error", "0.016")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "the shards of teacher/mlp (64, 128, 256, 512, 1024) are not those of " in proc.stderr
+    assert "these results were made with other config files; give those with --configfile" in proc.stderr
+    (root / "studies/tiny.yaml").write_text(yaml.safe_dump(other))  # edited since the results were made
+    proc = plan(root / "results/tiny", *args)
+    assert proc.returncode == 2 and "have changed or are gone since" in proc.stderr
+
+
+def test_a_round_costs_only_the_jobs_the_store_does_not_hold(tmp_path):
+    """Issue 25 item 6: a job another study (sharing the store) trained already counted as cost."""
+    from scalinglaws.plan.overlay import Stored
+
+    study = Study({**TINY_CONFIG, "store": str(tmp_path / "store")})
+    stored = Stored(study, "teacher/mlp", tmp_path)
+    after = Study(merge(study.config, make_overlay(study, "teacher/mlp", [2048], [])))
+    (key,) = [k for k, job in after.jobs.items() if (job.size, job.n) == (4, 2048)]
+    Path(after.job_file(key)).parent.mkdir(parents=True)
+    Path(after.job_file(key)).write_text("{}")  # trained by someone else
+    assert stored([(4, 2048), (16, 2048), (16, 1024)]) == {(4, 2048)}
+    golden = json.loads(GOLDEN_FITS.read_text())
+    runs = pd.read_csv(GOLDEN_FITS.with_name("tiny_runs.csv"))
+    ctx = Context.from_fits(golden, None, "power", study, runs)
+    with_store = propose_next(ctx, Grid([64, 128, 256, 512, 1024], [4, 16], stored=stored), 2048)
+    without = propose_next(ctx, Grid([64, 128, 256, 512, 1024], [4, 16]), 2048)
+    first = without["steps"][0]
+    assert first["shard"] == 2048 and with_store["steps"][0]["shard"] == 2048
+    size4 = ctx.protocol.members * ctx.protocol.flops(ctx.knob.params_of(4), 2048)
+    assert with_store["steps"][0]["flops"] == pytest.approx(first["flops"] - size4)
 
 
 JOINT = {"a": 4.0, "alpha": 0.5, "b": 50.0, "beta": 0.6, "c_inf": 0.01}  # eps(m, n) = a n^-alpha + b m^-beta + c_inf
@@ -256,18 +393,25 @@ def test_bad_requests_get_one_line(fitted, args, message):
 
 @pytest.mark.e2e
 def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
-    """The tiny study, planned toward an error below its last shard's: the overlay is valid,
-    Snakemake runs exactly the jobs the plan announced, and a second run has nothing to do."""
+    """The tiny study, planned toward an error below its last shard's: the overlay is valid, the
+    command the plan prints runs as printed (issue 25 item 2) and runs exactly the jobs the plan
+    announced, and a second run has nothing to do. The next plan reads the config files the
+    results were made with (config.yaml and the overlay, recorded by the run)."""
     work = tmp_path / "checkout"
     shutil.copytree(tiny_run[0], work, symlinks=True)
     config = yaml.safe_load((work / "config.yaml").read_text())
-    proc = plan(
-        work / "results/tiny", "--target-error", "0.016", "--next", "--out", work / "overlay.yaml", "--format", "json"
-    )
+
+    def plan_here(*args):
+        env = {**os.environ, "PYTHONPATH": WORKFLOW}
+        cmd = [sys.executable, "-m", "scalinglaws", "plan", "results/tiny", *args, "--format", "json"]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
+
+    proc = plan_here("--target-error", "0.016", "--next", "--out", "overlay.yaml")
     assert proc.returncode == 0, proc.stderr
     nxt = json.loads(proc.stdout)["next"]
     new_shards, new_sizes = nxt["shards"], nxt["sizes"]
     assert new_shards and min(new_shards) == 2048  # the 2x schedule continued past 1024
+    assert nxt["command"] == "snakemake --cores all --configfile config.yaml overlay.yaml"
     overlay = yaml.safe_load((work / "overlay.yaml").read_text())
     sizes = overlay.get("models", {}).get("mlp", {}).get("sizes", config["models"]["mlp"]["sizes"])
     assert overlay["datasets"]["teacher"]["shards"]["sizes"] == [64, 128, 256, 512, 1024, *new_shards]
@@ -282,26 +426,18 @@ def test_next_overlay_reruns_exactly_the_new_jobs(tiny_run, tmp_path):
         "all": 1,
     }
     assert nxt["rerun_jobs"] == expected
-    run = snakemake(work, "--configfile", "config.yaml", "overlay.yaml")
-    assert job_counts(run.stdout) == expected
+    run = subprocess.run(nxt["command"], shell=True, cwd=work, capture_output=True, text=True)  # as printed
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert job_counts(run.stdout + run.stderr) == expected
     fits = json.loads((work / "results/tiny/fits/fits.json").read_text())["teacher/mlp"]
     assert fits["shards"] == [64, 128, 256, 512, 1024, *new_shards]
     again = snakemake(work, "--configfile", "config.yaml", "overlay.yaml", "-n")
     assert job_counts(again.stdout) == {} and "Nothing to be done" in again.stdout
-    # the next round reads the config with the overlay, and continues past the new shards
-    proc = plan(
-        work / "results/tiny",
-        "--configfile",
-        work / "config.yaml",
-        "--configfile",
-        work / "overlay.yaml",
-        "--target-error",
-        "0.016",
-        "--next",
-        "--out",
-        work / "overlay2.yaml",
-        "--format",
-        "json",
-    )
+    record = yaml.safe_load((work / "results/tiny/configfiles.yaml").read_text())
+    assert record["configfiles"] == ["config.yaml", "overlay.yaml"]
+    # the next round reads the recorded config files (no --configfile) and continues past the new shards
+    proc = plan_here("--data-factor", "4", "--next", "--out", "overlay2.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert min(json.loads(proc.stdout)["next"]["shards"]) == 2 * max(new_shards)
+    nxt = json.loads(proc.stdout)["next"]
+    assert min(nxt["shards"]) == 2 * max(new_shards)
+    assert nxt["command"] == "snakemake --cores all --configfile config.yaml overlay.yaml overlay2.yaml"

@@ -113,3 +113,28 @@ def test_predict_on_a_study_folder_for_the_curve_and_the_joint_law(tiny_run):
     fit = json.loads((results / "fits/fits.json").read_text())["teacher/mlp"]
     assert fit["best_guess"] > 0 and fit["joint"]["params"]["eps0"]["fixed"]
     assert fit["joint"]["params"]["eps0"]["value"] == pytest.approx(fit["best_guess"])
+
+
+def test_a_fit_where_one_group_failed_predicts_the_others_and_exits_3(tmp_path):
+    """Issue 25 item 3: the default law gave `KeyError: None`, and `--law power` predicted none
+    of the groups; now every fitted group is predicted and the failed one is named."""
+    n = np.repeat(100 * 2.0 ** np.arange(8), 2)
+    rng = np.random.default_rng(1)
+    good = pd.DataFrame(
+        {"n": n, "task": "good", "error": (n**-0.5 + 0.01) * np.exp(0.05 * rng.standard_normal(len(n)))}
+    )
+    few = pd.DataFrame({"n": [100.0, 200.0], "task": "few", "error": [0.5, 0.4]})  # too few points to fit
+    pd.concat([good, few]).to_csv(tmp_path / "runs.csv", index=False)
+    for laws in (["auto"], ["power"]):  # the group fails as a whole / its one law fails
+        fits = fit_table(TableSpec(tmp_path / "runs.csv", laws, ["n"], "error", group="task"), replicates=10, seed=0)
+        write_outputs(fits, tmp_path / "out", "runs", figures=False)
+        assert "error" in (fits["few"] if laws == ["auto"] else fits["few"]["power"])
+        for args in ([], ["--law", "power"]):
+            proc = predict(tmp_path / "out", "--at", "1e5", *args)
+            assert proc.returncode == 3, proc.stderr
+            rows = pd.read_csv(io.StringIO(proc.stdout))
+            assert list(rows["group"]) == ["good"] and list(rows["law"]) == ["power"]
+            assert "1 group(s) not predicted" in proc.stderr and "'few' was not fitted: " in proc.stderr
+            assert "Traceback" not in proc.stderr
+    proc = predict(tmp_path / "out", "--at", "1e5", "--group", "few")  # asked for by name: an error
+    assert proc.returncode == 2 and "group 'few' was not fitted" in proc.stderr

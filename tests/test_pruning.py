@@ -162,8 +162,8 @@ def test_pruning_points_must_be_trained_points_and_rewind_on_an_evaluation():
 def test_pruning_stage_end_to_end_and_cached(tmp_path):
     config = {
         **copy.deepcopy(TINY_CONFIG),
-        "shards": {"sizes": [128, 256]},
-        "fit": {"bootstrap": 10, "laws": ["power"]},
+        "shards": {"sizes": [64, 128, 256]},
+        "fit": {"bootstrap": 10, "laws": ["size"]},  # a study fits a law to more points than parameters
         "training": {**TINY_CONFIG["training"], "min_steps": 50, "max_steps": 50},
         "models": {"mlp": {"sizes": [4, 8, 16, 32], "depth": 2}},
         "pruning": {**PRUNING, "points": [{"dataset": "teacher", "family": "mlp", "sizes": [4, 8, 16, 32], "n": 256}]},

@@ -77,12 +77,14 @@ def test_the_next_step_is_plans_proposal_in_words(fits, tmp_path):
         "now": {"pi": [0.01, 0.04]},
         "after": {"pi": [0.015, 0.03]},
         "factor": 10,
-        "results": "results/s",
+        "plan": "scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml",
+        "command": "snakemake --cores all --configfile studies/s.yaml overlay.yaml",
     }
     text = summary.next_step(proposal)
     assert "train the new shards 32768, 65536 with the new sizes 256. They cost 3e+12 training FLOPs" in text
     assert "about 0.5 GPU-hours" in text and "from 0.01 to 0.04 to about 0.015 to 0.03" in text
-    assert "scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml" in text
+    assert "<code>scalinglaws plan results/s --data-factor 10 --next --out overlay.yaml</code>" in text
+    assert "<code>snakemake --cores all --configfile studies/s.yaml overlay.yaml</code>" in text  # runs as printed
     assert summary.next_step({"error": "group 'd/f': no size law"}) == "No proposal: group &#x27;d/f&#x27;: no size law"
     page = summary.curve_page(fits, "d/f", "test MSE", tmp_path, proposal=proposal)
     assert page.index("What more data buys") < page.index("<h3>Next step") < page.index("<h3>Warnings")
@@ -104,7 +106,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
                     rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
                     warnings: s.querySelectorAll('li').length,
                     images: [...s.querySelectorAll('img')]
-                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])};
+                        .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width]),
+                    ticks: [...s.querySelectorAll('code')].map(c => getComputedStyle(c, '::before').content)};
         })()""")
         errors = browser.errors()
     assert errors == []
@@ -127,6 +130,11 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     names = [re.sub(r"^teacher\.mlp\.|\.png$", "", alt) for alt, _, _ in page["images"]]
     assert names == ["learning_curve", "law_power", "best_size", "error_vs_size"]
     assert all(width >= 600 and shown > 300 for _, width, shown in page["images"])  # decoded and drawn
+    # issue 25 item 8: the law figure was 390 px wide on the landing page, and the prose style put
+    # literal backticks around the next step's commands
+    assert dict((name, shown) for name, _, shown in page["images"])["teacher.mlp.law_power.png"] >= 800
+    assert page["ticks"] and all(t in ("none", "normal") for t in page["ticks"])
+    assert "snakemake --cores all --configfile config.yaml overlay.yaml" in page["text"]
 
 
 def test_a_curve_without_fits_gets_a_page_that_says_why(tmp_path):

@@ -1,7 +1,9 @@
 """External tables: `scalinglaws fit TABLE.csv ...` and the workflow's `external` mode."""
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,10 @@ import yaml
 
 from conftest import job_counts, make_checkout, snakemake
 from scalinglaws.cli import main
+from scalinglaws.fit import progress
+from scalinglaws.report.tables import law_table
 
+GOLDEN_FITS = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"
 ALPHA, BETA, GAMMA = 3.0, -0.5, 0.02
 
 
@@ -71,6 +76,89 @@ def test_bad_tables_name_the_file_column_and_row(tmp_path, capsys, edit, args, m
     assert out.err.startswith("scalinglaws fit: error: ") and len(out.err.strip().splitlines()) == 1
     assert re.search(message, out.err), out.err
     assert not (tmp_path / "out" / "fits.json").exists()
+
+
+@pytest.mark.parametrize("row", [1, 4])
+def test_a_row_with_an_extra_field_is_named_as_that_row(tmp_path, capsys, row):
+    """Issue 25 item 11: an extra field in row 1 was blamed on row 2 as 'empty' (pandas took the
+    row's first field as an index and shifted the columns)."""
+    path = runs_table(tmp_path / "runs.csv")
+    lines = path.read_text().splitlines()
+    lines[row] += ",7"
+    path.write_text("\n".join(lines) + "\n")
+    code, out = fit_cli(path, "--x", "n", "--y", "error", "--out", tmp_path / "out", capsys=capsys)
+    assert code == 2 and len(out.err.strip().splitlines()) == 1
+    assert (
+        f"runs.csv: row {row} (line {row + 1}): 6 fields, but the header has 5 (task, n, seed, error, heldout)"
+        in out.err
+    )
+
+
+def test_rows_with_the_same_x_are_averaged_and_it_is_said(tmp_path, capsys):
+    """Issue 25 item 11: duplicated x values were averaged silently."""
+    path = runs_table(tmp_path / "runs.csv", seeds=3, groups=("a",))
+    pd.read_csv(path)[["n", "error"]].to_csv(path, index=False)  # no column tells the 3 runs of an n apart
+    code, out = fit_cli(
+        path, "--x", "n", "--y", "error", "--law", "power", "--bootstrap", "5", "--no-figures", capsys=capsys
+    )
+    assert code == 0
+    note = "24 rows at 8 distinct x values: rows with the same x were averaged into one point"
+    assert f"note: {note}" in out.out and "--replicate-col" in out.out
+    assert json.loads((tmp_path / "runs_fits" / "fits.json").read_text())["all"]["averaged"].startswith(note)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_fit_shows_its_progress_on_a_terminal_and_nothing_in_a_log(tmp_path, capsys, monkeypatch):
+    """Issue 25 item 11: a long fit printed nothing until the end."""
+    path = runs_table(tmp_path / "runs.csv")
+    args = ["--x", "n", "--y", "error", "--law", "power", "--group", "task", "--replicate-col", "seed"]
+    args += ["--bootstrap", "5", "--no-figures"]
+    assert fit_cli(path, *args, capsys=capsys)[1].err == ""  # stderr is no terminal here: nothing
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "MIN_INTERVAL", 0.0)
+    assert main(["fit", str(path), *args]) == 0
+    lines = terminal.getvalue().split("\r")
+    for line in ("group 1/2 (a): power: fit", "group 2/2 (b): power: bootstrap 5/5", "group 2/2 (b): power: backtest"):
+        assert f"scalinglaws fit: {line}\x1b[K" in lines
+    assert lines[-1] == "\x1b[K"  # cleared at the end
+
+
+def test_fit_writes_no_figure_for_a_law_it_did_not_fit(tmp_path, capsys):
+    """Issue 25 item 8: `fit` wrote empty figures (m4.png, bnsl.png) for laws it did not fit."""
+    path = runs_table(tmp_path / "runs.csv", groups=("a",))
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "bnsl.png").write_bytes(b"stale")  # from an earlier fit
+    args = ["--x", "n", "--y", "error", "--replicate-col", "seed", "--bootstrap", "5", "--out", out]
+    code, _ = fit_cli(path, *args, capsys=capsys)  # auto: 8 points, so m4 and bnsl are left out
+    fits = json.loads((out / "fits.json").read_text())["all"]
+    fitted = {law for law in fits["laws"] if "params" in fits[law]}
+    assert code == 0 and fitted and fitted != set(fits["laws"])
+    assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(fitted)
+    fit_cli(path, *args, "--every-figure", capsys=capsys)  # the workflow's: one per law, a note for the rest
+    assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(fits["laws"])
+
+
+def test_plot_redraws_a_fit_outputs_figures_without_a_study(tmp_path, capsys):
+    """Issue 25 item 11: there was no way to redraw a `fit` result's figures (`plot` needed a study)."""
+    path = runs_table(tmp_path / "runs.csv", groups=("a",))
+    out = tmp_path / "out"
+    args = ["--law", "power", "--replicate-col", "seed", "--bootstrap", "5", "--no-figures", "--out", out]
+    assert fit_cli(path, "--x", "n", "--y", "error", *args, capsys=capsys)[0] == 0
+    assert not (out / "figures").exists()
+    assert main(["plot", "--fits", str(out), "--extrapolate", "3"]) == 0
+    assert f"wrote 2 figure files in {out / 'figures'}/" in capsys.readouterr().out
+    assert (out / "figures" / "power.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figures" / "power.pdf").read_bytes()[:5] == b"%PDF-"
+    study = tmp_path / "study.json"
+    study.write_text(json.dumps({"d/f": {"dataset": "d", "family": "f", "laws": []}}))
+    assert main(["plot", "--fits", str(study)]) == 2  # a study's fits need its tables
+    assert "a study's figures need --tables" in capsys.readouterr().err
 
 
 def test_derived_columns_and_row_filter_reproduce_the_chinchilla_setup(tmp_path, capsys):
@@ -266,3 +354,16 @@ def test_external_config_needs_no_study_keys_but_names_its_own():
         validate_config({"study": "t", "external": {"table": "m.csv", "x": ["n"], "y": "e", "laws": ["hestness"]}})
     with pytest.raises(ConfigError, match="'datasets' is a required property"):
         validate_config({"study": "t"})
+
+
+def test_laws_csv_flags_the_law_the_selection_picked_in_a_study():
+    """Issue 25 item 11: with one law per kind of data (power on the curve, joint on the grid) the
+    selection had nothing to choose among, and `selected` was false in every row of laws.csv."""
+    fits = json.loads(GOLDEN_FITS.read_text())
+    assert fits["teacher/mlp"]["selection"] == []
+    table = law_table(fits)
+    assert set(table[table["selected"].astype(bool)]["law"]) == {"power", "joint"}  # never the best-size law
+    chose = json.loads(GOLDEN_FITS.read_text())
+    chose["teacher/mlp"]["selection"] = [{"law": None, "candidates": [], "not_candidates": {"power": "too few"}}]
+    table = law_table(chose)
+    assert set(table[table["selected"].astype(bool)]["law"]) == {"joint"}  # a selection that picked none: none

@@ -109,3 +109,29 @@ def test_rerun_has_nothing_to_do_and_report_builds(tiny_run):
     html = (work / "results/tiny/report.html").read_text(errors="replace")
     assert "teacher.mlp.learning_curve.png" in html and "learning_curve.csv" in html
     assert "teacher.mlp.law_joint.png" in html and "laws.csv" in html
+
+
+def test_a_study_too_small_to_fit_ends_with_what_was_not_fitted_and_fails(tmp_path):
+    """Issue 25 item 7: one shard is too few for the power and size laws; the run keeps every
+    output, but its last line names what was not fitted and why, and its status is not 0."""
+    from conftest import make_checkout
+
+    config = {
+        **TINY_CONFIG,
+        "study": "small",
+        "shards": {"sizes": [64]},
+        "training": {**TINY_CONFIG["training"], "learning_rates": [0.03], "max_steps": 100},
+        "fit": {"bootstrap": 5, "laws": ["power", "size"]},
+    }
+    work = make_checkout(tmp_path, config)
+    proc = snakemake(work, check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "scalinglaws: study incomplete (2 fit(s) missing, below): figures results/small/figures/" in proc.stdout
+    assert "study done" not in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (
+        "scalinglaws: not fitted: teacher/mlp: power: 1 point(s) for 3 parameters: a law needs more points "
+        "than parameters (add shards or sizes); teacher/mlp: size: 1 point(s) for 2 parameters: a law needs "
+        "more points than parameters (add shards or sizes)"
+    )
+    assert (work / "results/small/fits/fits.json").exists() and (work / "results/small/figures").is_dir()

@@ -28,17 +28,32 @@ NOT_RUNNING = ("dryrun", "touch", "summary", "detailed_summary", "list_changes",
                "container_cleanup_images", "export_cwl")  # fmt: skip
 
 
-def runs_jobs():
-    """Whether this `snakemake` command will run jobs. The Snakefile is parsed before Snakemake
-    says what it will do, so read its parsed command line (snakemake.cli.args_to_api's `args`);
-    when it cannot be found (the Python API), assume not."""
+def command_line():
+    """This `snakemake` command's parsed command line (snakemake.cli.args_to_api's `args`): the
+    Snakefile is parsed before Snakemake says what it will do. None when it cannot be found (the
+    Python API)."""
     frame = sys._getframe()
     while frame is not None and not (frame.f_code.co_name == "args_to_api" and "args" in frame.f_locals):
         frame = frame.f_back
-    if frame is None:
-        return False
-    args = frame.f_locals["args"]
-    return not any(getattr(args, flag, None) for flag in NOT_RUNNING)
+    return None if frame is None else frame.f_locals["args"]
+
+
+def dag_settings():
+    """This command's DAG settings (--forcerun and the like), while the Snakefile is parsed:
+    Snakemake hands them to the workflow only after the parse, from its DAG API, whose
+    __post_init__ parses the Snakefile; None when they cannot be found."""
+    from snakemake.api import DAGApi
+
+    frame = sys._getframe()
+    while frame is not None and not isinstance(frame.f_locals.get("self"), DAGApi):
+        frame = frame.f_back
+    return None if frame is None else frame.f_locals["self"].dag_settings
+
+
+def runs_jobs():
+    """Whether this `snakemake` command will run jobs (unknown: assume not)."""
+    args = command_line()
+    return args is not None and not any(getattr(args, flag, None) for flag in NOT_RUNNING)
 
 
 def check_store(study):
@@ -48,9 +63,17 @@ def check_store(study):
             print(f"scalinglaws: {line}", file=sys.stderr)
         return
     # (the cache of files that passed is no result: a dry run keeps it too, as Snakemake its iocache)
-    damaged = [*map(str, integrity.check(study, remember=True)), *map(study.data_file, integrity.missing_data(study))]
+    found = integrity.check(study, remember=True)
+    damaged = [*map(str, found), *map(study.data_file, integrity.missing_data(study))]
     for path in damaged:
         print(f"scalinglaws: {path} is damaged or missing; a real run will repair it", file=sys.stderr)
+    if getattr(command_line(), "dryrun", False):
+        # The real run moves a damaged record aside, so its job trains again: a dry run lists that
+        # job too (forced, as --forcerun FILE would), and with it what follows. Nothing is moved.
+        records = {str(p) for p in found if p.name == store.ENTRY_FILES["runs"]}
+        settings = dag_settings()
+        if records and settings is not None:
+            settings.forcerun = frozenset(settings.forcerun) | records
 
 
 def external_options(external):

@@ -41,7 +41,8 @@ rule fit_table:
         "../../envs/analysis.yaml"
     shell:
         "scalinglaws fit {input:q} --law {params.laws} --x {params.x:q} --y {params.y:q} {params.options}"
-        " --bootstrap {params.bootstrap} --seed {params.seed} --out \"$(dirname {output.fits:q})\" --failures {output.failed:q} > {log} 2>&1"
+        " --bootstrap {params.bootstrap} --seed {params.seed} --out \"$(dirname {output.fits:q})\" --failures {output.failed:q}"
+        " --every-figure > {log} 2>&1"
 
 
 rule check_fits:

@@ -28,7 +28,7 @@ rule figures:
         summary_dir=lambda wc, output: os.path.dirname(output.summary[0]),
         extrapolate=STUDY.config["fit"]["extrapolate"],
         # the study's config files: each curve's page proposes the next shards and sizes (plan/)
-        configs=" ".join(f"--configfile {path}" for path in workflow.configfiles),
+        configs=" ".join(f"--configfile {path}" for path in as_given(workflow.configfiles)),
         code=stage_code("report/command.py:cmd_plot"),  # the command it runs, with the code it uses (identity.py)
     log:
         f"{RESULTS}/logs/figures.txt",

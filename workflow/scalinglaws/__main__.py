@@ -1,5 +1,8 @@
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while the command starts: no traceback (cli.main handles the rest)
+    sys.exit(130)
 
 sys.exit(main())

@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every job of a study's process group: one line each, not a traceback.
+        print(f"scalinglaws {args.command}: interrupted", file=sys.stderr)
+        return 130  # the conventional status of a process ended by SIGINT
     except Preempted as exc:
         print(f"scalinglaws {args.command}: {exc}", file=sys.stderr)
         return 143  # the conventional status of a SIGTERM'd process: the job did not finish

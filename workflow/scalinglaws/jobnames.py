@@ -42,13 +42,36 @@ class JobNames:
         return describe(self.study, key, self.prune_jobs)
 
 
-def summary_line(results: str, targets=(), pruning: bool = False) -> str:
-    """The one line a finished study ends with: where its figures, fits and report are (the
-    report as a file when the run built it, one of `targets`, else the command that builds it)."""
+def summary_line(results: str, targets=(), pruning: bool = False, failures=()) -> str:
+    """The line a finished study ends with: where its figures, fits and report are (the report
+    as a file when the run built it, one of `targets`, else the command that builds it); a study
+    with laws that could not be fitted (`failures`, see not_fitted) is not "done"."""
     report = os.path.join(results, "report.html")
     how = f"report {report}" if report in map(str, targets) else f"report: snakemake --report {report}"
     prune = f", pruning {os.path.join(results, 'pruning')}/" if pruning else ""
+    state = f"study incomplete ({len(failures)} fit(s) missing, below)" if failures else "study done"
     return (
-        f"scalinglaws: study done: figures {os.path.join(results, 'figures')}/, fits "
+        f"scalinglaws: {state}: figures {os.path.join(results, 'figures')}/, fits "
         f"{os.path.join(results, 'fits', 'fits.json')}, tables {os.path.join(results, 'tables')}/{prune}; {how}"
     )
+
+
+def not_fitted(fits_path) -> list[str]:
+    """'curve: law: why' for every configured law of the study's fits that could not be fitted
+    ('curve: why' for a curve that could not be fitted at all): a study too small for its laws
+    (one shard, as many parameters as points) must not end as "done" with exit status 0."""
+    import json
+
+    from .fit.result import read_fits
+
+    try:
+        with open(fits_path) as f:
+            curves = read_fits(json.load(f))
+    except (OSError, ValueError):
+        return []  # no fits to judge (the run's own check reports a missing result)
+    out = []
+    for key, curve in curves.items():
+        if curve.error:
+            out.append(f"{key}: {curve.error}")
+        out += [f"{key}: {entry.name}: {entry.reason}" for entry in curve.not_fitted() if not entry.skipped]
+    return out

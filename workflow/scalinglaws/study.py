@@ -7,6 +7,7 @@ every identity. Building one is cheap (no data is generated): identities are has
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,14 @@ def _fill_defaults(config: dict, schema: dict) -> None:
 
 
 def validate_config(config: dict, source: str = "config") -> dict:
-    """Check `config` against the JSON schema; return a copy with defaults filled in."""
+    """Check `config` against the JSON schema; return a copy with defaults filled in. An unknown
+    key is named as such, with the key it may be a typo of: the schema's own message for a
+    top-level typo ('shard:') was that 'shards' is missing."""
     schema = config_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    unknown = [message for e in errors if (message := unknown_key(e))]
+    if unknown:
+        raise ConfigError(f"{source}: {unknown[0]}")
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -57,6 +63,20 @@ def validate_config(config: dict, source: str = "config") -> dict:
     config = copy.deepcopy(config)
     _fill_defaults(config, schema)
     return config
+
+
+def unknown_key(error) -> str | None:
+    """ "unknown key 'training.batch_sise' (did you mean 'batch_size'?)" for a schema error about
+    a key its mapping does not allow, else None."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    known = list(error.schema.get("properties", {}))
+    extra = [k for k in error.instance if k not in known]
+    if not extra or not known:
+        return None
+    key = ".".join([*map(str, error.absolute_path), str(extra[0])])
+    close = difflib.get_close_matches(str(extra[0]), known, n=1)
+    return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})")
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,7 @@ class JobSpec:
 class Study:
     def __init__(self, config: dict, source: str = "config"):
         self.config = validate_config(config, source)
+        self.source = source  # the config file(s), named by every mistake found in them
         c = self.config
         self.name = c["study"]
         self.store = store.store_root(c.get("store"))
@@ -130,12 +151,12 @@ class Study:
     def shard_sizes_for(self, dataset: str) -> list[int]:
         opts = self.config["datasets"][dataset]
         field = f"datasets.{dataset}.shards" if "shards" in opts else "shards"
-        sizes = shard_sizes(opts.get("shards", self.config["shards"]), field)
-        for n in sizes:
-            try:
+        try:
+            sizes = shard_sizes(opts.get("shards", self.config["shards"]), field)
+            for n in sizes:
                 self.datasets[dataset].check_shard(n, field)
-            except DataError as exc:
-                raise ConfigError(str(exc)) from None
+        except (ConfigError, DataError) as exc:
+            raise ConfigError(f"{self.source}: {exc}") from None
         return sizes
 
     def _families(self) -> list[tuple[str, str, dict, str]]:

@@ -39,7 +39,14 @@ def add_parser(sub) -> None:
     s.add_argument("--config-hash", help="the study config's hash, for the fits' provenance")
     s.set_defaults(func=cmd_fit_study)
 
-    s = sub.add_parser("fit", help="fit laws to a CSV table of measurements (no training)")
+    s = sub.add_parser(
+        "fit",
+        help="fit laws to a CSV table of measurements (no training)",
+        add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=FIT_EXIT,
+    )
+    s.add_argument("-h", "--help", action=HelpWithLaws, help="show this help message, with every law, and exit")
     s.add_argument("table", help="CSV file: one row per run")
     s.add_argument(
         "--law",
@@ -55,6 +62,11 @@ def add_parser(sub) -> None:
         "--replicate-col", help="rows with the same x that differ here are replicates (e.g. seeds), averaged"
     )
     s.add_argument("--no-figures", action="store_true", help="write fits.json and laws.csv only")
+    s.add_argument(
+        "--every-figure",
+        action="store_true",
+        help="also a figure for a law no group could fit (a note saying why; for a workflow that declares one per law)",
+    )
     s.add_argument("--jobs", type=int, default=1, help="fit the groups in this many processes (default %(default)s)")
     s.add_argument(
         "--derive",
@@ -81,7 +93,12 @@ def add_parser(sub) -> None:
     )
     s.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("predict", help="a fitted law's error at new x, with its 95% CI and prediction interval")
+    s = sub.add_parser(
+        "predict",
+        help="a fitted law's error at new x, with its 95%% CI and prediction interval",
+        epilog="exit status: 0 every group predicted; 2 a mistake (one line: an unknown law or group, a bad "
+        "value, no fits.json); 3 some group was not predicted because its fit failed (the others are printed)",
+    )
     s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
     s.add_argument(
         "--at",
@@ -94,6 +111,36 @@ def add_parser(sub) -> None:
     s.add_argument("--size", metavar="M[,M...]", help="joint laws: the model size(s) (their other input)")
     s.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default %(default)s)")
     s.set_defaults(func=cmd_predict)
+
+
+FIT_EXIT = """exit status:
+  0  every group and law fitted
+  2  a mistake in the table or an option (one line naming the file, column and row)
+  3  some group or law could not be fitted: the rest are written, and fits.json says why
+     (with --failures FILE: 0, and FILE lists them)"""
+
+
+class HelpWithLaws(argparse.Action):
+    """`fit -h`: the help with every law it can fit. The laws are imported only when the help is
+    asked for: every command's start (a training job's above all) would pay for scipy."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.epilog = f"{laws_help()}\n\n{FIT_EXIT}"
+        parser.print_help()
+        parser.exit()
+
+
+def laws_help() -> str:
+    """Every law of the registry: its name, x columns and formula, and whether auto considers it."""
+    from ..fit.laws import LAWS
+
+    lines = ["laws (--law; 'auto' fits those marked *, that take as many x columns as --x gives):"]
+    for name, cls in LAWS.items():
+        lines.append(f"  {name + ' *' * cls.auto:<19} x: {','.join(cls.x_names):<12} {cls().formula}")
+    return "\n".join(lines)
 
 
 def fit_options(s: argparse.ArgumentParser, target: bool, section: str = "fit") -> None:
@@ -154,6 +201,7 @@ def cmd_fit(args) -> int:
     from ..fit.external import TableSpec, failures, fit_table
     from ..fit.laws import options_for
     from ..fit.printout import table_fit_lines
+    from ..fit.progress import PROGRESS
     from ..report.tables import write_outputs
 
     options = options_for(eps0=args.eps0, starts=args.starts)  # each law's, from the priors its class declares
@@ -168,8 +216,12 @@ def cmd_fit(args) -> int:
     spec = TableSpec(
         args.table, laws, x_cols, args.y, args.group, args.holdout_col, derive, args.where, options, args.replicate_col
     )
-    fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
-    write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures)
+    PROGRESS.start()  # a status line on a terminal, nothing in a log (progress.py)
+    try:
+        fits = fit_table(spec, args.bootstrap, args.seed, args.jobs)
+    finally:
+        PROGRESS.stop()
+    write_outputs(fits, args.out, Path(args.table).stem, figures=not args.no_figures, every_figure=args.every_figure)
     print("\n".join(table_fit_lines(fits, args.table, args.group)))
     print(f"wrote {args.out}/fits.json, laws.csv" + ("" if args.no_figures else " and figures/"))
     failed = failures(fits)
@@ -187,14 +239,23 @@ def default_out(table: str) -> str:
     return str(path.with_name(f"{path.stem}_fits"))
 
 
-def cmd_predict(args) -> None:
-    """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run."""
-    from ..fit.predict import load_fits, parse_values, predict_rows
+def cmd_predict(args) -> int:
+    """The error a fitted law expects at new x, with the CI of the mean and the PI of a new run.
+    Exit status 3 when some group could not be predicted because its fit failed (the others
+    are printed), as `fit` does when some group could not be fitted."""
+    from ..fit.predict import load_fits, not_predicted, parse_values, predict_rows
 
     source, fits = load_fits(args.fits)
     at, sizes = parse_values(args.at, "--at"), parse_values(args.size, "--size")
     rows = predict_rows(source, fits, at, args.law, args.group, sizes)
+    missing = [] if args.group else not_predicted(source, fits, args.law, sizes)
     if args.format == "json":
         print(rows.to_json(orient="records", indent=1))
     else:
         print(rows.to_csv(index=False), end="")
+    if missing:
+        print(
+            f"scalinglaws predict: {len(missing)} group(s) not predicted:\n  " + "\n  ".join(missing), file=sys.stderr
+        )
+        return 3
+    return 0

@@ -16,6 +16,7 @@ from .backtest import backtest, score_holdout
 from .identify import resolution_warnings
 from .laws import FitError, Law
 from .laws.base import as_inputs
+from .progress import PROGRESS
 from .result import Estimate, FitResult, NotFitted, plot_with_intervals
 from .uncertainty import (
     CI_LEVEL,
@@ -56,7 +57,9 @@ def fit_law(
     noise = (noise or Noise()).with_fit(law, fit_x, fit_y)
     resample, seed = replicates.what, replicates.seed
     replicates = list(replicates.draws)
-    boot = bootstrap(law, replicates, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
+    draws = PROGRESS.replicates(replicates, len(replicates))
+    boot = bootstrap(law, draws, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
+    PROGRESS.stage("backtest")
     law.ci_ = boot.intervals()
     law.warnings_ = resolution_warnings(law, fit_y)
     weights = None

@@ -10,7 +10,9 @@ entry says why (`failed_groups` lists them, and the CLI's exit status says so).
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import csv
+import io
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from .combine import combine
 from .entry import fit_entry
 from .laws import LAWS, FitError, auto_laws, make_law
 from .laws.base import quiet
+from .progress import PROGRESS
 from .selection import select_law
 from .uncertainty import Replicates, collapse_runs, resample_runs, runs_noise
 from .weights import relative_errors, runs_cube, with_error_draws
@@ -97,10 +100,15 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
     """The needed columns as numbers; x and y must be positive (every law takes their logs)."""
     path, x_cols, y_col, group, holdout_col = Path(spec.path), spec.x_cols, spec.y_col, spec.group, spec.holdout_col
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        text = path.read_text()
     except FileNotFoundError:
         raise TableError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
+    check_fields(path, text)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(f"{path}: not a readable CSV table ({str(exc).strip()})") from None
     raw = derive_and_filter(path, raw, spec.derive, spec.where)
     for col in [*x_cols, y_col, group, holdout_col, spec.replicate_col]:
@@ -141,6 +149,23 @@ def load_table(spec: TableSpec) -> pd.DataFrame:
     return table
 
 
+def check_fields(path: Path, text: str) -> None:
+    """Every row has as many fields as the header. pandas takes a first data row with one field
+    too many as a row index and shifts its columns, so the fault was reported in another row."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    row = 0
+    for fields in reader:
+        if not fields:
+            continue  # a blank line: no row (pandas skips it too)
+        row += 1
+        if len(fields) != len(header):
+            raise TableError(
+                f"{path}: row {row} (line {reader.line_num}): {len(fields)} fields, but the header has "
+                f"{len(header)} ({', '.join(header)})"
+            )
+
+
 def check_replicates(path: Path, raw: pd.DataFrame, table: pd.DataFrame, spec: TableSpec) -> None:
     """Rows with the same x (within a group, and replicate) must agree in every other column:
     otherwise averaging them would silently mix different settings."""
@@ -177,6 +202,12 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
     x, y = np.vstack([x_fit, x_out]), np.concatenate([y_fit, y_out])
     holdout = np.r_[np.zeros(len(y_fit), bool), np.ones(len(y_out), bool)] if holdout_col else None
     out = {"rows": int(len(rows)), "points": int(len(y)), "held_out_points": int(len(y_out)), "laws": laws}
+    if spec.replicate_col is None and len(x_fit) < (~held).sum():  # averaged: say so, not silently
+        out["averaged"] = (
+            f"{int((~held).sum())} rows at {len(x_fit)} distinct x values: rows with the same x were averaged into "
+            "one point and are redrawn as its replicates by the bootstrap; name the column that tells them "
+            "apart (a seed) with --replicate-col"
+        )
     axis = LAWS[laws[0]].axis  # every law's backtest cuts along the same input, so that they compare
     noise = runs_noise(x_rows[~held], y_rows[~held])
     for name in laws:
@@ -189,6 +220,7 @@ def fit_group(rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -
                 f"left out by --law auto; --law {name} fits it anyway",
             }
             continue
+        PROGRESS.law(name)
         what, reps = resample_runs(x_rows[~held], y_rows[~held], replicates, seed)
         if errors is not None:  # each replicate weighs by its own draw of the points' errors, as in a study
             reps = with_error_draws(reps, cube, replicates, seed)
@@ -234,8 +266,10 @@ def failures(fits: dict) -> list[str]:
     return out
 
 
-def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int) -> dict:
-    """One group's entry; a group that cannot be fitted gets its error instead."""
+def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: int, place=(1, 1)) -> dict:
+    """One group's entry; a group that cannot be fitted gets its error instead. `place` is its
+    (index, count) among the groups, for the progress line."""
+    PROGRESS.group(*place, key)
     entry = {
         "table": str(spec.path),
         "x": spec.x_cols,
@@ -252,6 +286,22 @@ def _fit_one(key, rows: pd.DataFrame, spec: TableSpec, replicates: int, seed: in
     return entry
 
 
+def _fit_in_processes(args: list[tuple], jobs: int) -> list[dict]:
+    """The groups fitted by `jobs` processes; the progress line counts the groups done (the
+    processes themselves show none: their lines would overwrite each other)."""
+    shown, PROGRESS.enabled = PROGRESS.enabled, False  # the processes inherit it off
+    try:
+        with ProcessPoolExecutor(min(jobs, len(args))) as pool:
+            futures = [pool.submit(_fit_one, *a) for a in args]
+            PROGRESS.enabled = shown
+            PROGRESS.law(f"{len(args)} groups in {min(jobs, len(args))} processes", "started")
+            for done, _ in enumerate(as_completed(futures), 1):
+                PROGRESS.stage(f"{done}/{len(args)} groups done")
+            return [f.result() for f in futures]
+    finally:
+        PROGRESS.enabled = shown
+
+
 def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int = 1) -> dict:
     """Fits keyed by group value ("all" without a group), in the same shape as a study's. A
     group that cannot be fitted gets an entry with its error; the others are fitted. Groups are
@@ -260,10 +310,9 @@ def fit_table(spec: TableSpec, replicates: int = 200, seed: int = 0, jobs: int =
     spec.laws = resolve_laws(spec.laws, spec.x_cols)
     table = load_table(spec)
     groups = list(table.groupby(spec.group, sort=True)) if spec.group else [("all", table)]
-    args = [(key, rows, spec, replicates, seed) for key, rows in groups]
+    args = [(key, rows, spec, replicates, seed, (i, len(groups))) for i, (key, rows) in enumerate(groups, 1)]
     if jobs > 1 and len(groups) > 1:
-        with ProcessPoolExecutor(min(jobs, len(groups))) as pool:
-            entries = list(pool.map(_fit_one, *zip(*args)))
+        entries = _fit_in_processes(args, jobs)
     else:
         entries = [_fit_one(*a) for a in args]
     return {str(key): entry for (key, _), entry in zip(groups, entries)}

@@ -18,7 +18,16 @@ from .laws import LAWS
 from .result import PREDICT_VERSION, CurveFits, FitResult, PredictError, as_curves, load_fits
 
 COLUMNS = ["group", "law", "x", "size", "prediction", "ci_low", "ci_high", "pi_low", "pi_high", "beyond_data"]
-__all__ = ["COLUMNS", "PredictError", "default_law", "fitted_law", "load_fits", "parse_values", "predict_rows"]
+__all__ = [
+    "COLUMNS",
+    "PredictError",
+    "default_law",
+    "fitted_law",
+    "load_fits",
+    "not_predicted",
+    "parse_values",
+    "predict_rows",
+]
 
 
 def parse_values(text: str | None, what: str) -> np.ndarray | None:
@@ -45,12 +54,20 @@ def default_law(fit: dict | CurveFits, inputs: int) -> str | None:
 def fitted_law(source: Path, curve: CurveFits, name: str | None, inputs: int) -> FitResult:
     """The curve's law `name` (default: default_law), fitted and readable by this version."""
     group = curve.key
+    if curve.error:
+        raise PredictError(f"{source}: group {group!r} was not fitted: {curve.error}")
     name = name or curve.default_law(inputs)
+    failed = [e for e in curve.not_fitted() if not e.skipped and len(LAWS[e.name].x_names) == inputs]
+    if name is None and failed:
+        why = "; ".join(f"{e.name}: {e.reason}" for e in failed)
+        raise PredictError(f"{source}: group {group!r} was not fitted: {why}")
     if name is None:
         raise PredictError(f"{source}: group {group!r} has no fitted law with {inputs} input(s); name one with --law")
     if name not in curve.law_names:
         raise PredictError(f"{source}: group {group!r} has no law {name!r} (fitted: {', '.join(curve.law_names)})")
-    result = curve.laws[name]
+    result = curve.laws.get(name)
+    if result is None:
+        raise PredictError(f"{source}: law {name!r} of group {group!r} has no entry: it was not fitted")
     if not result.fitted:
         raise PredictError(f"{source}: law {name!r} of group {group!r} was not fitted: {result.reason}")
     if not result.can_predict():
@@ -81,19 +98,14 @@ def predict_rows(
     sizes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per (group, x, size): the law's prediction with its CI and PI; without `law`, the
-    curve's default prediction (its laws combined, else the selected law)."""
+    curve's default prediction (its laws combined, else the selected law). Without `group`,
+    every group that was fitted (`not_predicted` names the others and why); a group named
+    with `group` that cannot be predicted is an error."""
     curves = as_curves(fits)
-    groups = [group] if group is not None else [g for g, c in curves.items() if c.has_laws]
-    for g in groups:
-        if g not in curves:
-            raise PredictError(f"{source}: no group {g!r} (groups: {', '.join(fits)})")
-    if law is not None and law not in LAWS:
-        raise PredictError(f"unknown law {law!r} (choose from: {', '.join(LAWS)})")
-    inputs = 2 if sizes is not None else 1
     rows = []
-    for g in groups:
-        result = default_prediction(curves[g], inputs) if law is None else None
-        result = result or fitted_law(source, curves[g], law, inputs)
+    inputs = 2 if sizes is not None else 1
+    for g, result in predictable(source, curves, law, group, inputs)[0]:
+        result = (default_prediction(curves[g], inputs) if law is None else None) or result
         name, model = result.name, result.law
         if len(model.x_names) == 2 and sizes is None:
             other = model.x_names[1 - model.axis]
@@ -112,6 +124,45 @@ def predict_rows(
             }
             rows.append({**row, **{k: None if v is None else float(v[i]) for k, v in iv.items()}})
     return pd.DataFrame(rows, columns=COLUMNS if sizes is not None else [c for c in COLUMNS if c != "size"])
+
+
+def predictable(
+    source: Path, curves: dict[str, CurveFits], law: str | None, group: str | None, inputs: int
+) -> tuple[list[tuple[str, FitResult]], list[str]]:
+    """The (group, fitted law) pairs to predict from, and why each group left out was left out
+    because its fit failed (a fit output where one group failed still predicts the others)."""
+    groups = [group] if group is not None else [g for g, c in curves.items() if c.has_laws]
+    for g in groups:
+        if g not in curves:
+            raise PredictError(f"{source}: no group {g!r} (groups: {', '.join(curves)})")
+    if law is not None and law not in LAWS:
+        raise PredictError(f"unknown law {law!r} (choose from: {', '.join(LAWS)})")
+    found, missing = [], []
+    for g in groups:
+        try:
+            found.append((g, fitted_law(source, curves[g], law, inputs)))
+        except PredictError as exc:
+            if group is not None or not _failed(curves[g], law, inputs):
+                raise
+            missing.append(str(exc).removeprefix(f"{source}: "))
+    return found, missing
+
+
+def not_predicted(source: Path, fits, law: str | None = None, sizes: np.ndarray | None = None) -> list[str]:
+    """Why each group that predict_rows (without `group`) leaves out was left out, one line each."""
+    return predictable(source, as_curves(fits), law, None, 2 if sizes is not None else 1)[1]
+
+
+def _failed(curve: CurveFits, law: str | None, inputs: int) -> bool:
+    """Whether the curve cannot be predicted because its fit failed (not because it was asked
+    for a law it never had)."""
+    if curve.error:
+        return True
+    name = law or curve.default_law(inputs)
+    entry = curve.laws.get(name) if name is not None else None
+    if name is None:
+        return any(not e.fitted for e in curve.laws.values())
+    return entry is not None and not entry.fitted
 
 
 def _grid(model, at: np.ndarray, sizes: np.ndarray) -> np.ndarray:

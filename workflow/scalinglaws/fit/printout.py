@@ -15,6 +15,8 @@ def table_fit_lines(fits: dict, table: str, group: str | None) -> list[str]:
         if fit.error:
             lines.append(f"not fitted: {fit.error}")
             continue
+        if fit.info.get("averaged"):
+            lines.append(f"note: {fit.info['averaged']}")
         for name in fit.law_names:
             entry = fit.laws[name]
             if not entry.fitted and entry.skipped and fit.selection:

@@ -145,6 +145,12 @@ class FitResult:
     def free(self) -> list[str]:
         return [p for p, e in self.params.items() if not e.fixed]
 
+    def unresolved(self) -> str | None:
+        """Why this fit says nothing that a plan or a summary may build on (the law's own
+        judgement, laws/base.py: the best-size law when its growth is not measured), or None."""
+        values = {p: e.value for p, e in self.params.items()}
+        return LAWS[self.name].unresolved(values, {p: e.ci95 for p, e in self.params.items()}, self.backtest)
+
     def all_warnings(self) -> list[str]:
         """The law's warnings and its backtest's, as `backtest: ...`."""
         return self.warnings + ([f"backtest: {self.backtest['warning']}"] if "warning" in self.backtest else [])
@@ -343,14 +349,28 @@ class CurveFits:
     def selected(self) -> set[str]:
         return {s["law"] for s in self.selection}
 
+    def picked(self) -> set[str]:
+        """The laws the selection picked: per number of inputs, the law the backtest selected, or
+        the one law fitted there when there was nothing to choose among (the law predictions use)."""
+        out = set()
+        for inputs in sorted({len(LAWS[n].x_names) for n in self.law_names if n in LAWS}):
+            judged = [c for c in self.selection if any(len(LAWS[n].x_names) == inputs for n in _judged(c))]
+            law = judged[0].get("law") if judged else self.default_law(inputs)
+            out |= {law} if law is not None else set()
+        return out
+
     def default_law(self, inputs: int) -> str | None:
         """The law the backtest selected among those with `inputs` inputs, else the first such
-        law that a prediction can be read from (a learning curve or a joint law)."""
+        law that a prediction can be read from (a learning curve or a joint law) and that was
+        not reported unfitted; None for a curve that could not be fitted at all."""
         for choice in self.selection:
             if choice.get("law") is not None and len(LAWS[choice["law"]].x_names) == inputs:
                 return choice["law"]
+        if self.error:
+            return None
         candidates = [n for n in self.law_names if n in LAWS and len(LAWS[n].x_names) == inputs]
         candidates = [n for n in candidates if LAWS[n].role is not Role.SIZE]  # the best size is no error
+        candidates = [n for n in candidates if n not in self.laws or self.laws[n].fitted]
         return candidates[0] if candidates else None
 
     def combination(self, inputs: int) -> dict | None:
@@ -373,6 +393,12 @@ class CurveFits:
             else:
                 out[k] = self.info[k]
         return out
+
+
+def _judged(choice: dict) -> list[str]:
+    """The laws a selection entry judged: its pick, its candidates and those it left out."""
+    names = [choice.get("law"), *choice.get("candidates", []), *choice.get("not_candidates", {})]
+    return [n for n in names if n in LAWS]
 
 
 def default_law_for(role: Role) -> str | None:

@@ -24,6 +24,7 @@ from ..errors import UserError
 from .combine import combine
 from .entry import fit_entry
 from .laws import LAWS, STUDY_ROLES, Prior, Role, default_laws, make_law, study_laws
+from .result import NotFitted
 from .selection import select_law
 from .uncertainty import Noise, Replicates, resample_seeds, runs_noise
 from .weights import error_draws, relative_errors
@@ -101,6 +102,10 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
         # the learning curve's points are weighed by their seed errors, each replicate's by its own
         reps = ((x[role], r[role], sd.get(role)) for r, sd in zip(replicate_data, replicate_sd))
         law = make_law(name, **law_options(name, spec, best_guess, noise[Role.CURVE]))
+        too_few = too_few_points(law, observed[role])
+        if too_few:
+            out[name] = NotFitted(name, too_few).to_json()
+            continue
         law.weigh(x[role], observed_sd.get(role))
         reps = Replicates(reps, "seeds within each shard (small-sample corrected), model selection redone", spec.seed)
         # backtests cut along n (the error surface's second input)
@@ -110,6 +115,17 @@ def fit_curve(runs: pd.DataFrame, spec: StudyFit, best_guess: float | None = Non
     out["selection"] = [c for c in (select_law(*g) for g in groups) if c]
     out["combination"] = [c for c in (combine(*g) for g in groups) if c]
     return out
+
+
+def too_few_points(law, y) -> str | None:
+    """Why the law is not fitted to these points, or None: a law needs more points than free
+    parameters, or it passes through every point (its fit then says nothing, and its bootstrap
+    and backtest cannot judge it)."""
+    y = np.asarray(y, float)
+    points, k = int((np.isfinite(y) & (y > 0)).sum()), len(law.free)
+    if points > k:
+        return None
+    return f"{points} point(s) for {k} parameters: a law needs more points than parameters (add shards or sizes)"
 
 
 def study_role(name: str) -> Role:

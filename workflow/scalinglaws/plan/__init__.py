@@ -5,7 +5,8 @@ curve.py    a curve's laws (power + size, or a joint law) as bootstrap replicate
 cost.py     FLOPs of a run under the study's protocol, the size knob, measured throughput
 target.py   target_error, data_factor_table, budget_split
 propose.py  propose_next: the next shards and sizes, by expected PI reduction per FLOP
-overlay.py  the proposal as a config overlay, and the jobs its rerun runs
+overlay.py  the proposal as a config overlay, and the jobs its rerun runs (and those the store holds)
+record.py   the config files a study's results were made with (results/<study>/configfiles.yaml)
 options.py  the subcommand's options (light: the CLI imports it at start)
 command.py  the subcommand
 """

@@ -6,7 +6,9 @@ A curve is read through a law that declares itself `plannable` (laws/base.py), i
 - a learning-curve law (power) with its `size_law` (size): eps(n) from the curve's law; the best
   size s(n) = k n^beta_p from the size law (its replicate i is paired with the curve law's
   replicate i: both were refitted to the same resampled seeds; if either lost replicates, they
-  are paired at random instead);
+  are paired at random instead). When the size law's growth is not measured (its own checks,
+  `unresolved`: an exponent whose CI reaches 0, a backtest off by more than 10x), the best size
+  is taken not to change: the measured best sizes, with their spread (`size_note` says so);
 - a joint law eps(m, n) (joint, joint-additive): the best size at n is the smallest m whose
   error is within the study's size tolerance of an infinitely large model's, the study's own
   definition of the best size (README), so the error there is (1 + tol) eps(inf, n).
@@ -50,10 +52,14 @@ class Curve:
             raise PlanError(f"group {group!r}: law {self.name!r} has no bootstrap samples; fit it with --bootstrap > 1")
         self.names = list(self.law.param_names)
         self.n_max = result.data_max
-        self.size_law = self.size_samples = None
+        self.n_min = float(result.x[:, result.axis].min())  # the smallest shard measured
+        self.size_law = self.size_samples = self.size_note = None
         if size is not None:
             self.size_law = size.law
             self.size_samples = _paired(size.samples, len(self.samples), seed)
+            self.size_note = _flat_note(size)
+            if self.size_note:  # its growth is not measured: the measured best sizes, with their spread
+                self.size_law, self.size_samples = size.law.flat(size.y, len(self.samples), seed)
 
     @property
     def joint(self) -> bool:
@@ -129,6 +135,18 @@ class Curve:
     def predict(self, n) -> dict[str, np.ndarray | None]:
         """The error at n (best size) with the CI of the mean curve and the PI of one new run."""
         return intervals(self.law, self.samples, self.noise, self.points(n), self.seed, CI_LEVEL)
+
+
+def _flat_note(size: FitResult) -> str | None:
+    """Why the curve's sizes come from the measured best sizes rather than the size law, or None."""
+    why = size.unresolved()
+    if why is None:
+        return None
+    low, high = float(np.min(size.y)), float(np.max(size.y))
+    return (
+        f"the best size does not change measurably over this range of n ({why}): sizes are the measured "
+        f"best sizes, {low:.4g} to {high:.4g} parameters (their median, and their spread as the interval)"
+    )
 
 
 def _paired(samples: np.ndarray, count: int, seed: int) -> np.ndarray:

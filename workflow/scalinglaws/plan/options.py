@@ -7,7 +7,13 @@ FACTORS = (2, 4, 10, 100)  # the "what k x data buys" table's default factors
 
 def add_parser(sub) -> None:
     """Register `plan` on the CLI's subparsers."""
-    s = sub.add_parser("plan", help="what a target error takes, what more data buys, and what to train next")
+    s = sub.add_parser(
+        "plan",
+        help="what a target error takes, what more data buys, and what to train next",
+        epilog="exit status: 0 the plan is printed (a target already reached included); 2 a mistake (one line: "
+        "a bad option, group or law, no fits or study config); 4 the target error is not reachable (below the "
+        "irreducible error's 95%% CI)",
+    )
     s.add_argument("fits", help="a study's results folder, a `scalinglaws fit` output folder, or a fits.json")
     s.add_argument(
         "--target-error",
@@ -61,9 +67,9 @@ def add_parser(sub) -> None:
     s.set_defaults(func=run)
 
 
-def run(args) -> None:
+def run(args) -> int:
     """Import the planner only when `plan` runs: every other subcommand (a training job above all)
     starts without scipy and pandas."""
     from .command import run as run_plan
 
-    run_plan(args)
+    return run_plan(args)

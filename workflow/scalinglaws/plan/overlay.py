@@ -62,14 +62,15 @@ def curve_names(study: Study, group: str) -> tuple[str, str]:
     return dataset, family
 
 
-def study_grid(study: Study, group: str) -> Grid:
-    """The curve's shards, sizes, shard factor and pool size in this study."""
+def study_grid(study: Study, group: str, stored=None) -> Grid:
+    """The curve's shards, sizes, shard factor and pool size in this study (and `stored`: which
+    of its jobs the store holds already, see Stored)."""
     dataset, family = curve_names(study, group)
     shards = study.shard_sizes_for(dataset)
     schedule = study.config["datasets"][dataset].get("shards", study.config["shards"])
     factor = float(schedule.get("factor", shards[-1] / shards[-2] if len(shards) > 1 else 2.0))
     sizes = sorted(int(s) for s in study.config["models"][family]["sizes"])
-    return Grid(shards, sizes, factor, float(study.datasets[dataset].pool_size))
+    return Grid(shards, sizes, factor, float(study.datasets[dataset].pool_size), stored)
 
 
 def make_overlay(study: Study, group: str, shards: list[int], sizes: list[int]) -> dict:
@@ -111,20 +112,52 @@ def rerun(study: Study, overlay: dict, root: Path | None) -> tuple[Study, dict[s
     return after, {k: v for k, v in counts.items() if v}
 
 
+class Stored:
+    """Which (size, shard) jobs of a curve, old or new, the store holds already (trained by this
+    study or by another that shares the store), by their identities in the study extended to
+    them: a round costs only the jobs that would run."""
+
+    def __init__(self, study: Study, group: str, root: Path | None):
+        self.study, self.group, self.root = study, group, root
+        self.known: dict[tuple[int, int], bool] = {}
+
+    def __call__(self, jobs) -> set[tuple[int, int]]:
+        """The (size, shard) pairs of `jobs` whose record is in the store."""
+        new = [job for job in jobs if job not in self.known]
+        if new:
+            self._look_up(sorted({n for _, n in new}), sorted({z for z, _ in new}))
+        return {job for job in jobs if self.known.get(job)}
+
+    def _look_up(self, shards: list[int], sizes: list[int]) -> None:
+        try:
+            after, _ = rerun(self.study, make_overlay(self.study, self.group, shards, sizes), self.root)
+        except UserError:
+            return  # a grid the config cannot express: nothing known, everything is counted
+        names = list(curve_names(self.study, self.group))
+        for key, job in after.jobs.items():
+            if names in after.labels[key]:
+                path = Path(after.job_file(key))
+                self.known[(job.size, job.n)] = (
+                    path if path.is_absolute() or self.root is None else self.root / path
+                ).exists()
+
+
 def write_overlay(path: Path | str, overlay: dict, comment: str) -> None:
     """The overlay as YAML, with `comment` on top, written atomically."""
     head = "".join(f"# {line}\n" for line in comment.splitlines())
     store.atomic_write_text(path, head + yaml.safe_dump(overlay, sort_keys=False))
 
 
-def proposal_for(fits: dict, group: str, study: Study, runs, factor: float) -> dict:
+def proposal_for(fits: dict, group: str, study: Study, runs, factor: float, root: Path | None = None) -> dict:
     """What `scalinglaws plan --data-factor K --next` proposes for one curve of a study, for its
-    report (no overlay written); {'error': why} when no proposal can be made."""
+    report (no overlay written; `root`: the folder snakemake runs in, whose store counts as
+    trained); {'error': why} when no proposal can be made."""
     from .propose import propose_next
     from .target import Context
 
     try:
         ctx = Context.from_fits(fits, group, None, study, runs)
-        return {**propose_next(ctx, study_grid(study, group), factor * ctx.curve.n_max), "factor": factor}
+        grid = study_grid(study, group, Stored(study, group, root))
+        return {**propose_next(ctx, grid, factor * ctx.curve.n_max), "factor": factor}
     except (UserError, KeyError, ValueError) as exc:
         return {"error": str(exc)}

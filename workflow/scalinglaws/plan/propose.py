@@ -46,6 +46,7 @@ class Grid:
     sizes: list[int]
     factor: float = 2.0  # the shard schedule's step
     pool: float = float("inf")  # the largest shard the dataset can give
+    stored: object = None  # (size, shard) jobs -> those the store holds already (overlay.Stored); None: none
 
     @property
     def size_factor(self) -> float:
@@ -154,9 +155,12 @@ class Round:
         added = [(z, n) for n in shards for z in all_sizes]
         return added + [(z, n) for z in sizes if z not in old_sizes for n in old_shards]
 
-    def cost(self, jobs) -> float:
+    def cost(self, jobs, all_jobs: bool = False) -> float:
+        """The FLOPs of the jobs that would run: those whose record is not in the store (every
+        one with `all_jobs`)."""
         p = self.ctx.protocol
-        return float(sum(p.members * p.flops(self.params(z), n) for z, n in jobs))
+        held = self.grid.stored(jobs) if self.grid.stored is not None and not all_jobs else set()
+        return float(sum(p.members * p.flops(self.params(z), n) for z, n in jobs if (z, n) not in held))
 
     def rows(self, jobs, shards: list[int]) -> np.ndarray:
         """The law's new measurements: a curve point per shard, or every (size, shard) job."""
@@ -201,7 +205,7 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
         return float(np.log(after(cov)[1][1] / after(cov)[1][0]))
 
     plan, cov, steps = Round(ctx, grid), info.cov, []
-    limit = round_factor * plan.cost(plan.jobs(grid.shards, grid.sizes, base=True))  # what the study has trained
+    limit = round_factor * plan.cost(plan.jobs(grid.shards, grid.sizes, base=True), all_jobs=True)  # the study's
     spent, candidates = 0.0, _candidates(ctx, grid, target_n)
     while candidates:
         scored = []
@@ -209,7 +213,8 @@ def propose_next(ctx: Context, grid: Grid, target_n: float, round_factor: float 
             jobs = plan.jobs([n], [z for z in sizes if z not in plan.sizes])
             new_cov = info.updated(cov, plan.rows(jobs, [n]))
             gain = width(cov) - width(new_cov)
-            scored.append((gain / plan.cost(jobs), n, sizes, jobs, new_cov))
+            cost = plan.cost(jobs)
+            scored.append((gain / cost if cost > 0 else (np.inf if gain > 0 else 0.0), n, sizes, jobs, new_cov))
         score, n, sizes, jobs, new_cov = max(scored, key=lambda s: s[0])
         if plan.shards and (score <= 0 or spent + plan.cost(jobs) > limit):
             break

@@ -125,7 +125,10 @@ def target_error(ctx: Context, error: float) -> dict:
     n_hat = crossing(lambda n: curve.error_at(n, curve.law.params_), error)
     n_reps = np.array([crossing(lambda n: curve.error_at(n, p), error) for p in curve.replicates()])
     status, reason = "reachable", None
-    if not np.isfinite(n_hat):
+    if n_hat <= curve.n_max:  # the data reach it: no extrapolation, least of all below the smallest shard
+        status, reason = "already reached", _reached(curve, n_hat, error)
+        n_hat, n_reps = max(n_hat, curve.n_min), np.maximum(n_reps, curve.n_min)
+    elif not np.isfinite(n_hat):
         status, reason = (
             "uncertain",
             (
@@ -134,7 +137,8 @@ def target_error(ctx: Context, error: float) -> dict:
             ),
         )
     elif not np.isfinite(n_reps).all():
-        reason = f"{np.mean(~np.isfinite(n_reps)):.0%} of the replicates never reach it: the interval is open above"
+        never = int((~np.isfinite(n_reps)).sum())  # as a count: 1 of 200 printed as "0%" read as none
+        reason = f"{never} of the {len(n_reps)} replicates never reach it: the interval is open above"
     out.update(
         status=status,
         reason=reason,
@@ -144,6 +148,24 @@ def target_error(ctx: Context, error: float) -> dict:
     params = None if not (curve.has_size and np.isfinite(n_hat)) else float(curve.size_estimate(n_hat))
     params_reps = curve.sizes_each(n_reps) if curve.has_size else None
     return {**out, **_sizes(ctx, params, params_reps), **_costs(ctx, params, n_hat, params_reps, n_reps)}
+
+
+def _reached(curve: Curve, n_hat: float, error: float) -> str:
+    """Where the measured shards already reach `error`, in words."""
+    if n_hat <= curve.n_min:
+        at = float(curve.error_at(curve.n_min, curve.law.params_))
+        return (
+            f"at n = {curve.n_min:.4g}, the smallest shard: the fit's error there is {at:.4g}, below the "
+            f"target {error:.4g}"
+        )
+    return f"at n = {n_hat:.4g}, inside the measured shards ({curve.n_min:.4g} to {curve.n_max:.4g})"
+
+
+def smallest_run(ctx: Context) -> tuple[float, float]:
+    """The parameters and FLOPs of one run on the smallest shard at its best size."""
+    curve = ctx.curve
+    params = float(curve.size_estimate(curve.n_min)) if curve.has_size else np.nan
+    return params, float(ctx.protocol.flops(params, curve.n_min))
 
 
 def data_factor_table(ctx: Context, factors=FACTORS) -> pd.DataFrame:
@@ -197,6 +219,15 @@ def budget_split(ctx: Context, budget: float) -> dict:
         n_reps, m_reps = np.array([split(p, q) for p, q in zip(curve.replicates(), curve.size_replicates())]).T
     if not np.isfinite(n_hat):
         raise PlanError(f"--budget {budget:g}: more than any data size up to {N_RANGE[1]:g} needs")
+    if n_hat < curve.n_min:  # the split would extrapolate below the data, down to n = 1
+        params, flops = smallest_run(ctx)
+        return {
+            "budget": budget,
+            "law": curve.name,
+            "status": "below the smallest run",
+            "reason": f"one run on the smallest shard, n = {curve.n_min:.4g}, at its best size ({params:.4g} "
+            f"parameters) costs {flops:.3g} FLOPs; the fit says nothing about less data",
+        }
     iv = curve.predict([n_hat]) if not curve.joint else _joint_predict(curve, m_hat, n_hat)
     error = {k: None if v is None else float(np.asarray(v)[0]) for k, v in iv.items()}
     return {

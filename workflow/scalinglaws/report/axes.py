@@ -8,7 +8,7 @@ of two; any other axis keeps matplotlib's decades.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, Locator, LogFormatterSciNotation, NullFormatter, NullLocator
+from matplotlib.ticker import Formatter, FuncFormatter, Locator, LogFormatterSciNotation, NullFormatter, NullLocator
 
 from ..plan.options import FACTORS
 
@@ -76,9 +76,29 @@ class _PlainLogFormatter(LogFormatterSciNotation):
         return number(x) if super().__call__(x, pos) else ""
 
 
+class _MinorLogLabels(Formatter):
+    """Labels of a log axis' minor ticks, chosen from the decades it spans when drawn: a learning
+    curve spans one or two decades, where matplotlib's own choice labelled only the two powers
+    of ten (0.01 and 0.1) and left the data between them unread."""
+
+    def __call__(self, x, pos=None):
+        lo, hi = sorted(self.axis.get_view_interval())
+        if not (lo > 0 and x > 0):
+            return ""
+        decades = np.log10(hi / lo)
+        coefficient = round(x / 10 ** np.floor(np.log10(x) + 1e-9))
+        keep = MINOR_LABELS[next(i for i, limit in enumerate(MINOR_DECADES) if decades <= limit)]
+        return number(x) if coefficient in keep else ""
+
+
+MINOR_DECADES = (0.5, 1.5, 2.5, np.inf)  # spans up to these many decades label ...
+MINOR_LABELS = ({2, 3, 4, 5, 6, 7, 8, 9}, {2, 3, 5}, {2, 5}, set())  # ... these minor ticks
+
+
 def plain_log_labels(ax, which: str = "y") -> None:
-    """A log axis labelled 0.01, 0.02, 0.1 rather than 10^-2, 2x10^-2 (no-op on a linear axis)."""
+    """A log axis labelled 0.01, 0.02, 0.1 rather than 10^-2, 2x10^-2 (no-op on a linear axis),
+    its minor ticks labelled where it spans few decades."""
     axis = ax.yaxis if which == "y" else ax.xaxis
     if axis.get_scale() == "log":
         axis.set_major_formatter(_PlainLogFormatter())
-        axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.5)))
+        axis.set_minor_formatter(_MinorLogLabels())

@@ -211,7 +211,16 @@ def size_figure(sizes: pd.DataFrame, title: str, metric: str = "mse"):
         )
     ax.set(xscale="log", yscale="log", xlabel="model size m (parameters)", ylabel=metric_label(metric), title=title)
     plain_log_labels(ax)
-    ax.legend(fontsize=7, ncol=2, title="training set size", title_fontsize=7)
+    # under the axes: inside, it covered the smallest shard's line (the highest one)
+    ax.legend(
+        fontsize=7,
+        ncol=2,
+        title="training set size",
+        title_fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        frameon=False,
+    )
     return fig
 
 
@@ -225,7 +234,7 @@ def best_size_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extrapolat
         band = size.redraw(extrapolate)
         p = size.params["beta_p"]
         ci = f" [{p.ci95[0]:.2f}, {p.ci95[1]:.2f}]" if p.ci95 else ""
-        words = exponent_words(p.value, p.ci95)
+        words = "not measured" if size.unresolved() else exponent_words(p.value, p.ci95)
         draw_intervals(ax, band, "C1", f"s(n) ~ n^{p.value:.2f}{ci}: {words}")
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel="parameters of the best model", title=title)
     label_powers_of_two(ax, curve["n"])
@@ -311,9 +320,10 @@ def _parity(ax, plot: dict, x, y, held, style: tuple) -> None:
     ax.set(xscale=scale, yscale=scale, xlabel=f"observed {y_label}", ylabel=f"predicted {y_label}")
 
 
-def _backtest_panel(ax, result: FitResult, label: str, color, y_label: str) -> None:
+def _backtest_panel(ax, result: FitResult, label: str, color, y_label: str, x_labels=None) -> None:
     """Each backtest split's predictions of the held-out points next to what was observed, on
-    log axes; every observed point is drawn once, so 48 points stay readable."""
+    log axes; every observed point is drawn once, so 48 points stay readable. The x axis is
+    named as the fit panel's: a table's column name (`x_labels`), else the law's input."""
     bt = result.backtest
     splits = [s for s in bt["splits"] if "predicted" in s]
     shades = plt.cm.plasma(np.linspace(0, 0.8, len(splits))) if len(splits) > 1 else [color]
@@ -340,13 +350,20 @@ def _backtest_panel(ax, result: FitResult, label: str, color, y_label: str) -> N
     ax.set(
         xscale="log",
         yscale="log",
-        xlabel=f"{INPUT_LABEL.get(bt['axis'], bt['axis'])} (held out)",
+        xlabel=f"{_axis_label(result, bt['axis'], x_labels)} (held out)",
         ylabel=y_label,
         title=title,
     )
     if seen:
         ax.set_xlim(held.min() / 1.4, held.max() * 1.4)
         label_powers_of_two(ax, held)
+
+
+def _axis_label(result: FitResult, name: str, x_labels=None) -> str:
+    """The label of the law's input `name`: the table's column for it, else its words."""
+    if x_labels and name in result.inputs and len(x_labels) == len(result.inputs):
+        return x_labels[result.inputs.index(name)]
+    return INPUT_LABEL.get(name, name)
 
 
 def _compute_panel(ax, result: FitResult, label: str, color) -> None:
@@ -383,15 +400,15 @@ def law_figure(
             notes.append(f"{label + ': ' if label else ''}not fitted: {entry.reason}")
             continue
         _fit_panel(axes[0], entry, label, f"C{i}", x_labels, y_label, extrapolate)
-        _backtest_panel(axes[1], entry, label, f"C{i}", y_label)
+        _backtest_panel(axes[1], entry, label, f"C{i}", y_label, x_labels)
         if "compute_optimal" in entry.extras:
             _compute_panel(axes[2], entry, label, f"C{i}")
     for i, note in enumerate(notes):
         axes[0].text(0.02, 0.95 - 0.08 * i, note, transform=axes[0].transAxes, fontsize=7, va="top", wrap=True)
     for ax in axes:
         plain_log_labels(ax)
-        if ax.get_legend_handles_labels()[0]:
-            below(ax, fontsize=6, y=-0.2)
+        if ax.get_legend_handles_labels()[0]:  # 8 points: read on a summary page, the figure is shown at ~60%
+            below(ax, fontsize=8, y=-0.2)
     axes[0].set_title(title)
     with warnings.catch_warnings():  # many groups' legends below the axes cannot fit the layout;
         warnings.filterwarnings("ignore", "Tight layout not applied")  # savefig's tight bbox keeps them

@@ -40,7 +40,8 @@ STYLE = """.sl-summary{font-family:sans-serif;max-width:60em;line-height:1.4}
 .sl-summary table{border-collapse:collapse;margin:.5em 0}
 .sl-summary td,.sl-summary th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
 .sl-summary img{max-width:100%;display:block;margin-top:1em}
-.sl-summary figcaption{font-size:90%;color:#444}"""
+.sl-summary figcaption{font-size:90%;color:#444}
+.sl-summary code::before,.sl-summary code::after{content:none}"""  # the report's prose style adds backticks
 
 
 def next_step(proposal: dict | None) -> str | None:
@@ -61,9 +62,8 @@ def next_step(proposal: dict | None) -> str | None:
         f"To predict the error at n = {number(proposal['target_n'])} better, train the new shards {shards} "
         f"with the new sizes {sizes}.{cost}{hours}{'.' if cost else ''} The 95% prediction interval there "
         f"would narrow from {_span(proposal['now']['pi'])} to about {_span(proposal['after']['pi'])}. Write it as a "
-        f"config overlay with <code>scalinglaws plan {html.escape(proposal.get('results', 'results/STUDY'))} --data-factor "
-        f"{proposal['factor']:g} --next --out overlay.yaml</code>, then run "
-        "<code>snakemake --configfile config.yaml overlay.yaml</code>."
+        f"config overlay with <code>{html.escape(proposal['plan'])}</code>, then run "
+        f"<code>{html.escape(proposal['command'])}</code>."
     )
 
 
@@ -100,7 +100,13 @@ def law_sentences(fit: CurveFits, metric: str) -> list[str]:
             )
         out.append(text)
     size = fit.get(SIZE_LAW)
-    if size:
+    if size and size.unresolved():  # the law's own checks reject it: no growth is claimed
+        out.append(
+            f"The best size does not change measurably over this range of n: the measured best sizes are "
+            f"{number(size.y.min())} to {number(size.y.max())} parameters; the fitted growth is not resolved "
+            f"({size.unresolved()})."
+        )
+    elif size:
         b = size.params["beta_p"]
         out.append(f"The best model size grows as n^{b.value:.2f}{_ci(b, 2)}: {exponent_words(b.value, b.ci95)}.")
     for result in fit.fitted():

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import store
-from ..fit.result import CurveFits, FitResult, NotFitted, as_curves, read_fits
+from ..fit.grid import EXTRAPOLATE
+from ..fit.result import CurveFits, FitResult, NotFitted, as_curves
 from .figures import law_figure, save
 
 MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
@@ -18,7 +19,7 @@ def law_table(fits) -> pd.DataFrame:
     """One row per (curve, law, parameter): the fitted-law table of the report."""
     rows = []
     for key, fit in as_curves(fits).items():
-        selected = fit.selected()
+        selected = fit.picked()  # the law the backtest selected, or the only one it could have
         for name in fit.law_names:
             entry = fit.laws.get(name)
             # how many runs the curve had and how many diverged ones were left out (study fits)
@@ -62,19 +63,38 @@ def law_table(fits) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_outputs(fits: dict, out_dir, title: str, figures: bool = True) -> list[Path]:
+def write_outputs(fits: dict, out_dir, title: str, figures: bool = True, every_figure: bool = False) -> list[Path]:
     """fits.json, laws.csv and figures/<law>.{png,pdf} (every group in one figure per law; a
-    group or law that was not fitted appears there as a note saying why)."""
+    group that was not fitted appears there as a note saying why). A law no group could fit gets
+    no figure (an empty one said nothing), and one left from an earlier fit is removed, unless
+    `every_figure` (a workflow that declares a figure per law: the note is its content)."""
     out_dir = Path(out_dir)
     store.atomic_write_json(out_dir / "fits.json", fits)
     store.atomic_write_text(out_dir / "laws.csv", law_table(fits).to_csv(index=False))
     written = [out_dir / "fits.json", out_dir / "laws.csv"]
-    curves = read_fits(fits)
+    if figures:
+        written += write_figures(fits, out_dir / "figures", title, every_figure)
+    return written
+
+
+def write_figures(
+    fits, out_dir, title: str, every_figure: bool = False, extrapolate: float = EXTRAPOLATE
+) -> list[Path]:
+    """<law>.{png,pdf} in `out_dir` for every law of a table's fits (see write_outputs); also
+    what `scalinglaws plot --fits` redraws from a fit's output alone."""
+    out_dir, written = Path(out_dir), []
+    curves = as_curves(fits)
     first = next(iter(curves.values()))
-    for name in first.law_names if figures else []:
+    for name in first.law_names:
+        if not every_figure and not any(fit.get(name) for fit in curves.values()):
+            for ext in ("png", "pdf"):
+                (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
+            continue
         entries = _figure_entries(curves, name)
-        fig = law_figure(entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"])
-        written += save(fig, out_dir / "figures" / name)
+        fig = law_figure(
+            entries, f"{title}: {name}", x_labels=first.info["x"], y_label=first.info["y"], extrapolate=extrapolate
+        )
+        written += save(fig, out_dir / name)
     return written
 
 

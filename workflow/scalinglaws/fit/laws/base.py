@@ -278,6 +278,12 @@ class Law:
         """Law-specific results for the report (regions, compute-optimal allocation, ...)."""
         return {}
 
+    @classmethod
+    def unresolved(cls, params: dict, ci: dict, backtest: dict) -> str | None:
+        """Why a fit of this law, though it ran, says nothing that a plan or a summary may build
+        on (its values, 95% CIs and backtest given), or None: by default it does."""
+        return None
+
     def summary(self) -> str:
         """A printable table: formula, each parameter with its CI and bounds, then warnings."""
         if self.params_ is None:
