@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+from scalinglaws.fit.curves import read_fits  # noqa: E402
 from scalinglaws.fit.external import TableSpec, fit_table  # noqa: E402
 from scalinglaws.fit.laws import make_law  # noqa: E402
 from scalinglaws.fit.predict import default_prediction  # noqa: E402
-from scalinglaws.fit.result import read_fits  # noqa: E402
 
 BEND = {"a": 0.0, "b": 5.0, "c0": 0.1, "c1": 0.6, "f1": 0.1}
 

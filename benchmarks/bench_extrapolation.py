@@ -61,9 +61,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+from scalinglaws.fit.curves import read_fits  # noqa: E402
 from scalinglaws.fit.laws import make_law  # noqa: E402
 from scalinglaws.fit.predict import default_prediction  # noqa: E402
-from scalinglaws.fit.result import read_fits  # noqa: E402
 
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves.csv"
 

@@ -9,10 +9,10 @@ import pytest
 from scipy.special import logsumexp
 
 from scalinglaws.fit.combine import Mixture, stacking_weights
+from scalinglaws.fit.curves import read_fits
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.laws import make_law
 from scalinglaws.fit.predict import default_prediction
-from scalinglaws.fit.result import read_fits
 from scalinglaws.fit.uncertainty import Noise, shared_draws
 
 BEND = {"a": 0.0, "b": 5.0, "c0": 0.1, "c1": 0.6, "d1": 3e5, "f1": 0.1}  # a sharp break near n = 3e5

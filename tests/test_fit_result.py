@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scalinglaws.fit.curves import CurveFits, read_fits
 from scalinglaws.fit.entry import fit_law
 from scalinglaws.fit.intervals import intervals
 from scalinglaws.fit.laws import PowerLaw, make_law
-from scalinglaws.fit.result import CurveFits, FitResult, NotFitted, PredictError, read_fits
+from scalinglaws.fit.result import FitResult, NotFitted, PredictError
 from scalinglaws.fit.uncertainty import Replicates, resample_runs, runs_noise
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "tiny_fits.json"

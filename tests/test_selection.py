@@ -13,10 +13,10 @@ import pytest
 
 from scalinglaws.cli import main
 from scalinglaws.fit.backtest import backtest
+from scalinglaws.fit.curves import read_fits
 from scalinglaws.fit.external import TableError, TableSpec, fit_table
 from scalinglaws.fit.laws import BrokenPowerLaw, make_law
 from scalinglaws.fit.predict import default_prediction
-from scalinglaws.fit.result import read_fits
 from scalinglaws.fit.selection import select_law
 
 

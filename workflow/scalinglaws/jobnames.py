@@ -62,7 +62,7 @@ def not_fitted(fits_path) -> list[str]:
     (one shard, as many parameters as points) must not end as "done" with exit status 0."""
     import json
 
-    from .fit.result import read_fits
+    from .fit.curves import read_fits
 
     try:
         with open(fits_path) as f:

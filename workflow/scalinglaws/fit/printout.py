@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .combine import describe as describe_combination
-from .result import read_fits
+from .curves import read_fits
 from .selection import describe
 
 

@@ -24,10 +24,11 @@ import numpy as np
 
 from ..aggregate.selection import SIZE_TOLERANCE
 from ..errors import UserError
+from ..fit.curves import as_curves
 from ..fit.intervals import intervals
 from ..fit.laws import LAWS, Role, plannable
 from ..fit.predict import fitted_law
-from ..fit.result import FitResult, as_curves
+from ..fit.result import FitResult
 from ..fit.uncertainty import CI_LEVEL, derived_interval
 
 

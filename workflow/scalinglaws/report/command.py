@@ -68,7 +68,7 @@ def cmd_plot(args) -> None:
 def redraw_fit(args) -> None:
     """Redraw a `scalinglaws fit` output's figures from its fits.json alone (no refit): after a
     change to the figures, or out to another --extrapolate."""
-    from ..fit.result import load_fits, read_fits
+    from ..fit.curves import load_fits, read_fits
     from ..report.tables import write_figures
 
     source, fits = load_fits(args.fits)

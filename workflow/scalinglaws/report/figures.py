@@ -22,10 +22,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..fit.curves import CurveFits, as_curve, as_curves, default_law_for  # noqa: E402
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
 from ..fit.laws import Role  # noqa: E402
-from ..fit.result import CurveFits, FitResult, NotFitted, as_curve, as_curves, as_result, default_law_for  # noqa: E402
+from ..fit.result import FitResult, NotFitted, as_result  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
 from .axes import (
     DATA_FACTORS,

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..fit.combine import Mixture, shown
+from ..fit.curves import CurveFits, as_curve, as_curves, default_law_for
 from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
 from ..fit.laws import Role
 from ..fit.predict import PredictError, default_prediction, predict_rows
-from ..fit.result import CurveFits, Estimate, as_curve, as_curves, default_law_for
+from ..fit.result import Estimate
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from .. import store
+from ..fit.curves import CurveFits, as_curves
 from ..fit.grid import EXTRAPOLATE
-from ..fit.result import CurveFits, FitResult, NotFitted, as_curves
+from ..fit.result import FitResult, NotFitted
 from .figures import law_figure, save
 
 MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
