@@ -61,6 +61,10 @@ NOT_RUN = {
         "about a minute of L-BFGS from 4,500 starts; tests/test_chinchilla.py fits the same table"
     ),
     "scalinglaws predict results/chinchilla/fits.json --at 7e10 --size 1.4e12": "needs the Chinchilla fit above",
+    "scalinglaws plan results/default --target-error 0.012 --next": (
+        "plans a round of the real default study, then trains it for minutes; benchmarks/next_rounds.py runs "
+        "such rounds and tests/test_rounds.py the tiny study's"
+    ),
     "snakemake --cores all --configfile config.yaml overlay.yaml": (
         "trains the overlay's jobs; tests/test_plan.py runs the command plan prints, as printed"
     ),
