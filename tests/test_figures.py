@@ -10,7 +10,7 @@ from matplotlib.collections import PolyCollection
 
 from scalinglaws.aggregate.curves import learning_curve
 from scalinglaws.fit.study import StudyFit, fit_study
-from scalinglaws.report import figures
+from scalinglaws.report import figures, law_figures
 from scalinglaws.report.axes import label_powers_of_two, number
 
 SHARDS = [128 * 2**k for k in range(8)]
@@ -78,7 +78,7 @@ def test_the_fit_is_not_drawn_through_the_small_data_points_it_left_out(study):
     assert fit["power"]["regions"]["small_data_n"][:1] == [128] and start >= 256
     for fig in (
         figures.learning_curve_figure(curve, fit, "d / f"),
-        figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
+        law_figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
     ):
         ax = fig.axes[0]
         fitted = [
@@ -102,7 +102,7 @@ def test_gamma_is_labelled_with_its_value_and_the_bands_are_in_the_legend(study)
     gamma = fit["power"]["params"]["gamma"]["value"]
     for fig in (
         figures.learning_curve_figure(curve, fit, "d / f"),
-        figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
+        law_figures.law_figure([("", fit["power"])], "power", y_label="test MSE"),
     ):
         ax = fig.axes[0]
         labels = texts(ax)
@@ -124,14 +124,14 @@ def test_axes_name_the_quantity_and_label_powers_of_two_as_integers(study):
     ax = figures.size_figure(sizes, "d / f", "mse").axes[0]
     assert ax.get_ylabel() == "test MSE" and "metric" not in ax.get_ylabel() and "parameters" in ax.get_xlabel()
     for name in ("power", "joint", "size"):
-        fig = figures.law_figure([("", fit[name])], name, y_label="test MSE")
+        fig = law_figures.law_figure([("", fit[name])], name, y_label="test MSE")
         assert fig.axes[0].get_xlabel() == "training examples n"
         assert fig.axes[1].get_xlabel() == "training examples n (held out)"
 
 
 def test_the_joint_legend_says_what_m_is(study):
     _, fit = study
-    labels = texts(figures.law_figure([("", fit["joint"])], "joint", y_label="test MSE").axes[0])
+    labels = texts(law_figures.law_figure([("", fit["joint"])], "joint", y_label="test MSE").axes[0])
     assert "m = 100 parameters: fit" in labels and "m = 30000 parameters: fit" in labels
     assert not any("e+" in t for t in labels)
 
@@ -140,14 +140,14 @@ def test_the_backtest_panel_has_log_axes_and_draws_each_observed_point_once(stud
     _, fit = study
     bt = fit["joint"]["backtest"]
     held = {(n, o) for s in bt["splits"] if "predicted" in s for n, o in zip(s["n"], s["observed"])}
-    ax = figures.law_figure([("", fit["joint"])], "joint", y_label="test MSE").axes[1]
+    ax = law_figures.law_figure([("", fit["joint"])], "joint", y_label="test MSE").axes[1]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     observed = [line for line in ax.get_lines() if line.get_label() == "observed"]
     assert len(observed) == 1 and len(observed[0].get_xdata()) == len(held)
     assert len(fit["joint"]["data"]["y"]) == 48
     assert not any("e+" in t for t in texts(ax)) and not any("e+" in t for t in tick_labels(ax.xaxis))
     # a 1-input law whose backtest spans less than a decade is on a log axis as well
-    assert figures.law_figure([("", fit["power"])], "power", y_label="test MSE").axes[1].get_yscale() == "log"
+    assert law_figures.law_figure([("", fit["power"])], "power", y_label="test MSE").axes[1].get_yscale() == "log"
 
 
 def test_numbers_read_as_written():
@@ -166,7 +166,7 @@ PANEL_WORDS = r"\bpanels?\b|\b(Left|Middle|Right)\b|\b(left|middle|right) (panel
 def test_no_caption_names_a_panel_its_figure_does_not_have(study):
     curve, fit = study
     law = (REPORT / "law.rst").read_text()
-    axes = len(figures.law_figure([("", fit["power"])], "power", y_label="test MSE").axes)
+    axes = len(law_figures.law_figure([("", fit["power"])], "power", y_label="test MSE").axes)
     named = re.findall(r"(First|Second|Third) panel( \(chinchilla only\))?", law)
     assert named and not re.search(r"\b(Left|Middle|Right)\b", law)
     assert all(["First", "Second", "Third"].index(word) < axes for word, only in named if not only)
@@ -219,7 +219,7 @@ def test_figures_of_issue_25_legend_backtest_axis_and_minor_ticks(study):
     ax = fig.axes[0]
     legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.y1 <= frame.y0  # under the axes, over none of the lines
-    fig = figures.law_figure([("", fit["power"])], "power", x_labels=["x"], y_label="error")
+    fig = law_figures.law_figure([("", fit["power"])], "power", x_labels=["x"], y_label="error")
     assert fig.axes[0].get_xlabel() == "x" and fig.axes[1].get_xlabel() == "x (held out)"
     fig = figures.learning_curve_figure(curve, fit, "d / f")
     ax = fig.axes[0]

@@ -11,7 +11,8 @@ from .. import store
 from ..fit.curves import CurveFits, as_curves
 from ..fit.grid import EXTRAPOLATE
 from ..fit.result import FitResult, NotFitted
-from .figures import law_figure, save
+from .figures import save
+from .law_figures import law_figure
 
 MAX_DRAWN, MAX_NOTES = 8, 3  # groups drawn in one law's figure, and notes of groups not fitted
 
