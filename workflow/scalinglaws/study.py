@@ -21,7 +21,7 @@ from .datasets import DataError, make_dataset
 from .datasets import code_version as data_code_version
 from .datasets.shards import shard_sizes
 from .errors import ConfigError
-from .models import ModelError, family
+from .models import ModelError, UserFamily, family
 from .train.spec import TrainSpec
 
 # The modules whose code determines a training job's numbers (checkpoints, GPU slots, timing do not);
@@ -113,6 +113,7 @@ class Study:
         try:
             self.datasets = {name: make_dataset(name, opts, c["seed"]) for name, opts in c["datasets"].items()}
             self.families = {name: family(name, opts) for name, opts in c["models"].items()}
+            self._check_user_models()
         except (DataError, ModelError) as exc:
             raise ConfigError(f"{source}: {exc}") from None
         self.train_spec = self._train_spec()
@@ -128,6 +129,15 @@ class Study:
     @classmethod
     def from_file(cls, path: str | Path) -> "Study":
         return cls(load_config_file(path), source=str(path))
+
+    def _check_user_models(self) -> None:
+        """A user's model is built and run on every dataset's shapes before any job trains."""
+        for fname, fam in self.families.items():
+            if isinstance(fam, UserFamily):
+                given = self.config["models"][fname]
+                options = {k: v for k, v in given.items() if k not in ("sizes", "type")}
+                for ds in self.datasets.values():
+                    fam.check(f"models.{fname}.type", given["sizes"], ds.input_shape, ds.num_outputs, ds.task, options)
 
     def _train_spec(self) -> TrainSpec:
         t = dict(self.config["training"])
@@ -166,7 +176,7 @@ class Study:
             given = self.config["models"][fname]
             kind = given.get("type", fname)
             options = {**fam.defaults, **{k: v for k, v in given.items() if k not in ("sizes", "type")}}
-            out.append((fname, kind, options, identity.code_version(*TRAINER_CODE, fam.source)))
+            out.append((fname, kind, options, identity.code_version(*TRAINER_CODE, *fam.sources)))
         return out
 
     def _expand(self) -> None:
@@ -225,6 +235,11 @@ class Study:
                     raise ConfigError(
                         f"pruning.points[{i}]: (dataset {where[0]}, family {where[1]}, size {where[2]}, "
                         f"n {where[3]}) is not a trained point of the study"
+                    )
+                if isinstance(self.families[where[1]], UserFamily):
+                    raise ConfigError(
+                        f"pruning.points[{i}]: family {where[1]} is a user's model; pruning masks the built-in "
+                        "families' stacked linear layers only"
                     )
                 job = trained[where]
                 labels = {"dataset": where[0], "family": where[1]}  # pruning's tables read them from the record

@@ -1,15 +1,19 @@
 """Model-family registry: a config's `models` key names families; `type` defaults to that key.
 
+`type` may also name a user's own model, "my_model.py:build" or "package.module:build" (user.py).
 The registry itself imports no torch (building a study's DAG must stay fast); a family's
-module is imported only when an ensemble is built.
+module is imported only when an ensemble is built, or when a user's model is checked.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 from ..errors import UserError
+from ..userfile import is_user_code, load_attr
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,29 @@ class Family:
     defaults: dict = field(default_factory=dict)
 
     @property
-    def source(self) -> str:
-        return f"models/{self.module}.py"
+    def sources(self) -> tuple[str, ...]:
+        """The code of its runs' identity."""
+        return (f"models/{self.module}.py",)
+
+
+@dataclass(frozen=True)
+class UserFamily:
+    """A user's `build` function; every config key but `type` and `sizes` is one of its options."""
+
+    spec: str  # "my_model.py:build"
+    path: Path  # its source file: the identity of every run of it
+    build: Callable
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return ("models/user.py", str(self.path))
+
+    def check(self, field: str, sizes: list[int], input_shape, num_outputs: int, task: str, options: dict) -> None:
+        """Build and run the module at every size (user.check_build); ModelError names the problem."""
+        from .user import check_build
+
+        check_build(self.build, self.spec, field, sizes, input_shape, num_outputs, task, options, ModelError)
 
 
 FAMILIES: dict[str, Family] = {
@@ -38,8 +63,13 @@ class ModelError(UserError):
     """Bad model configuration; the message names the key."""
 
 
-def family(name: str, options: dict) -> Family:
+def family(name: str, options: dict) -> Family | UserFamily:
     kind = options.get("type", name)
+    if is_user_code(kind):
+        build, path = load_attr(kind, f"models.{name}.type", ModelError)
+        if not callable(build):
+            raise ModelError(f"models.{name}.type: {kind} is not a function build(size, input_shape, num_outputs)")
+        return UserFamily(kind, path, build)
     if kind not in FAMILIES:
         raise ModelError(f"models.{name}.type: unknown model family '{kind}' (known: {', '.join(sorted(FAMILIES))})")
     fam = FAMILIES[kind]
@@ -50,8 +80,17 @@ def family(name: str, options: dict) -> Family:
     return fam
 
 
-def build_ensemble(kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict):
-    """Instantiate family `kind` for these member seeds, with its defaults under `options`."""
+def build_ensemble(
+    kind: str, seeds: list[int], size: int, input_shape, num_outputs: int, options: dict, task: str | None = None
+):
+    """Instantiate family `kind` for these member seeds, with its defaults under `options`;
+    `task` ("lm", ...) tells a user's module what its outputs are (user.py)."""
+    if is_user_code(kind):
+        from .user import ModuleEnsemble
+
+        build, _ = load_attr(kind, "models.type", ModelError)
+        kwargs = {k: v for k, v in options.items() if k not in ("type", "sizes")}
+        return ModuleEnsemble(seeds, build, size, tuple(input_shape), num_outputs, kwargs, task)
     fam = FAMILIES[kind]
     cls = getattr(importlib.import_module(f".{fam.module}", __name__), fam.cls)
     kwargs = {**fam.defaults, **{k: v for k, v in options.items() if k not in ("type", "sizes")}}

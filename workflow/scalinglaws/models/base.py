@@ -55,6 +55,11 @@ class Ensemble(nn.Module):
         """Examples per evaluation chunk; families with large activations per example take fewer."""
         return budget
 
+    def member_buffers(self) -> list[torch.Tensor]:
+        """Per-member state that training changes besides the parameters (a user's BatchNorm
+        statistics): early stopping and checkpoints keep it with the weights."""
+        return []
+
 
 def layer_seeds(seeds: list[int], index: int) -> list[int]:
     """Per-member seeds for a model's `index`-th tensor, so tensors of equal shape differ."""

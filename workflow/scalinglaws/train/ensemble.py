@@ -114,7 +114,7 @@ class ReferenceSteps:
         schedule = Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
         self.opt = EnsembleAdam(model.parameters(), lrs, weight_decay=spec.weight_decay, schedule=schedule)
         # what early stopping saves and restores: the weights, and Adam's moments for the anneal
-        self.state = list(model.parameters()) + self.opt.m + self.opt.v
+        self.state = list(model.parameters()) + self.opt.m + self.opt.v + model.member_buffers()
         self.loss = torch.zeros(model.members, device=xtr.device)  # the last step's loss per member
 
     def train(self, idx: torch.Tensor, active: torch.Tensor) -> None:

@@ -88,7 +88,7 @@ class FusedAdam(FlatAdam):
         self.t += 1
         lrs = self.scheduled_lrs()
         E, P = self.p.shape
-        grid = (E, -(-P // self.BLOCK))
+        grid = (-(-P // self.BLOCK), E)  # blocks first: CUDA's second grid axis stops at 65535 blocks
         _adam_kernel()[grid](
             self.p,
             grad,
@@ -121,8 +121,8 @@ def _adam_kernel():
     def adam(
         p_ptr, g_ptr, m_ptr, v_ptr, lr_ptr, active_ptr, t_ptr, P, log_b1, log_b2, b1, b2, eps, wd, BLOCK: tl.constexpr
     ):
-        row = tl.program_id(0)  # one member per grid row, its elements in BLOCK-sized pieces
-        cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+        row = tl.program_id(1)  # one member per grid row, its elements in BLOCK-sized pieces
+        cols = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         mask = cols < P
         offs = row.to(tl.int64) * P + cols
         t = tl.load(t_ptr)  # float64: 1 - b2**t is accurate even while t is small
@@ -229,7 +229,8 @@ class FastSteps:
         self.opt = make_adam(
             self.flat, lrs, spec.weight_decay, Schedule(spec.schedule, spec.warmup, spec.steps_for(len(xtr)))
         )
-        self.state = [self.flat, self.opt.m, self.opt.v]  # what early stopping saves and restores
+        # what early stopping saves and restores
+        self.state = [self.flat, self.opt.m, self.opt.v, *model.member_buffers()]
         self.idx = torch.zeros(max_chunk, E, batch, dtype=torch.long, device=self.device)
         self.row = torch.zeros(1, dtype=torch.long, device=self.device)
         self.loss = torch.zeros(E, device=self.device)  # the last step's loss per member

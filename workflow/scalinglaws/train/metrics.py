@@ -35,7 +35,8 @@ def evaluate(
     model, x: torch.Tensor, y: torch.Tensor, task: str, batch: int, metric: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, metric) per member over a whole split; the metric is named in METRICS."""
-    batch = model.eval_rows(batch)
+    batch, training = model.eval_rows(batch), model.training
+    model.eval()  # dropout and the like off (a user's module may have them; user.py)
     loss_sum = torch.zeros(model.members, device=x.device)
     wrong = torch.zeros(model.members, device=x.device)
     for i in range(0, len(x), batch):
@@ -45,5 +46,6 @@ def evaluate(
         loss_sum += member_loss(out.float(), yy, task) * len(xb)
         if task == "classification":
             wrong += (out.argmax(-1) != yy).float().sum(1)
+    model.train(training)
     loss = loss_sum / len(x)
     return loss, METRICS[metric or DEFAULT_METRIC[task]](loss, wrong / len(x))

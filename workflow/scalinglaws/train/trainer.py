@@ -84,7 +84,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
     members = Members(spec.seeds, spec.learning_rates)
     E, n = len(members), len(train)
     model = build_ensemble(
-        job.family, members.seed_of, job.size, train.x.shape[1:], job.num_outputs, job.model_options
+        job.family, members.seed_of, job.size, train.x.shape[1:], job.num_outputs, job.model_options, task
     ).to(dev)
     if options.setup is not None:
         options.setup(model)

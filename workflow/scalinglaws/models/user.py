@@ -1,0 +1,151 @@
+"""A user's own model in plain PyTorch, trained as a batched ensemble like the built-in families.
+
+`models.<name>.type: "my_model.py:build"` (or "package.module:build") names a function
+`build(size, input_shape, num_outputs, **options) -> torch.nn.Module`, the options being the config
+entry's other keys. The module maps a float batch (B, *input_shape) to (B, num_outputs), or, for a
+language model's token windows (B, T) of int64 ids, to (B, T, num_outputs) logits.
+
+The ensemble builds one module per member, each under its member's seed, stacks their parameters
+(torch.func.stack_module_state) and runs them all at once with vmap over functional_call, so that
+both step loops (ensemble.py's reference loop, fast.py's flat buffer and CUDA graphs) train it as
+they train the built-in families. Parameters are counted from the module; FLOPs come from its
+`flops_per_example()` if it has one, else 6 x parameters per example, times the window's length
+for token windows (6 per parameter per token, as Kaplan et al. count).
+
+Buffers are stacked too, one per member, and a module that updates them (BatchNorm's running
+statistics) updates its member's own; early stopping and checkpoints keep them with the weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+
+from .base import Ensemble, member_generator
+
+LOGIT_BUDGET = 2**24  # outputs per evaluation chunk (all members together), as transformer.py
+
+
+def member_init_seed(seed: int) -> int:
+    """The torch seed under which member `seed`'s module is built (its init stream, base.py)."""
+    return int(member_generator(seed, 0).initial_seed())
+
+
+def build_member(build, seed: int, size: int, input_shape: tuple, num_outputs: int, options: dict):
+    """One member's module, built under its own seed without touching the global RNG state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(member_init_seed(seed))
+        return build(int(size), tuple(input_shape), int(num_outputs), **options)
+
+
+class ModuleEnsemble(Ensemble):
+    """E copies of a user's module, one per member seed. forward: (E, B, *input) -> (E, B, ...)."""
+
+    def __init__(
+        self, seeds: list[int], build, size: int, input_shape: tuple, num_outputs: int, options: dict, task: str
+    ):
+        super().__init__(seeds)
+        models = [build_member(build, s, size, input_shape, num_outputs, options) for s in seeds]
+        params, buffers = stack_module_state(models)
+        # the template whose code runs, its tensors replaced by each member's slice; kept out of
+        # the module tree (a list), so that its own parameters are neither trained nor counted
+        self._template = [models[0].to("meta")]
+        self._names = {name: name.replace(".", "__") for name in [*params, *buffers]}
+        for name, value in params.items():
+            self.register_parameter(self._names[name], torch.nn.Parameter(value.detach().clone()))
+        for name, value in buffers.items():
+            self.register_buffer(self._names[name], value.clone())
+        self._params, self._buffers_of = list(params), list(buffers)
+        # positions predicted per example: every token of a language model's window, else one
+        self.positions = int(input_shape[0]) if task == "lm" else 1
+        self.tokens = task == "lm"  # token ids are stored as bytes; the module gets int64, as nn.Embedding wants
+        self.num_outputs = int(num_outputs)
+        self._flops = getattr(models[0], "flops_per_example", None)
+        self._flops = self._flops() if callable(self._flops) else None
+        self.vmapped = vmap(self._member_forward, randomness="different")
+
+    def _member_forward(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(self._template[0], (params, buffers), (x,))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = {name: getattr(self, self._names[name]) for name in self._params}
+        buffers = dict(zip(self._buffers_of, self.member_buffers()))
+        return self.vmapped(params, buffers, x.long() if self.tokens else x)
+
+    def member_buffers(self) -> list[torch.Tensor]:
+        return [getattr(self, self._names[name]) for name in self._buffers_of]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._template[0].train(mode)  # dropout and the like follow the ensemble's mode
+        return self
+
+    def flops_per_example(self) -> float:
+        """The module's own count if it has one, else 6 x parameters x positions per example."""
+        if self._flops is not None:
+            return float(self._flops)
+        return 6.0 * self.param_count() * self.positions
+
+    def eval_rows(self, budget: int) -> int:
+        outputs = self.num_outputs * self.positions
+        return max(1, min(budget, LOGIT_BUDGET // (self.members * outputs)))
+
+
+def output_shape(input_shape: tuple, num_outputs: int, task: str) -> tuple:
+    """The shape a module must give for a batch of 2: (2, K), or (2, T, K) for a language model."""
+    return (2, input_shape[0], num_outputs) if task == "lm" else (2, num_outputs)
+
+
+def check_build(build, where: str, field: str, sizes: list[int], input_shape, num_outputs, task, options, error):
+    """Build and run the module at every size before any job trains; `error` names what is wrong.
+
+    Each size is built and run on PyTorch's meta device (shapes only, no memory); a size whose
+    code cannot run there (it reads values, say) is built and run for real on 2 examples. The
+    smallest size also runs as a 2-member ensemble, which is how training runs it."""
+    input_shape = tuple(int(d) for d in input_shape)
+    dtype = torch.long if task == "lm" else torch.float32
+    want = output_shape(input_shape, num_outputs, task)
+    for size in sorted(sizes):
+        try:
+            with torch.device("meta"):
+                module = build_member(build, 0, size, input_shape, num_outputs, options)
+                out = (
+                    module(torch.zeros((2, *input_shape), dtype=dtype)) if isinstance(module, torch.nn.Module) else None
+                )
+        except Exception:  # noqa: BLE001 - not runnable on meta: run it for real below
+            module = out = None
+        if out is None:
+            module = _call(
+                lambda: build_member(build, 0, size, input_shape, num_outputs, options), field, where, size, error
+            )
+            if not isinstance(module, torch.nn.Module):
+                raise error(f"{field}: {where} returned {type(module).__name__} at size {size}, not a torch.nn.Module")
+            out = _call(lambda: module(torch.zeros((2, *input_shape), dtype=dtype)), field, where, size, error)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise error(
+                f"{field}: {where} at size {size} gives outputs of shape {got} for inputs of shape "
+                f"{(2, *input_shape)}; expected {want}"
+            )
+    smallest = min(sizes)
+    pair = _call(
+        lambda: ModuleEnsemble([0, 1], build, smallest, input_shape, num_outputs, options, task),
+        field,
+        where,
+        smallest,
+        error,
+        "as an ensemble",
+    )
+    x = torch.zeros((2, 2, *input_shape), dtype=dtype)
+    _call(lambda: pair(x).float().sum().backward(), field, where, smallest, error, "as a vmapped ensemble")
+
+
+def _call(fn, field: str, where: str, size: int, error, how: str = ""):
+    """fn(), or `error` in one line naming the field, the code, the size and what it raised."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - whatever the user's code raises becomes one line
+        message = (str(exc).strip().splitlines() or [""])[0]
+        raise error(
+            f"{field}: {where} at size {size}{' ' + how if how else ''} raised {type(exc).__name__}: {message}"
+        ) from None
