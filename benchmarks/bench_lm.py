@@ -226,10 +226,10 @@ def parse(argv=None):
     p.add_argument("--limit", type=float, default=120.0, help="seconds per row, warm-up and compile included")
     p.add_argument("--budget", type=float, default=420.0, help="start no row after this many seconds")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--quick", action="store_true", help="a tiny run: widths 32 64, 2 layers, context 32, 10 steps")
+    p.add_argument("--quick", action="store_true", help="tiny: widths 32 64, 2 layers, context 32, batch 8")
     args = p.parse_args(argv)
     if args.quick:  # its own defaults; flags given still win
-        p.set_defaults(widths=[32, 64], layers=[2], context=32, batches=[4, 8], steps=10)
+        p.set_defaults(widths=[32, 64], layers=[2], context=32, batches=[8], steps=10)
         args = p.parse_args(argv)
     args.layers = args.layers or [min(8, max(4, w // 32)) for w in args.widths]
     if len(args.layers) == 1:
