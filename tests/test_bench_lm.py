@@ -4,6 +4,7 @@ PyTorch GPT it times (and README's example of a user's own model)."""
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,6 +16,7 @@ import bench_lm  # noqa: E402
 from scalinglaws.models import build_ensemble  # noqa: E402
 
 
+@pytest.mark.slow  # 10 s alone on 2 cores (CPU bf16 kernels warm up per shape), 14 s on a loaded machine
 def test_quick_run_measures_the_plain_loop_and_the_ensemble():
     rows = bench_lm.main(["--quick", "--methods", "ac", "--widths", "32", "--batches", "4", "--steps", "3"])
     assert [r["method"] for r in rows] == ["(a) eager", "(c) ensemble"]
