@@ -51,7 +51,7 @@ VOCAB = 256  # bytes
 WINDOWS = 4096  # random token windows on the device, drawn from at every step
 WARMUP = 4  # untimed steps: compile, CUDA graph capture (fast.WARMUP eager steps, then one captured)
 PROBE = 3  # timed steps that size the measurement to the time limit
-METHODS = {"a": "(a) eager", "b": "(b) compile", "c": "(c) ensemble", "d": "(d) user"}
+METHODS = {"a": "(a) eager", "b": "(b) compile", "c": "(c) ensemble", "d": "(d) user", "e": "(e) ensemble+compile"}
 
 
 def flops_per_token(params: int, layers: int, context: int, width: int) -> float:
@@ -101,17 +101,20 @@ class NotAvailable(Exception):
     """build_ensemble refused a user's model ("file.py:build"): (d) is left out of the run."""
 
 
-def fast_steps(cfg: Config, data: torch.Tensor, kind: str, options: dict, steps: int):
-    """(c), (d): an ensemble of cfg.members through the project's FastSteps, in bf16."""
+def fast_steps(cfg: Config, data: torch.Tensor, kind: str, options: dict, steps: int, compiled: bool = False):
+    """(c), (d), (e): an ensemble of cfg.members through the project's FastSteps, in bf16; (e)
+    compiles the ensemble's forward first (FastSteps captures the compiled kernels in its graph)."""
     dev, E = data.device, cfg.members
     seeds = list(range(E))
     try:
-        model = build_ensemble(kind, seeds, cfg.width, (cfg.context,), VOCAB, options)
+        model = build_ensemble(kind, seeds, cfg.width, (cfg.context,), VOCAB, options, "lm")
     except Exception as exc:
         if kind == "transformer":
             raise
         raise NotAvailable(f"{type(exc).__name__}: {exc}") from None  # (d): the user-model path
     model = model.to(dev)
+    if compiled:
+        model.forward = torch.compile(model.forward)
     spec = TrainSpec(seeds, [1e-3], batch_size=cfg.batch, eval_every=max(steps, WARMUP), precision="bf16")
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     lrs = torch.full((E,), 1e-3, device=dev)
@@ -162,9 +165,9 @@ def measure(method: str, cfg: Config, args, dev: torch.device) -> dict:
         data = torch.randint(VOCAB, (WINDOWS, cfg.context + 1), device=dev)
         if method in "ab":
             run, params, members = plain_loop(cfg, data, compiled=method == "b")
-        elif method == "c":
+        elif method in "ce":
             options = {"depth": cfg.layers, "aspect": 32, "head_dim": cfg.head_dim}
-            run, params, members = fast_steps(cfg, data, "transformer", options, args.steps)
+            run, params, members = fast_steps(cfg, data, "transformer", options, args.steps, method == "e")
         else:
             kind = f"{os.path.relpath(EXAMPLE)}:build"  # a path relative to where this runs, as a study's
             run, params, members = fast_steps(
@@ -179,7 +182,7 @@ def measure(method: str, cfg: Config, args, dev: torch.device) -> dict:
         row["error"] = f"{type(exc).__name__}: {first[0]}"[:160]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if method == "b":
+        if method in "be":
             torch._dynamo.reset()
         gc.collect()  # the row's model, optimiser and CUDA graphs (with their memory pools) go
         if dev.type == "cuda":
@@ -204,7 +207,7 @@ def ratios(rows: list[dict]) -> str:
     parts = []
     for width, batch in dict.fromkeys((r["width"], r["batch"]) for r in rows):
         base = next((m for m in ("(b) compile", "(a) eager") if (m, width, batch) in ok), None)
-        for m in ("(c) ensemble", "(d) user"):
+        for m in ("(c) ensemble", "(d) user", "(e) ensemble+compile"):
             if base and (m, width, batch) in ok:
                 parts.append(
                     f"{m[:3]}/{base[:3]} d={width} B={batch}: {ok[m, width, batch] / ok[base, width, batch]:.2f}x"
@@ -221,7 +224,7 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=50, help="timed steps per row (fewer if the time limit says so)")
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--head-dim", type=int, default=64)
-    p.add_argument("--methods", default="abcd", help="which of a, b, c, d to run")
+    p.add_argument("--methods", default="abcde", help="which of a, b, c, d, e to run")
     p.add_argument("--peak", type=float, help="dense bf16 FLOP/s for MFU (default: from the GPU's name)")
     p.add_argument("--limit", type=float, default=120.0, help="seconds per row, warm-up and compile included")
     p.add_argument("--budget", type=float, default=420.0, help="start no row after this many seconds")
@@ -246,12 +249,12 @@ def main(argv=None) -> list[dict]:
     args.peak = args.peak or peak(dev, "bf16")
     if dev.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for what autocast leaves in fp32, as the trainer does
-    elif "b" in args.methods:
-        print("(b) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
-        args.methods = args.methods.replace("b", "")
+    elif "b" in args.methods or "e" in args.methods:
+        print("(b), (e) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
+        args.methods = args.methods.replace("b", "").replace("e", "")
     print(
         f"device: {name}; torch {torch.__version__}; peak {args.peak or 'unknown (no MFU)'}; context {args.context},"
-        f" head_dim {args.head_dim}, {args.members} members in (c) and (d), bf16 autocast",
+        f" head_dim {args.head_dim}, {args.members} members in (c), (d), (e), bf16 autocast",
         flush=True,
     )
     header = "| method | width | layers | members | windows/member/step | tokens/step/member | member-tokens/s | params N | MFU % |"
