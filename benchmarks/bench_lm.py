@@ -9,8 +9,9 @@ device, all in bf16 autocast:
                 flat parameters, fused Triton Adam, CUDA graphs)
   (d) user      examples/gpt.py through the project's user-model path
                 (build_ensemble("examples/gpt.py:build", ...)), through FastSteps as (c)
-Per row: member-tokens/s (tokens one member trains on per second) and MFU: member-tokens/s x
-members x (6N + 6 * layers * context * d) FLOPs per token (N: non-embedding parameters;
+Per row: member-tokens/s (the tokens all members together train on per second: an ensemble of E
+must beat E models trained one after another by the compiled loop) and MFU: member-tokens/s x
+(6N + 6 * layers * context * d) FLOPs per token (N: non-embedding parameters;
 models/transformer.py's flops_per_example / context) over the GPU's dense bf16 peak. Default
 grid: widths 128 256 512 1024 with 4 8 8 8 layers, context 256, 32 and 128 windows per member
 per step, 4 members. Every row runs in try/except under a time limit (--limit); no row starts
@@ -42,7 +43,7 @@ sys.path.insert(0, str(EXAMPLE.parent))
 import gpt  # noqa: E402
 
 from bench_trainer import peak  # noqa: E402
-from scalinglaws.models import build_ensemble  # noqa: E402
+from scalinglaws.models import build_ensemble, user  # noqa: E402
 from scalinglaws.train.fast import FastSteps  # noqa: E402
 from scalinglaws.train.metrics import member_loss  # noqa: E402
 from scalinglaws.train.spec import TrainSpec  # noqa: E402
@@ -51,7 +52,16 @@ VOCAB = 256  # bytes
 WINDOWS = 4096  # random token windows on the device, drawn from at every step
 WARMUP = 4  # untimed steps: compile, CUDA graph capture (fast.WARMUP eager steps, then one captured)
 PROBE = 3  # timed steps that size the measurement to the time limit
-METHODS = {"a": "(a) eager", "b": "(b) compile", "c": "(c) ensemble", "d": "(d) user", "e": "(e) ensemble+compile"}
+METHODS = {
+    "a": "(a) eager",
+    "b": "(b) compile",
+    "c": "(c) ensemble",
+    "d": "(d) user",
+    "e": "(e) ensemble+compile",
+    "f": "(f) user, loop",
+    "g": "(g) user, loop+compile",
+    "h": "(h) user, flash",
+}
 
 
 def flops_per_token(params: int, layers: int, context: int, width: int) -> float:
@@ -130,6 +140,16 @@ def fast_steps(cfg: Config, data: torch.Tensor, kind: str, options: dict, steps:
         return run, cfg.build_gpt().param_count(), E
 
 
+def flash_only(run):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    def flash(k: int) -> None:
+        with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):
+            run(k)
+
+    return flash
+
+
 def sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -170,19 +190,22 @@ def measure(method: str, cfg: Config, args, dev: torch.device) -> dict:
             run, params, members = fast_steps(cfg, data, "transformer", options, args.steps, method == "e")
         else:
             kind = f"{os.path.relpath(EXAMPLE)}:build"  # a path relative to where this runs, as a study's
+            user.BATCHED = method in "dh"
             run, params, members = fast_steps(
-                cfg, data, kind, {"depth": cfg.layers, "head_dim": cfg.head_dim}, args.steps
+                cfg, data, kind, {"depth": cfg.layers, "head_dim": cfg.head_dim}, args.steps, method == "g"
             )
+            if method == "h":  # vmap's attention with flash (or math) kernels only
+                run = flash_only(run)
         steps_s, n = timed(run, dev, args.steps, start + args.limit)
         fpt = flops_per_token(params, cfg.layers, cfg.context, cfg.width)
-        rate = steps_s * cfg.batch * cfg.context  # member-tokens/s: each member trains on its own windows
-        row.update(params=params, steps=n, rate=rate, mfu=rate * members * fpt / args.peak if args.peak else None)
+        rate = steps_s * cfg.batch * cfg.context * members  # member-tokens/s: tokens all members train on
+        row.update(params=params, steps=n, rate=rate, mfu=rate * fpt / args.peak if args.peak else None)
     except Exception as exc:  # any failure is one line of the table, and the run goes on
         first = str(exc).strip().splitlines() or [""]
         row["error"] = f"{type(exc).__name__}: {first[0]}"[:160]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if method in "be":
+        if method in "beg":
             torch._dynamo.reset()
         gc.collect()  # the row's model, optimiser and CUDA graphs (with their memory pools) go
         if dev.type == "cuda":
@@ -202,17 +225,17 @@ def line(row: dict) -> str:
 
 
 def ratios(rows: list[dict]) -> str:
-    """Ensemble (c) and user (d) throughput per member over the compiled loop's (else eager's)."""
+    """The ensembles' member-tokens/s over the compiled single-model loop's (else eager's)."""
     ok = {(r["method"], r["width"], r["batch"]): r["rate"] for r in rows if not r["error"]}
     parts = []
     for width, batch in dict.fromkeys((r["width"], r["batch"]) for r in rows):
         base = next((m for m in ("(b) compile", "(a) eager") if (m, width, batch) in ok), None)
-        for m in ("(c) ensemble", "(d) user", "(e) ensemble+compile"):
+        for m in [m for m in METHODS.values() if m[1] in "cdefgh"]:
             if base and (m, width, batch) in ok:
                 parts.append(
                     f"{m[:3]}/{base[:3]} d={width} B={batch}: {ok[m, width, batch] / ok[base, width, batch]:.2f}x"
                 )
-    return "per-member throughput ratio: " + ("; ".join(parts) or "none measured")
+    return "ensemble / single-model throughput (member-tokens/s): " + ("; ".join(parts) or "none measured")
 
 
 def parse(argv=None):
@@ -224,7 +247,7 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=50, help="timed steps per row (fewer if the time limit says so)")
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--head-dim", type=int, default=64)
-    p.add_argument("--methods", default="abcde", help="which of a, b, c, d, e to run")
+    p.add_argument("--methods", default="abcdefgh", help="which of a-h to run")
     p.add_argument("--peak", type=float, help="dense bf16 FLOP/s for MFU (default: from the GPU's name)")
     p.add_argument("--limit", type=float, default=120.0, help="seconds per row, warm-up and compile included")
     p.add_argument("--budget", type=float, default=420.0, help="start no row after this many seconds")
@@ -249,9 +272,9 @@ def main(argv=None) -> list[dict]:
     args.peak = args.peak or peak(dev, "bf16")
     if dev.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for what autocast leaves in fp32, as the trainer does
-    elif "b" in args.methods or "e" in args.methods:
-        print("(b), (e) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
-        args.methods = args.methods.replace("b", "").replace("e", "")
+    elif set("beg") & set(args.methods):
+        print("(b), (e), (g) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
+        args.methods = "".join(m for m in args.methods if m not in "beg")
     print(
         f"device: {name}; torch {torch.__version__}; peak {args.peak or 'unknown (no MFU)'}; context {args.context},"
         f" head_dim {args.head_dim}, {args.members} members in (c), (d), (e), bf16 autocast",
@@ -263,7 +286,7 @@ def main(argv=None) -> list[dict]:
     for width, layers in zip(args.widths, args.layers):
         for batch in args.batches:
             for method in args.methods:
-                members = args.members if method in "cd" else 1
+                members = args.members if method in "cdefgh" else 1
                 cfg = Config(width, layers, batch, members, args.context, args.head_dim)
                 if time.perf_counter() - start > args.budget:
                     row = {"method": METHODS[method], **vars(cfg), "tokens": batch * args.context}
@@ -273,7 +296,7 @@ def main(argv=None) -> list[dict]:
                 print(f"{line(rows[-1])} {rows[-1].get('seconds', 0):.0f} s", flush=True)
                 if (rows[-1]["error"] or "").startswith("NotAvailable"):
                     print(f"(d) not available: {rows[-1]['error'].removeprefix('NotAvailable: ')}", flush=True)
-                    args.methods = args.methods.replace("d", "")
+                    args.methods = "".join(m for m in args.methods if m not in "dfgh")
                 if rows[-1]["error"] and dev.type == "cuda" and not cuda_alive(dev):
                     print("the CUDA context is broken after this error: no further row can run", flush=True)
                     return report(rows, header, start)

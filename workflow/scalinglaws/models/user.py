@@ -24,6 +24,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from .base import Ensemble, member_generator
 
 LOGIT_BUDGET = 2**24  # outputs per evaluation chunk (all members together), as transformer.py
+BATCHED = True  # members through vmap (one kernel per op for all); False: one member after another
 
 
 def member_init_seed(seed: int) -> int:
@@ -70,7 +71,15 @@ class ModuleEnsemble(Ensemble):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         params = {name: getattr(self, self._names[name]) for name in self._params}
         buffers = dict(zip(self._buffers_of, self.member_buffers()))
-        return self.vmapped(params, buffers, x.long() if self.tokens else x)
+        x = x.long() if self.tokens else x
+        if BATCHED:
+            return self.vmapped(params, buffers, x)
+        return torch.stack(  # one member after another, each on its slices (views: gradients reach the stack)
+            [
+                self._member_forward({k: v[e] for k, v in params.items()}, {k: v[e] for k, v in buffers.items()}, x[e])
+                for e in range(self.members)
+            ]
+        )
 
     def member_buffers(self) -> list[torch.Tensor]:
         return [getattr(self, self._names[name]) for name in self._buffers_of]
