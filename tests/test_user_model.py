@@ -1,13 +1,14 @@
 """A user's own PyTorch model (`models.<name>.type: "my_model.py:build"`): trained as a batched
 ensemble on both step loops, its file part of its jobs' identity, its mistakes one line each."""
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from conftest import TINY_CONFIG, job_counts, make_checkout, snakemake
+from conftest import REPO, TINY_CONFIG, job_counts, make_checkout, snakemake
 from scalinglaws.errors import ConfigError
 from scalinglaws.models import build_ensemble
 from scalinglaws.study import Study
@@ -179,14 +180,54 @@ def test_a_bad_model_is_one_line_naming_the_field_before_any_job(in_tmp, kind):
     assert "\n" not in str(err.value)
 
 
+STRIPES = '''
+import numpy as np
+from scalinglaws.datasets import Dataset, Split
+
+
+class Stripes(Dataset):
+    """8x8 images with a horizontal or a vertical bar in noise: which is it?"""
+    task, metric, input_shape, num_outputs = "classification", "error", (1, 8, 8), 2
+
+    @property
+    def pool_size(self):
+        return 4000
+
+    def _draw(self, stream, n):
+        rng = np.random.default_rng([self.seed, stream])
+        x = rng.standard_normal((n, 1, 8, 8)).astype(np.float32) * 0.5
+        y, at = rng.integers(0, 2, n), rng.integers(0, 8, n)
+        for i in range(n):
+            if y[i]:
+                x[i, 0, :, at[i]] += 1.5
+            else:
+                x[i, 0, at[i], :] += 1.5
+        return Split(x, y.astype(np.int64))
+
+    def shard(self, n):
+        self.check_shard(n)
+        pool = self._draw(0, self.pool_size)
+        return Split(pool.x[:n], pool.y[:n])
+
+    def eval_splits(self):
+        return {"val": self._draw(1, 256), "test": self._draw(2, 256)}
+'''
+
+
 @pytest.mark.e2e
-def test_a_user_model_trains_through_the_workflow_and_edits_rerun_exactly_its_jobs(tmp_path):
-    work = make_checkout(tmp_path / "work", _config(type="my_model.py:build"))
-    (work / "my_model.py").write_text(MY_MODEL)
+def test_the_readme_cnn_trains_through_the_workflow_and_edits_rerun_exactly_its_jobs(tmp_path):
+    """README's example (examples/cnn.py) beside a built-in MLP, on a user's image dataset."""
+    assert (REPO / "examples" / "cnn.py").read_text().split('"""', 2)[2].strip() in (REPO / "README.md").read_text()
+    config = _config(type="cnn.py:build", depth=1)
+    config["datasets"] = {"stripes": {"type": "stripes.py:Stripes"}}
+    work = make_checkout(tmp_path / "work", config)
+    shutil.copy(REPO / "examples" / "cnn.py", work / "cnn.py")
+    (work / "stripes.py").write_text(STRIPES)
     snakemake(work)
     runs = pd.read_csv(work / "results" / "mine" / "tables" / "runs.csv")
     mine = runs[runs.family == "mine"]
     assert len(mine) == 8 and set(mine.n) == {64, 128, 256, 512}  # 4 shards x 2 learning rates
-    assert set(mine.params) == {4 * 4 + 4 + 4 + 1} and (mine.test_metric < 0.5).all()
-    (work / "my_model.py").write_text(MY_MODEL.replace("nn.Tanh()", "nn.ReLU()"))
-    assert job_counts(snakemake(work, "-n").stdout)["train"] == 4
+    assert set(mine.params) == {(9 + 1) * 4 + 4 * 4 * 4 * 2 + 2}  # conv 1->4 channels, then 4x4x4 -> 2
+    assert mine[mine.n == 512].test_metric.min() < 0.2  # it learned: chance is 0.5
+    (work / "cnn.py").write_text((work / "cnn.py").read_text().replace("nn.ReLU()", "nn.GELU()"))
+    assert job_counts(snakemake(work, "-n").stdout)["train"] == 4  # its jobs, not the mlp's
