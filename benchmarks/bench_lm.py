@@ -9,6 +9,8 @@ device, all in bf16 autocast:
                 flat parameters, fused Triton Adam, CUDA graphs)
   (d) user      examples/gpt.py through the project's user-model path
                 (build_ensemble("examples/gpt.py:build", ...)), through FastSteps as (c)
+  (e) ensemble+compile  (c) with the ensemble's forward under torch.compile, inside FastSteps'
+                CUDA graph: what compiling the fast path would give (the trainer does not)
 Per row: member-tokens/s (the tokens all members together train on per second: an ensemble of E
 must beat E models trained one after another by the compiled loop) and MFU: member-tokens/s x
 (6N + 6 * layers * context * d) FLOPs per token (N: non-embedding parameters;
@@ -43,7 +45,7 @@ sys.path.insert(0, str(EXAMPLE.parent))
 import gpt  # noqa: E402
 
 from bench_trainer import peak  # noqa: E402
-from scalinglaws.models import build_ensemble, user  # noqa: E402
+from scalinglaws.models import build_ensemble  # noqa: E402
 from scalinglaws.train.fast import FastSteps  # noqa: E402
 from scalinglaws.train.metrics import member_loss  # noqa: E402
 from scalinglaws.train.spec import TrainSpec  # noqa: E402
@@ -58,9 +60,6 @@ METHODS = {
     "c": "(c) ensemble",
     "d": "(d) user",
     "e": "(e) ensemble+compile",
-    "f": "(f) user, loop",
-    "g": "(g) user, loop+compile",
-    "h": "(h) user, flash",
 }
 
 
@@ -140,16 +139,6 @@ def fast_steps(cfg: Config, data: torch.Tensor, kind: str, options: dict, steps:
         return run, cfg.build_gpt().param_count(), E
 
 
-def flash_only(run):
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    def flash(k: int) -> None:
-        with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):
-            run(k)
-
-    return flash
-
-
 def sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -190,12 +179,9 @@ def measure(method: str, cfg: Config, args, dev: torch.device) -> dict:
             run, params, members = fast_steps(cfg, data, "transformer", options, args.steps, method == "e")
         else:
             kind = f"{os.path.relpath(EXAMPLE)}:build"  # a path relative to where this runs, as a study's
-            user.BATCHED = method in "dh"
             run, params, members = fast_steps(
-                cfg, data, kind, {"depth": cfg.layers, "head_dim": cfg.head_dim}, args.steps, method == "g"
+                cfg, data, kind, {"depth": cfg.layers, "head_dim": cfg.head_dim}, args.steps
             )
-            if method == "h":  # vmap's attention with flash (or math) kernels only
-                run = flash_only(run)
         steps_s, n = timed(run, dev, args.steps, start + args.limit)
         fpt = flops_per_token(params, cfg.layers, cfg.context, cfg.width)
         rate = steps_s * cfg.batch * cfg.context * members  # member-tokens/s: tokens all members train on
@@ -205,7 +191,7 @@ def measure(method: str, cfg: Config, args, dev: torch.device) -> dict:
         row["error"] = f"{type(exc).__name__}: {first[0]}"[:160]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if method in "beg":
+        if method in "be":
             torch._dynamo.reset()
         gc.collect()  # the row's model, optimiser and CUDA graphs (with their memory pools) go
         if dev.type == "cuda":
@@ -230,7 +216,7 @@ def ratios(rows: list[dict]) -> str:
     parts = []
     for width, batch in dict.fromkeys((r["width"], r["batch"]) for r in rows):
         base = next((m for m in ("(b) compile", "(a) eager") if (m, width, batch) in ok), None)
-        for m in [m for m in METHODS.values() if m[1] in "cdefgh"]:
+        for m in [m for m in METHODS.values() if m[1] in "cde"]:
             if base and (m, width, batch) in ok:
                 parts.append(
                     f"{m[:3]}/{base[:3]} d={width} B={batch}: {ok[m, width, batch] / ok[base, width, batch]:.2f}x"
@@ -247,7 +233,7 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=50, help="timed steps per row (fewer if the time limit says so)")
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--head-dim", type=int, default=64)
-    p.add_argument("--methods", default="abcdefgh", help="which of a-h to run")
+    p.add_argument("--methods", default="abcde", help="which of a-e to run")
     p.add_argument("--peak", type=float, help="dense bf16 FLOP/s for MFU (default: from the GPU's name)")
     p.add_argument("--limit", type=float, default=120.0, help="seconds per row, warm-up and compile included")
     p.add_argument("--budget", type=float, default=420.0, help="start no row after this many seconds")
@@ -272,9 +258,9 @@ def main(argv=None) -> list[dict]:
     args.peak = args.peak or peak(dev, "bf16")
     if dev.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for what autocast leaves in fp32, as the trainer does
-    elif set("beg") & set(args.methods):
-        print("(b), (e), (g) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
-        args.methods = "".join(m for m in args.methods if m not in "beg")
+    elif set("be") & set(args.methods):
+        print("(b), (e) skipped on CPU: torch.compile takes ~35 s per shape on 2 cores", flush=True)
+        args.methods = "".join(m for m in args.methods if m not in "be")
     print(
         f"device: {name}; torch {torch.__version__}; peak {args.peak or 'unknown (no MFU)'}; context {args.context},"
         f" head_dim {args.head_dim}, {args.members} members in (c), (d), (e), bf16 autocast",
@@ -286,7 +272,7 @@ def main(argv=None) -> list[dict]:
     for width, layers in zip(args.widths, args.layers):
         for batch in args.batches:
             for method in args.methods:
-                members = args.members if method in "cdefgh" else 1
+                members = args.members if method in "cde" else 1
                 cfg = Config(width, layers, batch, members, args.context, args.head_dim)
                 if time.perf_counter() - start > args.budget:
                     row = {"method": METHODS[method], **vars(cfg), "tokens": batch * args.context}
@@ -296,7 +282,7 @@ def main(argv=None) -> list[dict]:
                 print(f"{line(rows[-1])} {rows[-1].get('seconds', 0):.0f} s", flush=True)
                 if (rows[-1]["error"] or "").startswith("NotAvailable"):
                     print(f"(d) not available: {rows[-1]['error'].removeprefix('NotAvailable: ')}", flush=True)
-                    args.methods = "".join(m for m in args.methods if m not in "dfgh")
+                    args.methods = args.methods.replace("d", "")
                 if rows[-1]["error"] and dev.type == "cuda" and not cuda_alive(dev):
                     print("the CUDA context is broken after this error: no further row can run", flush=True)
                     return report(rows, header, start)

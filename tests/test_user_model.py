@@ -152,7 +152,7 @@ BAD = {
     "bad.py:not_a_module": r"models.mine.type: bad.py:not_a_module returned int at size 4, not a torch.nn.Module",
     "bad.py:wrong_shape": r"models.mine.type: bad.py:wrong_shape at size 4 gives outputs of shape \(2, 3\) for "
     r"inputs of shape \(2, 4\); expected \(2, 1\)",
-    "bad.py:item": r"models.mine.type: bad.py:item at size 4 as a vmapped ensemble raised RuntimeError",
+    "bad.py:varies": r"models.mine.type: bad.py:varies at size 4 as an ensemble raised",
 }
 
 BAD_FILE = """
@@ -164,11 +164,10 @@ def not_a_module(size, input_shape, num_outputs):
     return 3
 def wrong_shape(size, input_shape, num_outputs):
     return torch.nn.Linear(input_shape[0], 3)
-class Item(torch.nn.Linear):  # reads a value: vmap cannot batch it
-    def forward(self, x):
-        return super().forward(x) * float(x.sum().item() > 0)
-def item(size, input_shape, num_outputs):
-    return Item(input_shape[0], num_outputs)
+calls = []
+def varies(size, input_shape, num_outputs):  # each call a wider model: members cannot be stacked
+    calls.append(1)
+    return torch.nn.Sequential(torch.nn.Linear(input_shape[0], len(calls)), torch.nn.Linear(len(calls), num_outputs))
 """
 
 

@@ -5,12 +5,17 @@
 entry's other keys. The module maps a float batch (B, *input_shape) to (B, num_outputs), or, for a
 language model's token windows (B, T) of int64 ids, to (B, T, num_outputs) logits.
 
-The ensemble builds one module per member, each under its member's seed, stacks their parameters
-(torch.func.stack_module_state) and runs them all at once with vmap over functional_call, so that
-both step loops (ensemble.py's reference loop, fast.py's flat buffer and CUDA graphs) train it as
-they train the built-in families. Parameters are counted from the module; FLOPs come from its
-`flops_per_example()` if it has one, else 6 x parameters per example, times the window's length
-for token windows (6 per parameter per token, as Kaplan et al. count).
+The ensemble builds one module per member, each under its member's seed, and stacks their
+parameters and buffers (torch.func.stack_module_state): one tensor per parameter with the members
+along its first axis, as the built-in families hold them, so both step loops (ensemble.py's
+reference loop; fast.py's flat buffer, fused Adam and CUDA graphs) train it unchanged. The forward
+pass runs the members one after another, each through functional_call on its own slices (views,
+so gradients reach the stacked tensors). Measured on an H100 (benchmarks/RESULTS.md), this runs
+any module and, inside the fast path's CUDA graph, costs no launch overhead; vmap over the
+members failed on CUDA for scaled_dot_product_attention's backward and was slower where it ran.
+Parameters are counted from the module; FLOPs come from its `flops_per_example()` if it has one,
+else 6 x parameters per example, times the window's length for token windows (6 per parameter
+per token, as Kaplan et al. count).
 
 Buffers are stacked too, one per member, and a module that updates them (BatchNorm's running
 statistics) updates its member's own; early stopping and checkpoints keep them with the weights.
@@ -19,12 +24,11 @@ statistics) updates its member's own; early stopping and checkpoints keep them w
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state
 
 from .base import Ensemble, member_generator
 
 LOGIT_BUDGET = 2**24  # outputs per evaluation chunk (all members together), as transformer.py
-BATCHED = True  # members through vmap (one kernel per op for all); False: one member after another
 
 
 def member_init_seed(seed: int) -> int:
@@ -63,23 +67,16 @@ class ModuleEnsemble(Ensemble):
         self.num_outputs = int(num_outputs)
         self._flops = getattr(models[0], "flops_per_example", None)
         self._flops = self._flops() if callable(self._flops) else None
-        self.vmapped = vmap(self._member_forward, randomness="different")
-
-    def _member_forward(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(self._template[0], (params, buffers), (x,))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         params = {name: getattr(self, self._names[name]) for name in self._params}
         buffers = dict(zip(self._buffers_of, self.member_buffers()))
         x = x.long() if self.tokens else x
-        if BATCHED:
-            return self.vmapped(params, buffers, x)
-        return torch.stack(  # one member after another, each on its slices (views: gradients reach the stack)
-            [
-                self._member_forward({k: v[e] for k, v in params.items()}, {k: v[e] for k, v in buffers.items()}, x[e])
-                for e in range(self.members)
-            ]
-        )
+        outputs = []
+        for e in range(self.members):  # member e on its slices of the stacked tensors
+            tensors = {name: value[e] for name, value in (params | buffers).items()}
+            outputs.append(functional_call(self._template[0], tensors, (x[e],)))
+        return torch.stack(outputs)
 
     def member_buffers(self) -> list[torch.Tensor]:
         return [getattr(self, self._names[name]) for name in self._buffers_of]
@@ -110,7 +107,8 @@ def check_build(build, where: str, field: str, sizes: list[int], input_shape, nu
 
     Each size is built and run on PyTorch's meta device (shapes only, no memory); a size whose
     code cannot run there (it reads values, say) is built and run for real on 2 examples. The
-    smallest size also runs as a 2-member ensemble, which is how training runs it."""
+    smallest size also runs as a 2-member ensemble, which is how training runs it (members must
+    have the same parameters, shape for shape)."""
     input_shape = tuple(int(d) for d in input_shape)
     dtype = torch.long if task == "lm" else torch.float32
     want = output_shape(input_shape, num_outputs, task)
@@ -146,7 +144,7 @@ def check_build(build, where: str, field: str, sizes: list[int], input_shape, nu
         "as an ensemble",
     )
     x = torch.zeros((2, 2, *input_shape), dtype=dtype)
-    _call(lambda: pair(x).float().sum().backward(), field, where, smallest, error, "as a vmapped ensemble")
+    _call(lambda: pair(x).float().sum().backward(), field, where, smallest, error, "as an ensemble")
 
 
 def _call(fn, field: str, where: str, size: int, error, how: str = ""):
