@@ -137,7 +137,7 @@ class Study:
                 given = self.config["models"][fname]
                 options = {k: v for k, v in given.items() if k not in ("sizes", "type")}
                 for ds in self.datasets.values():
-                    fam.check(f"models.{fname}.type", given["sizes"], ds.input_shape, ds.num_outputs, ds.task, options)
+                    fam.check(f"models.{fname}.type", given["sizes"], ds, options)
 
     def _train_spec(self) -> TrainSpec:
         t = dict(self.config["training"])

@@ -41,11 +41,12 @@ class UserFamily:
     def sources(self) -> tuple[str, ...]:
         return ("models/user.py", str(self.path))
 
-    def check(self, field: str, sizes: list[int], input_shape, num_outputs: int, task: str, options: dict) -> None:
-        """Build and run the module at every size (user.check_build); ModelError names the problem."""
+    def check(self, field: str, sizes: list[int], data, options: dict) -> None:
+        """Build and run the module at every size on a dataset's shapes (user.check_build);
+        ModelError names the problem."""
         from .user import check_build
 
-        check_build(self.build, self.spec, field, sizes, input_shape, num_outputs, task, options, ModelError)
+        check_build(self.build, self.spec, field, sizes, data, options, ModelError)
 
 
 FAMILIES: dict[str, Family] = {

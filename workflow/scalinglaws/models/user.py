@@ -55,12 +55,13 @@ class ModuleEnsemble(Ensemble):
         # the template whose code runs, its tensors replaced by each member's slice; kept out of
         # the module tree (a list), so that its own parameters are neither trained nor counted
         self._template = [models[0].to("meta")]
+        # the module's tensor names -> the attributes holding them stacked ("0.weight" -> "0__weight")
         self._names = {name: name.replace(".", "__") for name in [*params, *buffers]}
         for name, value in params.items():
             self.register_parameter(self._names[name], torch.nn.Parameter(value.detach().clone()))
         for name, value in buffers.items():
             self.register_buffer(self._names[name], value.clone())
-        self._params, self._buffers_of = list(params), list(buffers)
+        self._buffer_names = list(buffers)
         # positions predicted per example: every token of a language model's window, else one
         self.positions = int(input_shape[0]) if task == "lm" else 1
         self.tokens = task == "lm"  # token ids are stored as bytes; the module gets int64, as nn.Embedding wants
@@ -69,17 +70,15 @@ class ModuleEnsemble(Ensemble):
         self._flops = self._flops() if callable(self._flops) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        params = {name: getattr(self, self._names[name]) for name in self._params}
-        buffers = dict(zip(self._buffers_of, self.member_buffers()))
+        stacked = {name: getattr(self, attr) for name, attr in self._names.items()}
         x = x.long() if self.tokens else x
         outputs = []
         for e in range(self.members):  # member e on its slices of the stacked tensors
-            tensors = {name: value[e] for name, value in (params | buffers).items()}
-            outputs.append(functional_call(self._template[0], tensors, (x[e],)))
+            outputs.append(functional_call(self._template[0], {k: v[e] for k, v in stacked.items()}, (x[e],)))
         return torch.stack(outputs)
 
     def member_buffers(self) -> list[torch.Tensor]:
-        return [getattr(self, self._names[name]) for name in self._buffers_of]
+        return [getattr(self, self._names[name]) for name in self._buffer_names]
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -102,14 +101,15 @@ def output_shape(input_shape: tuple, num_outputs: int, task: str) -> tuple:
     return (2, input_shape[0], num_outputs) if task == "lm" else (2, num_outputs)
 
 
-def check_build(build, where: str, field: str, sizes: list[int], input_shape, num_outputs, task, options, error):
-    """Build and run the module at every size before any job trains; `error` names what is wrong.
+def check_build(build, where: str, field: str, sizes: list[int], data, options: dict, error) -> None:
+    """Build and run the module at every size on `data`'s shapes (a Dataset: its input_shape,
+    num_outputs and task) before any job trains; `error` names what is wrong.
 
     Each size is built and run on PyTorch's meta device (shapes only, no memory); a size whose
     code cannot run there (it reads values, say) is built and run for real on 2 examples. The
     smallest size also runs as a 2-member ensemble, which is how training runs it (members must
     have the same parameters, shape for shape)."""
-    input_shape = tuple(int(d) for d in input_shape)
+    input_shape, num_outputs, task = tuple(int(d) for d in data.input_shape), int(data.num_outputs), data.task
     dtype = torch.long if task == "lm" else torch.float32
     want = output_shape(input_shape, num_outputs, task)
     for size in sorted(sizes):
