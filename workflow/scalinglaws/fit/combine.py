@@ -222,7 +222,7 @@ class Mixture:
     predicts like one FitResult, so `predict`, the summary page and the benchmarks read either."""
 
     def __init__(self, results: dict, weights: dict[str, float], seed: int = 0):
-        self.weights = {n: w for n, w in weights.items() if w > 0}
+        self.weights = {n: weights[n] for n in sorted(weights) if weights[n] > 0}  # as fits.json orders them
         self.results, self.seed = {n: results[n] for n in self.weights}, seed
         first = next(iter(self.results.values()))
         self.law, self.inputs, self.data_max = first.law, first.inputs, first.data_max
@@ -251,7 +251,7 @@ def mixture_intervals(results: dict, weights: dict[str, float], at, seed: int = 
     """The combined prediction at the rows of `at`: the weighted geometric mean of the laws'
     predictions, the CI of the mixture of their bootstrap mean curves and the PI of the mixture
     of their new-run distributions (results: {name: FitResult}, weights summing to 1)."""
-    names = [n for n, w in weights.items() if w > 0]
+    names = sorted(n for n, w in weights.items() if w > 0)  # one order, in memory as read from fits.json
     if len(names) == 1:
         return results[names[0]].predict(at)
     half = (1 - CI_LEVEL) / 2

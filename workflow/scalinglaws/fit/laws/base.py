@@ -247,8 +247,12 @@ class Law:
         raise NotImplementedError(f"{self.name}: not a law a plan can read")
 
     def error_at_best(self, n, params: dict, tol: float) -> np.ndarray:
-        """The error at n of a model of the best size (the smallest within `tol` of the best)."""
-        raise NotImplementedError(f"{self.name}: not a law a plan can read")
+        """The error at n of a model of the best size (the smallest within `tol` of the best):
+        a learning curve (one input, n) is that error already (tol is the size law's)."""
+        if self.role is not Role.CURVE or len(self.x_names) != 1:
+            raise NotImplementedError(f"{self.name}: not a law a plan can read")
+        n = np.asarray(n, float)
+        return self._f(n.reshape(-1, 1), params).reshape(n.shape)
 
     def best_size(self, n, params: dict, tol: float) -> np.ndarray:
         """The best model size at n (the smallest within `tol` of the best)."""

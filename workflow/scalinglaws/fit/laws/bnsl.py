@@ -13,6 +13,7 @@ import numpy as np
 
 from . import varpro
 from .base import Law
+from .size import SizeLaw
 
 
 class BrokenPowerLaw(Law):
@@ -20,6 +21,8 @@ class BrokenPowerLaw(Law):
 
     name = "bnsl"
     auto = True  # with one break; bnsl2 only when named
+    plannable = True
+    size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     log_params = frozenset({"b", "d1", "f1", "d2", "f2"})
 
     def __init__(self, breaks: int = 1):
@@ -55,6 +58,18 @@ class BrokenPowerLaw(Law):
 
     def _f(self, x, p):
         return p["a"] + p["b"] * np.exp(self._shape(np.log(x[:, 0]), p))
+
+    def floor(self, params):
+        """Beyond the last break the slope is -(c0 + c1 + ...): a falling curve approaches a, a
+        flat one a + b prod d_i^c_i, and a rising one has no floor (inf)."""
+        slope = params["c0"] + sum(params[f"c{i}"] for i in range(1, self.breaks + 1))
+        if slope > 0:
+            return float(params["a"])
+        if slope < 0:
+            return float("inf")
+        return float(
+            params["a"] + params["b"] * np.prod([params[f"d{i}"] ** params[f"c{i}"] for i in range(1, self.breaks + 1)])
+        )
 
     def _grad(self, x, p):
         log_x = np.log(x[:, 0])
