@@ -47,6 +47,33 @@ def test_what_more_data_buys_is_the_prediction_of_fit_predict(fits):
     assert list(rows["beyond_limit"]) == [False, False, False, True]
 
 
+def test_the_combined_laws_show_their_weights_and_each_laws_own_prediction(tmp_path):
+    """Issue 24: where a study fits several learning-curve laws, the page's table is their
+    combined prediction (predict's), with each law's own prediction and weight beside it, and
+    the learning curve's figure marks both."""
+    from scalinglaws.fit.curves import as_curve
+    from scalinglaws.report.figures import learning_curve_figure
+
+    runs = bent_runs()
+    fits = fit_study(runs, StudyFit(replicates=10, laws=("power", "power-pure", "size"), best_guess={"d": 1.0}))
+    weights = as_curve(fits["d/f"]).combination(1)["weights"]
+    rows = summary.data_factor_rows(fits, "d/f")
+    x = np.array([2, 4, 10, 100]) * 16384.0
+    combined = predict_rows(Path("fits.json"), fits, x, None, "d/f")
+    assert rows["law"].iloc[0].startswith("combined (") and np.allclose(rows["prediction"], combined["prediction"])
+    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)
+    for name in ("power", "power-pure"):
+        own = predict_rows(Path("fits.json"), fits, x, name, "d/f")["prediction"]
+        assert np.allclose(rows[f"alone: {name}"], own) and not np.allclose(own, combined["prediction"])
+        assert f"<th>{name} alone (weight {weights[name]:.2f})</th>" in page
+        assert f"<td>{own[3]:.3g}</td>" in page
+    assert "stacking weights: " in page and "each law's own prediction beside it" in page
+    curve = runs.groupby("n", as_index=False)["test_metric"].agg(test_mean="mean", test_std="std").assign(metric="mse")
+    labels = [t.get_text() for t in learning_curve_figure(curve, fits["d/f"], "d / f").axes[0].get_legend().get_texts()]
+    assert any(t.startswith("combined prediction at 2x, 4x, 10x") for t in labels)
+    assert {f"{name} alone (weight {weights[name]:.2f})" for name in weights} <= set(labels)
+
+
 def test_every_warning_is_a_sentence_naming_its_law(fits):
     fit = fits["d/f"]
     fit = {

@@ -33,11 +33,11 @@ import numpy as np
 
 from ..aggregate.selection import SIZE_TOLERANCE
 from ..errors import UserError
-from ..fit.combine import Mixture
 from ..fit.curves import as_curves
 from ..fit.intervals import intervals
 from ..fit.laws import LAWS, Role, plannable
 from ..fit.laws.minimizer import quiet
+from ..fit.mixture import Mixture
 from ..fit.predict import default_prediction, fitted_law
 from ..fit.result import FitResult
 from ..fit.uncertainty import CI_LEVEL, derived_interval
