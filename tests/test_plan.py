@@ -173,6 +173,7 @@ def test_plan_reads_the_combined_prediction_as_predict_does(tmp_path):
     fits = json.loads((tmp_path / "fits.json").read_text())
     out = json.loads(plan(tmp_path, "--data-factor", "2,4", "--format", "json").stdout)
     assert out["law"].startswith("combined (") and "bnsl" in out["law"] and "combined" in out
+    assert "part beyond" in fits["all"]["combination"][0]["warning"]  # where the laws part, one warning says so
     at = np.array([2.0, 4.0]) * n[-1]
     rows = predict_rows(tmp_path / "fits.json", fits, at)
     alone = predict_rows(tmp_path / "fits.json", fits, at, "power")

@@ -161,10 +161,32 @@ def warning_sentences(fit: CurveFits) -> list[str]:
     """Every warning of the curve's fits as a sentence that names its law; one warning shared
     by several laws (the protocol-limited points) is said once."""
     fit = as_curve(fit)
+    out = _law_sentences(fit, {r.name: r.all_warnings() for r in fit.fitted()})
+    for combo in fit.info.get("combination", []):
+        if combo.get("warning"):
+            out.append(_sentence(f"The combined prediction: {combo['warning']}"))
+    if fit.info.get("excluded_diverged"):
+        out.append(
+            f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
+        )
+    if fit.error:
+        out.append(_sentence(f"This curve could not be fitted: {fit.error}"))
+    return out
+
+
+def note_sentences(fit: CurveFits) -> list[str]:
+    """Every note of the curve's fits (what the data do not pin down, which the intervals
+    carry) as a sentence that names its law."""
+    fit = as_curve(fit)
+    return _law_sentences(fit, {r.name: r.notes for r in fit.fitted()})
+
+
+def _law_sentences(fit: CurveFits, said_by: dict[str, list[str]]) -> list[str]:
+    """Each message as a sentence naming the law(s) that said it, once for all of them."""
     said: dict[str, list[str]] = {}
-    for result in fit.fitted():
-        for w in result.all_warnings():
-            said.setdefault(w, []).append(result.name)
+    for name, messages in said_by.items():
+        for w in messages:
+            said.setdefault(w, []).append(name)
     out = []
     for w, laws in said.items():
         owner = " and ".join(laws) + (" laws" if len(laws) > 1 else " law")
@@ -177,15 +199,6 @@ def warning_sentences(fit: CurveFits) -> list[str]:
             out.append(_sentence(f"The {owner}'s backtest: {w[10:]}"))
         else:
             out.append(_sentence(f"The {owner}: {w}"))
-    for combo in fit.info.get("combination", []):
-        if combo.get("warning"):
-            out.append(_sentence(f"The combined prediction: {combo['warning']}"))
-    if fit.info.get("excluded_diverged"):
-        out.append(
-            f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
-        )
-    if fit.error:
-        out.append(_sentence(f"This curve could not be fitted: {fit.error}"))
     return out
 
 
@@ -220,6 +233,12 @@ def curve_page(
         "<h3>Warnings</h3>\n"
         + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
     )
+    notes = note_sentences(fit)
+    if notes:
+        parts.append(
+            "<h3>What the data do not pin down</h3>\n<p>The intervals above carry these; they change nothing "
+            "about how to read them.</p>\n<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in notes) + "</ul>"
+        )
     parts.append("<h3>Figures</h3>")
     combo = fit.combination(1)
     law = by_weight(combo["weights"])[0][0] if combo else fit.default_law(1) or CURVE_LAW

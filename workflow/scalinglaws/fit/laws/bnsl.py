@@ -38,6 +38,11 @@ class BrokenPowerLaw(Law):
         terms = " * ".join(f"(1 + (x/d{i})^(1/f{i}))^(-c{i}*f{i})" for i in range(1, breaks + 1))
         self.formula = f"y = a + b * x^-c0 * {terms}"
         self.bound_notes = {("a", "lower"): "no irreducible error resolved", ("a", "upper"): "a reached the smallest y"}
+        # no floor; a break at the data's edge, or spread over all of it (a power law over the data),
+        # or as sharp as a kink (the family's own limit)
+        self.nested_bounds = frozenset(
+            {("a", "lower")} | {(f"{k}{i}", s) for i in range(1, breaks + 1) for k in "df" for s in ("lower", "upper")}
+        )
         for i in range(1, breaks + 1):
             self.bound_notes[(f"d{i}", "lower")] = self.bound_notes[(f"d{i}", "upper")] = (
                 "the break lies at the edge of the data: no bend resolved there"
@@ -113,7 +118,7 @@ class BrokenPowerLaw(Law):
         basis = np.stack([np.ones_like(shape), shape], axis=-1)
         return varpro.best_starts(self, x, y, nonlinear, basis, ("a", "b"))
 
-    def _fit_warnings(self, x, y):
+    def _fit_notes(self, x, y):
         return [
             f"c{i} = {self.params_[f'c{i}']:.3g}: the break hardly changes the slope, no bend resolved "
             "(a plain power law is enough)"

@@ -45,6 +45,7 @@ class EnvelopeLaw(Law):
     param_names = ("a", "alpha", "c", "eps0")
     log_params = frozenset({"a", "eps0"})
     widenable = frozenset({("alpha", "upper")})
+    nested_bounds = frozenset({("c", "lower"), ("eps0", "upper")})  # no floor; no bend: power plus constant
     bound_notes = {
         ("alpha", "lower"): "the curve does not decrease",
         ("c", "lower"): "no irreducible error resolved",

@@ -86,6 +86,8 @@ class M4Law(GivenEps0, Law):
     auto = plannable = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     widenable = frozenset({("c", "lower"), ("alpha", "upper")})
+    # no floor; no bend toward eps0 (alpha = 0 or eps0 far above the data): power plus constant
+    nested_bounds = frozenset({("eps_inf", "lower"), ("alpha", "lower"), ("eps0", "upper")})
     bound_notes = {
         ("c", "upper"): "the curve does not decrease",
         ("c", "lower"): "the curve falls faster than any power law in the search box",

@@ -30,6 +30,7 @@ class PowerLaw(Law):
     param_names = ("alpha", "beta", "gamma")
     log_params = frozenset({"alpha"})
     widenable = frozenset({("beta", "lower")})
+    nested_bounds = frozenset({("gamma", "lower")})  # no floor: the pure power law
     priors = {"best_guess": Prior.BEST_GUESS}
     auto = default = plannable = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
