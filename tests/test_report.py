@@ -131,7 +131,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
             const s = document.querySelector('.sl-summary'), h = s.querySelector('h2').getBoundingClientRect();
             return {text: s.innerText, top: h.top, height: window.innerHeight,
                     rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
-                    warnings: s.querySelectorAll('li').length,
+                    warnings: s.querySelectorAll('ul.sl-warnings li').length,
+                    notes: s.querySelectorAll('ul.sl-notes li').length,
                     images: [...s.querySelectorAll('img')]
                         .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width]),
                     ticks: [...s.querySelectorAll('code')].map(c => getComputedStyle(c, '::before').content)};
@@ -149,6 +150,7 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     cis = [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"], expected["ci_high"])]
     assert [r[3] for r in page["rows"][1:]] == cis
     assert page["warnings"] == len(summary.warning_sentences(fits["teacher/mlp"]))
+    assert page["notes"] == len(summary.note_sentences(fits["teacher/mlp"])) > 0  # the tiny study's gamma, ...
     study = Study(yaml.safe_load((work / "config.yaml").read_text()))
     runs = pd.read_csv(work / "results/tiny/tables/runs.csv")
     proposal = proposal_for(fits, "teacher/mlp", study, runs, 10)  # what `scalinglaws plan --next` proposes

@@ -231,13 +231,19 @@ def curve_page(
     warnings = warning_sentences(fit)
     parts.append(
         "<h3>Warnings</h3>\n"
-        + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
+        + (
+            '<ul class="sl-warnings">' + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
+            if warnings
+            else "<p>None.</p>"
+        )
     )
     notes = note_sentences(fit)
     if notes:
         parts.append(
             "<h3>What the data do not pin down</h3>\n<p>The intervals above carry these; they change nothing "
-            "about how to read them.</p>\n<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in notes) + "</ul>"
+            'about how to read them.</p>\n<ul class="sl-notes">'
+            + "".join(f"<li>{html.escape(w)}</li>" for w in notes)
+            + "</ul>"
         )
     parts.append("<h3>Figures</h3>")
     combo = fit.combination(1)
