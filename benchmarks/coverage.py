@@ -9,7 +9,13 @@ checked against the truth:
 - the 95% CIs of alpha, beta and gamma (the parameters of the power law inside the truth);
 - the 95% confidence band of the mean curve at 4x and 10x the largest shard;
 - the 95% prediction interval for one new run (a new training set and seed) at the largest
-  shard and at 4x it.
+  shard and at 4x it;
+- the warning lines the fit gives (each fitted law's warnings and its backtest's, and the
+  combination's), per curve: the goal on clean curves is at most one line per two curves.
+
+With `--laws` naming several laws of the learning curve (e.g. power,power-pure,envelope,m4,bnsl,
+what `scalinglaws fit --law auto` fits), the band and the PI are the default prediction's (the
+laws combined by their stacking weights, fit/mixture.py) and the parameters power's.
 
 Cases:
 - clean: a power law 5 n^-0.5 + 0.01 on 8 shards from 128 (whose error 0.45 is near enough to
@@ -22,6 +28,7 @@ Cases:
 
     python benchmarks/coverage.py --jobs 2            # 100 studies x 100 replicates per case
     python benchmarks/coverage.py --studies 40 --replicates 50 --cases clean
+    python benchmarks/coverage.py --studies 60 --replicates 50 --cases clean --laws power,power-pure,envelope,m4,bnsl
 Figures are in benchmarks/RESULTS.md; tests/test_coverage.py runs a small version.
 """
 
@@ -38,7 +45,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from scalinglaws.fit.result import FitResult  # noqa: E402
+from scalinglaws.fit.curves import CurveFits  # noqa: E402
+from scalinglaws.fit.predict import default_prediction  # noqa: E402
 from scalinglaws.fit.study import StudyFit, fit_curve  # noqa: E402
 
 SEEDS, SHARD_SD, SEED_SD, BEST_GUESS = 3, 0.03, 0.05, 1.0
@@ -87,31 +95,40 @@ def simulate(case: str, rng) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     return n, truth, runs
 
 
-def one_study(case: str, seed: int, replicates: int) -> dict:
-    """Which of the study's intervals contain the truth (NaN: no interval or no truth)."""
+def warning_lines(fit: CurveFits) -> int:
+    """The warning lines a user reads for the curve: each fitted law's warnings and its
+    backtest's, and the combination's."""
+    laws = sum(len(r.all_warnings()) for r in fit.fitted())
+    return laws + sum(bool(c.get("warning")) for c in fit.info.get("combination", []))
+
+
+def one_study(case: str, seed: int, replicates: int, laws: tuple[str, ...] = ("power",)) -> dict:
+    """Which of the study's intervals contain the truth (NaN: no interval or no truth), and how
+    many warning lines its fit gives."""
     rng = np.random.default_rng([seed, 7])
     n, _, runs = simulate(case, rng)
     _, curve, params = CASES[case]
-    out = fit_curve(runs, StudyFit(replicates=replicates, seed=seed, laws=("power",)), BEST_GUESS)["power"]
-    hit = {}
+    fit = CurveFits("", fit_curve(runs, StudyFit(replicates=replicates, seed=seed, laws=laws), BEST_GUESS))
+    out = fit.get("power")
+    hit = {"warnings": warning_lines(fit)}
     for p in ("alpha", "beta", "gamma"):
-        ci = out["params"][p]["ci95"]
+        ci = out.params[p].ci95
         hit[p] = np.nan if params is None or ci is None else float(ci[0] <= params[p] <= ci[1])
     at = n.max() * np.array([*AT.values(), *PI_AT.values()])
-    iv = FitResult.from_json(out).predict(at)
+    iv = (default_prediction(fit, 1) or out).predict(at[:, None])
     true_mean = curve(at, params) if params is not None else curve(at, None)
     for i, key in enumerate(AT):
         hit[key] = float(iv["ci_low"][i] <= true_mean[i] <= iv["ci_high"][i])
     new_run = true_mean * np.exp(SHARD_SD * rng.standard_normal(len(at)) + SEED_SD * rng.standard_normal(len(at)))
     for i, key in enumerate(PI_AT, start=len(AT)):
         hit[key] = float(iv["pi_low"][i] <= new_run[i] <= iv["pi_high"][i])
-    hit["small_data_shards"] = len(out["regions"]["small_data_n"])
+    hit["small_data_shards"] = len(out.regions["small_data_n"])
     return hit
 
 
-def coverage(case: str, studies: int, replicates: int, jobs: int = 1) -> dict:
+def coverage(case: str, studies: int, replicates: int, jobs: int = 1, laws: tuple[str, ...] = ("power",)) -> dict:
     """Mean of every hit over `studies` simulated studies (seeds 0..studies-1), in `jobs` processes."""
-    args = [(case, seed, replicates) for seed in range(studies)]
+    args = [(case, seed, replicates, laws) for seed in range(studies)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             hits = list(pool.map(one_study, *zip(*args)))
@@ -126,16 +143,20 @@ def main(argv=None) -> None:
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--jobs", type=int, default=1, help="processes (the studies are independent)")
+    ap.add_argument("--laws", default="power", help="the learning curve's laws (power among them); several: combined")
     args = ap.parse_args(argv)
-    columns = ["alpha", "beta", "gamma", *AT, *PI_AT, "small_data_shards"]
-    print(f"{args.studies} studies x {args.replicates} replicates, nominal 95%")
+    laws = tuple(args.laws.split(","))
+    columns = ["alpha", "beta", "gamma", *AT, *PI_AT, "small_data_shards", "warnings"]
+    print(f"{args.studies} studies x {args.replicates} replicates, nominal 95%, laws {', '.join(laws)}")
     print("| case | " + " | ".join(columns) + " | seconds |")
     print("|---" * (len(columns) + 2) + "|")
     for case in args.cases.split(","):
         start = time.time()
-        cov = coverage(case, args.studies, args.replicates, args.jobs)
+        cov = coverage(case, args.studies, args.replicates, args.jobs, laws)
         cells = [
-            f"{cov[c]:.2f}" if c == "small_data_shards" else ("n/a" if np.isnan(cov[c]) else f"{100 * cov[c]:.0f}%")
+            f"{cov[c]:.2f}"
+            if c in ("small_data_shards", "warnings")
+            else ("n/a" if np.isnan(cov[c]) else f"{100 * cov[c]:.0f}%")
             for c in columns
         ]
         print(f"| {case} | " + " | ".join(cells) + f" | {time.time() - start:.0f} |", flush=True)

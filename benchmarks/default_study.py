@@ -1,7 +1,7 @@
 """The default study (config.yaml) end to end, and what README promises of it: every fitted point
 of its learning curve is the best its model family can do (`limited_by` none: points in the
 detected small-data region are not fitted), and its power law's gamma CI contains the label-noise
-floor 0.01 or its warnings say gamma is not resolved. A benchmark, not a test: the run takes
+floor 0.01 or its notes say gamma is not resolved. A benchmark, not a test: the run takes
 3 to 3.5 minutes on 2 cores (a third of the suite's time budget); benchmarks/next_rounds.py runs
 it too, with two more rounds.
 
@@ -36,8 +36,8 @@ def check_default_study(results: Path) -> None:
     assert limited.empty, f"fitted points limited by the protocol:\n{limited[['n', 'limited_by']]}"
     assert len(fitted) >= 7  # enough points for the 3-parameter law to be a selection candidate
     gamma = power["params"]["gamma"]["ci95"]
-    unresolved = any("gamma not resolved" in w for w in power["warnings"])
-    assert unresolved or gamma[0] <= NOISE_FLOOR <= gamma[1], (gamma, power["warnings"])
+    unresolved = any("gamma not resolved" in w for w in power["notes"])
+    assert unresolved or gamma[0] <= NOISE_FLOOR <= gamma[1], (gamma, power["notes"])
     beta = power["params"]["beta"]
     assert beta["ci95"][0] <= beta["value"] <= beta["ci95"][1] < 0
 

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from scipy.special import logsumexp
 
-from scalinglaws.fit.combine import Mixture, stacking_weights
+from scalinglaws.fit.combine import describe, stacking_weights
 from scalinglaws.fit.curves import read_fits
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.laws import make_law
+from scalinglaws.fit.mixture import Mixture
 from scalinglaws.fit.predict import default_prediction
 from scalinglaws.fit.uncertainty import Noise, shared_draws
 
@@ -132,6 +133,18 @@ def test_the_combination_is_written_and_read_back(tmp_path):
     (combo,) = curve.info["combination"]
     assert set(combo["weights"]) == {"power", "power-pure"} and sum(combo["weights"].values()) == pytest.approx(1)
     assert json.dumps({k: c.to_json() for k, c in read_fits(json.loads(text)).items()}) == text
+    # beside the combined prediction, each law's own, at 2x, 4x, 10x and 100x the largest x: predict's numbers
+    block = combo["predictions"]
+    at = np.array(block["at"])
+    assert block["factors"] == [2, 4, 10, 100] and at[:, 0].tolist() == [k * n[-1] for k in (2, 4, 10, 100)]
+    for key, value in default_prediction(curve, 1).predict(at).items():
+        np.testing.assert_array_equal(block["combined"][key], value)
+    for name in ("power", "power-pure"):
+        np.testing.assert_array_equal(block["laws"][name]["prediction"], curve.get(name).predict(at)["prediction"])
+    lines = [line for line in describe(combo) if line.startswith("  at 10x the largest x")]
+    own = {name: f"{block['laws'][name]['prediction'][2]:.4g}" for name in ("power", "power-pure")}
+    assert len(lines) == 1 and f"combined {block['combined']['prediction'][2]:.4g}" in lines[0]
+    assert all(f"{name} {value}" in lines[0] for name, value in own.items())  # 'power 0.1' is not in 'power-pure'
 
 
 def test_a_holdout_column_that_holds_nothing_out_fits_as_without_one(tmp_path):

@@ -1,7 +1,8 @@
 """The contract every registered law keeps, checked over the registry (LAWS), so that a new law
 is covered without editing this file: its analytic gradient matches finite differences, it
 predicts the right shapes, its options round-trip, it recovers a curve of its own, and its fit
-survives fits.json (to JSON and back) with identical predictions. The config schema's law lists
+survives fits.json (to JSON and back) with identical predictions, and a learning-curve law a plan
+reads gives its floor as its limit. The config schema's law lists
 are held equal to the registry here, and a throwaway law shows what a new law costs.
 
 Each law's data come from its role and number of inputs (DATA): a reference curve of that kind,
@@ -210,7 +211,18 @@ def check_json(cls):
         np.testing.assert_array_equal(back.predict(x)[key], value)
 
 
-CONTRACT = (check_gradient, check_shapes, check_options, check_recovery, check_json)
+def check_plan(cls):
+    """A learning-curve law a plan reads (plan/curve.py: alone, or pooled in a combination) gives
+    its floor as its curve's limit, and its error at the best size as its curve."""
+    if not cls.plannable or cls.role is not Role.CURVE:
+        return
+    truth, x, _ = truth_for(cls)
+    far = float(truth._f(np.array([[1e80]]), truth.params_)[0])
+    assert truth.floor(truth.params_) == pytest.approx(far, rel=1e-6, abs=1e-12), cls.name
+    np.testing.assert_array_equal(truth.error_at_best(x[:, 0], truth.params_, 0.05), truth.predict(x))
+
+
+CONTRACT = (check_gradient, check_shapes, check_options, check_recovery, check_json, check_plan)
 
 
 @pytest.mark.parametrize("name", list(LAWS))

@@ -16,6 +16,7 @@ from snakemake.utils import update_config
 
 from conftest import TINY_CONFIG, job_counts, snakemake
 from scalinglaws.fit.external import TableSpec, fit_table
+from scalinglaws.fit.laws import make_law
 from scalinglaws.fit.predict import predict_rows
 from scalinglaws.plan import (
     Context,
@@ -150,6 +151,44 @@ def test_data_factor_table_matches_predict_and_widens(fitted):
     assert (table["best_params_low"] < table["best_params"]).all() and (
         table["best_params"] < table["best_params_high"]
     ).all()
+
+
+def test_plan_reads_the_combined_prediction_as_predict_does(tmp_path):
+    """Issue 24: a curve with a sharp bend among its last points (power plus constant misses it,
+    the combination weighs the bend-capable laws): plan's error at n is predict's combined
+    prediction, --law power still gives power alone, a target's n solves the combined estimate,
+    and the best size is the size law's."""
+    bend = {"a": 0.0, "b": 5.0, "c0": 0.1, "c1": 0.6, "d1": 3e5, "f1": 0.1}
+    n = 100 * 2.0 ** np.arange(14)
+    rng = np.random.default_rng(1)
+    y = make_law("bnsl")._f(n[:, None], bend) * np.exp(0.01 * rng.standard_normal(len(n)))
+    pd.DataFrame({"n": n, "error": y}).to_csv(tmp_path / "runs.csv", index=False)
+    pd.DataFrame({"n": n, "best": K * n**BETA_P * np.exp(0.05 * rng.standard_normal(len(n)))}).to_csv(
+        tmp_path / "sizes.csv", index=False
+    )
+    fits = fit_table(TableSpec(tmp_path / "runs.csv", ["auto"], ["n"], "error"), 20, 0)
+    sizes = fit_table(TableSpec(tmp_path / "sizes.csv", ["size"], ["n"], "best"), 20, 0)
+    fits["all"]["size"], fits["all"]["laws"] = sizes["all"]["size"], [*fits["all"]["laws"], "size"]
+    write_outputs(fits, tmp_path, "runs", figures=False)
+    fits = json.loads((tmp_path / "fits.json").read_text())
+    out = json.loads(plan(tmp_path, "--data-factor", "2,4", "--format", "json").stdout)
+    assert out["law"].startswith("combined (") and "bnsl" in out["law"] and "combined" in out
+    assert "part beyond" in fits["all"]["combination"][0]["warning"]  # where the laws part, one warning says so
+    at = np.array([2.0, 4.0]) * n[-1]
+    rows = predict_rows(tmp_path / "fits.json", fits, at)
+    alone = predict_rows(tmp_path / "fits.json", fits, at, "power")
+    assert (rows["law"] == out["law"]).all()
+    for col in ("prediction", "ci_low", "ci_high", "pi_low", "pi_high"):
+        np.testing.assert_allclose([r[col] for r in out["data_factor"]], rows[col], rtol=1e-9)
+    assert (np.abs(np.log(rows["prediction"] / alone["prediction"])) > 0.2).all()  # the two differ by far
+    one = Context(load_curve(tmp_path, fits, None, "power"))
+    np.testing.assert_allclose(data_factor_table(one, (2, 4))["prediction"], alone["prediction"], rtol=1e-12)
+    ctx = Context(load_curve(tmp_path, fits, None, None), Protocol(epochs=1))
+    target = target_error(ctx, 0.5 * y[-1])
+    assert target["law"] == out["law"] and target["status"] == "reachable"
+    assert ctx.curve.error_estimate(target["n"]["value"]) == pytest.approx(0.5 * y[-1], rel=1e-6)
+    q = params_of(fits, "size")
+    assert target["params"]["value"] == pytest.approx(q["k"] * target["n"]["value"] ** q["beta_p"], rel=1e-6)
 
 
 def test_budget_split_spends_the_budget_at_the_best_size(fitted):
@@ -381,7 +420,7 @@ def test_next_for_a_joint_law_measures_every_size_of_a_new_shard(joint_fit):
         (["--next"], "--next needs the study's config (--configfile)"),
         (["--data-factor", "0"], "--data-factor 0: outside the laws' domain"),
         (["--group", "nope"], "no group 'nope' (groups: all)"),
-        (["--law", "bnsl"], "--law bnsl: a plan reads power (with size) or a joint law"),
+        (["--law", "chinchilla"], "--law chinchilla: a plan reads a learning-curve law (power, power-pure,"),
         (["--budget", "-1"], "--budget -1.0: must be a positive number of FLOPs"),
         (["--round-factor", "0"], "--round-factor 0: must be a positive number"),
     ],

@@ -47,6 +47,33 @@ def test_what_more_data_buys_is_the_prediction_of_fit_predict(fits):
     assert list(rows["beyond_limit"]) == [False, False, False, True]
 
 
+def test_the_combined_laws_show_their_weights_and_each_laws_own_prediction(tmp_path):
+    """Issue 24: where a study fits several learning-curve laws, the page's table is their
+    combined prediction (predict's), with each law's own prediction and weight beside it, and
+    the learning curve's figure marks both."""
+    from scalinglaws.fit.curves import as_curve
+    from scalinglaws.report.figures import learning_curve_figure
+
+    runs = bent_runs()
+    fits = fit_study(runs, StudyFit(replicates=10, laws=("power", "power-pure", "size"), best_guess={"d": 1.0}))
+    weights = as_curve(fits["d/f"]).combination(1)["weights"]
+    rows = summary.data_factor_rows(fits, "d/f")
+    x = np.array([2, 4, 10, 100]) * 16384.0
+    combined = predict_rows(Path("fits.json"), fits, x, None, "d/f")
+    assert rows["law"].iloc[0].startswith("combined (") and np.allclose(rows["prediction"], combined["prediction"])
+    page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)
+    for name in ("power", "power-pure"):
+        own = predict_rows(Path("fits.json"), fits, x, name, "d/f")["prediction"]
+        assert np.allclose(rows[f"alone: {name}"], own) and not np.allclose(own, combined["prediction"])
+        assert f"<th>{name} alone (weight {weights[name]:.2f})</th>" in page
+        assert f"<td>{own[3]:.3g}</td>" in page
+    assert "stacking weights: " in page and "each law's own prediction beside it" in page
+    curve = runs.groupby("n", as_index=False)["test_metric"].agg(test_mean="mean", test_std="std").assign(metric="mse")
+    labels = [t.get_text() for t in learning_curve_figure(curve, fits["d/f"], "d / f").axes[0].get_legend().get_texts()]
+    assert any(t.startswith("combined prediction at 2x, 4x, 10x") for t in labels)
+    assert {f"{name} alone (weight {weights[name]:.2f})" for name in weights} <= set(labels)
+
+
 def test_every_warning_is_a_sentence_naming_its_law(fits):
     fit = fits["d/f"]
     fit = {
@@ -104,7 +131,8 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
             const s = document.querySelector('.sl-summary'), h = s.querySelector('h2').getBoundingClientRect();
             return {text: s.innerText, top: h.top, height: window.innerHeight,
                     rows: [...s.querySelectorAll('table tr')].map(r => [...r.cells].map(c => c.innerText)),
-                    warnings: s.querySelectorAll('li').length,
+                    warnings: s.querySelectorAll('ul.sl-warnings li').length,
+                    notes: s.querySelectorAll('ul.sl-notes li').length,
                     images: [...s.querySelectorAll('img')]
                         .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width]),
                     ticks: [...s.querySelectorAll('code')].map(c => getComputedStyle(c, '::before').content)};
@@ -122,6 +150,7 @@ def test_report_html_loads_in_a_real_browser_and_shows_the_summary_and_figures(t
     cis = [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(expected["ci_low"], expected["ci_high"])]
     assert [r[3] for r in page["rows"][1:]] == cis
     assert page["warnings"] == len(summary.warning_sentences(fits["teacher/mlp"]))
+    assert page["notes"] == len(summary.note_sentences(fits["teacher/mlp"])) > 0  # the tiny study's gamma, ...
     study = Study(yaml.safe_load((work / "config.yaml").read_text()))
     runs = pd.read_csv(work / "results/tiny/tables/runs.csv")
     proposal = proposal_for(fits, "teacher/mlp", study, runs, 10)  # what `scalinglaws plan --next` proposes

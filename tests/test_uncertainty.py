@@ -14,6 +14,7 @@ from scalinglaws.fit.uncertainty import (
     Replicates,
     bootstrap,
     collapse_runs,
+    derived_interval,
     resample_runs,
     resample_seeds,
     runs_noise,
@@ -202,3 +203,11 @@ def test_best_guess_error_by_metric():
     assert best_guess_error("rmse", y) == pytest.approx(2.0, rel=0.02)
     assert best_guess_error("error", np.arange(1000) % 10) == pytest.approx(0.9)
     assert best_guess_error("bpb", np.arange(256 * 4) % 256) == pytest.approx(8.0)
+
+
+def test_an_interval_end_next_to_replicates_that_never_get_there_is_open():
+    """A target 1 of 20 replicates never reaches: the 97.5th percentile falls between the last
+    finite n and infinity, and was printed as 5.25e+299 (issue 24, found by plan's combination)."""
+    assert derived_interval(np.array([1.0] * 19 + [np.inf])) == [1.0, None]
+    assert derived_interval(np.arange(20.0)) == pytest.approx([0.475, 18.525])
+    assert derived_interval(np.full(5, np.inf)) == [None, None]

@@ -6,6 +6,7 @@ law, uncertainty.py draws the bootstrap (seeds and shard-level noise), intervals
 of the mean curve and the prediction interval of a new run at any x (predict.py serves them to
 `scalinglaws predict`), regions.py decides the small-data region from the best-guess error
 (best_guess.py), identify.py says what the data do not resolve, backtest.py and selection.py
-score and rank the laws, study.py and pruning.py fit a study's curves; progress.py is the status
-line a long `scalinglaws fit` shows on a terminal.
+score and rank the laws, combine.py weighs them by stacking and mixture.py predicts with their
+mixture (the default prediction), study.py and pruning.py fit a study's curves; progress.py is
+the status line a long `scalinglaws fit` shows on a terminal.
 """

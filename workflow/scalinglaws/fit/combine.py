@@ -16,7 +16,9 @@ Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.
   scored on (a concave problem, solved by the EM fixed point), so a law that the data cannot
   support earns little weight because its backtests say so, not by a rule on its parameters;
 - the mixture's CI and PI pool the laws' bootstrap curves and new-run draws in proportion to
-  the weights: where laws that fit the data alike part beyond it, the interval widens.
+  the weights (mixture.py): where laws that fit the data alike part beyond it, the interval
+  widens. The combination records the combined prediction beside each law's own at a few
+  multiples of the largest x.
 
 At a split where a law could not be fitted (too few points below its cutoff) it forecasts as the
 simplest law that could, so every law is scored on every split; when no law could be scored at
@@ -29,9 +31,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .intervals import noise_dof
 from .laws.minimizer import pack, quiet, unpack
-from .uncertainty import CI_LEVEL
+from .mixture import by_weight, predictions, shown
 
 METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests"
 EQUAL = "equal weights: no backtest split could be scored (too few points), each law fitted with a degree of freedom"
@@ -39,7 +40,6 @@ EM_ITERATIONS = 2000
 STRONG = 0.1  # a law with at least this weight is one the data do not rule out (parting)
 MAX_FACTOR = 100.0  # how far beyond the data parting looks (as a multiple of the largest x)
 NEGLIGIBLE = 1e-6  # a weight below this is 0: the law's draws would not reach one percentile
-PI_DRAWS = 4000  # new-run draws in all, spread over the mixture's bootstrap curves
 
 
 # -- a backtest split's predictive distribution ------------------------------------------------
@@ -150,32 +150,50 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
         carried = [n for n in fitted if fitted[n]["goodness"]["points"] > free[n]]
         if not carried:
             return {**out, "reason": "no law was fitted with a degree of freedom to spare"}
-        return {**out, "weights": {n: 1.0 / len(carried) for n in carried}, "reason": EQUAL}
+        weights = {n: 1.0 / len(carried) for n in carried}
+        return {**out, "weights": weights, "reason": EQUAL, **_predicted(_results(fitted, weights), weights)}
     scores = log_scores({n: fitted[n]["backtest"] for n in names}, cutoffs)
     w = stacking_weights(scores) if len(names) > 1 else np.ones(1)
     w = np.where(w < NEGLIGIBLE, 0.0, w)
     w = w / w.sum()
     mixture = float(logsumexp(scores + np.log(np.maximum(w, 1e-300)), axis=1).sum())
-    parted = parting({n: fitted[n] for n in names}, dict(zip(names, w)))
+    weights = {n: float(v) for n, v in zip(names, w)}
+    results = _results(fitted, weights)
+    parted = parting(results, weights)
     return {
         **({"warning": parted} if parted else {}),
         **out,
-        "weights": {n: float(v) for n, v in zip(names, w)},
+        "weights": weights,
         "reason": f"log score of the mixture {mixture:.4g} over {len(scores)} predicted point(s) of "
         f"{len(cutoffs)} backtest split(s)",
         "splits": cutoffs,
         "log_score": {n: float(scores[:, i].sum()) for i, n in enumerate(names)},
+        **_predicted(results, weights),
     }
 
 
-def parting(entries: dict[str, dict], weights: dict[str, float]) -> str | None:
-    """Where two laws that both carry weight (the data do not tell them apart) part beyond the
-    data: the first multiple of the largest x (up to MAX_FACTOR) where one's prediction leaves
-    the other's 95% PI, as one warning; None if they never do (or take two inputs)."""
+def _results(fitted: dict[str, dict], weights: dict[str, float]) -> dict:
+    """The weighed laws' fit results (FitResult), read from their entries."""
     from .result import FitResult  # the results read the laws' registry; combine is read by backtests
 
+    return {n: FitResult.from_json(fitted[n]) for n in weights}
+
+
+def _predicted(results: dict, weights: dict[str, float]) -> dict:
+    """{"predictions": the combined prediction beside each law's own (mixture.py)}, where every
+    weighed law can predict."""
+    if not results or not all(r.can_predict() for r in results.values()):
+        return {}
+    return {"predictions": predictions(results, weights)}
+
+
+def parting(results: dict, weights: dict[str, float]) -> str | None:
+    """Where two laws that both carry weight (the data do not tell them apart) part beyond the
+    data: the first multiple of the largest x (up to MAX_FACTOR) where one's prediction leaves
+    the other's 95% PI, as one warning; None if they never do (or take two inputs).
+    `results`: the laws' FitResults."""
     strong = [n for n, w in weights.items() if w >= STRONG]
-    results = {n: FitResult.from_json(entries[n]) for n in strong}
+    results = {n: results[n] for n in strong}
     if len(strong) < 2 or any(len(r.inputs) != 1 or not r.can_predict() for r in results.values()):
         return None
     factors = np.geomspace(1.0, MAX_FACTOR, 41)
@@ -200,11 +218,6 @@ def parting(entries: dict[str, dict], weights: dict[str, float]) -> str | None:
     )
 
 
-def shown(weights: dict[str, float]) -> list[tuple[str, float]]:
-    """The weights worth printing (at least 0.005), largest first."""
-    return sorted(((n, w) for n, w in weights.items() if round(w, 2) > 0), key=lambda kv: -kv[1])
-
-
 def describe(combo: dict) -> list[str]:
     """The combination as printable lines."""
     weights = ", ".join(f"{n} {w:.2f}" for n, w in shown(combo["weights"]))
@@ -213,79 +226,18 @@ def describe(combo: dict) -> list[str]:
     lines += [f"  {', '.join(zero)}: weight 0.00 (predicted the held-back shards worse)"] if zero else []
     lines += [f"  warning: {combo['warning']}"] if combo.get("warning") else []
     lines += [f"  {n}: not combined: {why}" for n, why in combo["not_combined"].items()]
+    return lines + prediction_lines(combo)
+
+
+def prediction_lines(combo: dict) -> list[str]:
+    """The combined prediction and each law's own at the reported points, one line a point."""
+    block = combo.get("predictions")
+    if not block:
+        return []
+    lines, both = [], block["combined"]
+    for i, (k, at) in enumerate(zip(block["factors"], block["at"])):
+        pi = f" (95% PI [{both['pi_low'][i]:.4g}, {both['pi_high'][i]:.4g}])" if both["pi_low"] else ""
+        alone = ", ".join(f"{n} {block['laws'][n]['prediction'][i]:.4g}" for n, _ in by_weight(combo["weights"]))
+        where = ", ".join(f"{v:.4g}" for v in at)
+        lines.append(f"  at {k:g}x the largest x ({where}): combined {both['prediction'][i]:.4g}{pi}; alone: {alone}")
     return lines
-
-
-# -- the mixture's prediction ------------------------------------------------------------------
-class Mixture:
-    """The combined prediction of a curve's laws (FitResults) with their stacking weights: it
-    predicts like one FitResult, so `predict`, the summary page and the benchmarks read either."""
-
-    def __init__(self, results: dict, weights: dict[str, float], seed: int = 0):
-        self.weights = {n: w for n, w in weights.items() if w > 0}
-        self.results, self.seed = {n: results[n] for n in self.weights}, seed
-        first = next(iter(self.results.values()))
-        self.law, self.inputs, self.data_max = first.law, first.inputs, first.data_max
-
-    @property
-    def name(self) -> str:
-        return "combined (" + " + ".join(f"{n} {w:.2f}" for n, w in shown(self.weights)) + ")"
-
-    def predict(self, at) -> dict[str, np.ndarray]:
-        return mixture_intervals(self.results, self.weights, at, self.seed)
-
-
-def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
-    """Per column of values (draws, points): the weighted quantiles qs (fractions)."""
-    order = np.argsort(values, axis=0)
-    sorted_v = np.take_along_axis(values, order, axis=0)
-    cw = np.cumsum(weights[order], axis=0)
-    cw = (cw - 0.5 * weights[order]) / cw[-1]
-    out = np.empty((len(qs), values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.interp(qs, cw[:, j], sorted_v[:, j])
-    return out
-
-
-def mixture_intervals(results: dict, weights: dict[str, float], at, seed: int = 0) -> dict[str, np.ndarray]:
-    """The combined prediction at the rows of `at`: the weighted geometric mean of the laws'
-    predictions, the CI of the mixture of their bootstrap mean curves and the PI of the mixture
-    of their new-run distributions (results: {name: FitResult}, weights summing to 1)."""
-    names = [n for n, w in weights.items() if w > 0]
-    if len(names) == 1:
-        return results[names[0]].predict(at)
-    half = (1 - CI_LEVEL) / 2
-    logs, cw, noisy, nw = [], [], [], []
-    rng = np.random.default_rng([seed, 5])
-    center = 0.0
-    for n in names:
-        r, w = results[n], weights[n]
-        iv = r.predict(at)
-        center = center + w * np.log(iv["prediction"])
-        names_p = list(r.law.param_names)
-        with quiet():
-            curves = (
-                np.array(
-                    [
-                        r.law._f(np.asarray(at, float).reshape(-1, len(r.inputs)), dict(zip(names_p, s)))
-                        for s in r.samples
-                    ]
-                )
-                if len(r.samples)
-                else iv["prediction"][None, :]
-            )
-            lc = np.log(curves)
-        logs.append(lc)
-        cw.append(np.full(len(lc), w / len(lc)))
-        per = max(1, int(round(PI_DRAWS * w / len(lc))))
-        sd, dof = np.sqrt(max(r.noise.new_run_var, 0.0)), noise_dof(r.noise)
-        shape = (len(lc), per, 1)
-        draws = lc[:, None, :] + sd * (rng.standard_normal(shape) if np.isinf(dof) else rng.standard_t(dof, shape))
-        noisy.append(draws.reshape(-1, lc.shape[1]))
-        nw.append(np.full(len(lc) * per, w / (len(lc) * per)))
-    logs, cw, noisy, nw = np.vstack(logs), np.concatenate(cw), np.vstack(noisy), np.concatenate(nw)
-    ok = np.isfinite(logs).all(axis=1)
-    ci = np.exp(_weighted_quantiles(logs[ok], cw[ok], [half, 1 - half]))
-    ok = np.isfinite(noisy).all(axis=1)
-    pi = np.exp(_weighted_quantiles(noisy[ok], nw[ok], [half, 1 - half]))
-    return {"prediction": np.exp(center), "ci_low": ci[0], "ci_high": ci[1], "pi_low": pi[0], "pi_high": pi[1]}

@@ -52,7 +52,8 @@ def add_parser(sub) -> None:
         "--law",
         default="auto",
         help="law name(s), comma-separated, or 'auto' (the default): all that "
-        "take as many x columns; with several, the one with the best backtest is selected",
+        "take as many x columns; with several, the default prediction combines them by stacking weights from "
+        "their backtests (each law's own prediction is printed beside it)",
     )
     s.add_argument("--x", required=True, help="x column(s), comma-separated (power: n; joint: m,n; chinchilla: N,D)")
     s.add_argument("--y", required=True, help="the column to fit (an error or loss)")

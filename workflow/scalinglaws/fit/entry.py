@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backtest import backtest, score_holdout
-from .identify import resolution_warnings
+from .identify import resolution_notes
 from .laws import FitError, Law
 from .laws.base import as_inputs
 from .progress import PROGRESS
@@ -61,7 +61,7 @@ def fit_law(
     boot = bootstrap(law, draws, shared_sd=shared_draws(noise, len(replicates), seed), seed=seed)
     PROGRESS.stage("backtest")
     law.ci_ = boot.intervals()
-    law.warnings_ = resolution_warnings(law, fit_y)
+    law.notes_ = resolution_notes(law, fit_y)
     weights = None
     if law.point_sd is not None:
         weights = {
@@ -79,6 +79,7 @@ def fit_law(
         extras=law.extras(),
         goodness=law.goodness(fit_x, fit_y),
         warnings=law.warnings_,
+        notes=law.notes_,
         bootstrap=bootstrap_summary(boot, resample, seed, noise),
         weights=weights,
         correlations=boot.correlations(),

@@ -3,8 +3,12 @@
 A point estimate inside its search box can still be unresolved: its 95% CI may reach a bound
 (gamma 0.003 with CI 0 to 0.053 says nothing about the irreducible error) or span more than a
 decade. And an irreducible error gamma is only measured where the data come near it: when the
-smallest observed error is above 1.5 gamma, gamma is an extrapolation. These warnings join the
-law's own in fits.json, laws.csv and the summary.
+smallest observed error is above 1.5 gamma, gamma is an extrapolation. These are notes, not
+warnings: the bootstrap's intervals carry them (a parameter's CI says how little the data pin it
+down, and every prediction's CI and PI are drawn from the same replicates; their coverage is
+measured in benchmarks/RESULTS.md), so they change nothing a user should do with a prediction.
+They join the law's own notes in fits.json, laws.csv, the `fit` output and the summary, one
+note per fact. A warning is kept for what the intervals do not carry (laws/base.py).
 """
 
 from __future__ import annotations
@@ -78,21 +82,21 @@ def exponent_words(value: float, ci: list[float] | None, one: float = 1.0) -> st
     return "not distinguishable from linear (CI contains 1)"
 
 
-def resolution_warnings(law: Law, y) -> list[str]:
-    """The law's warnings with ci_warnings and gamma_warning added, one warning per fact: an
-    irreducible error that the data do not resolve (its estimate at a bound, its CI reaching
-    one or spanning a decade, the data far above it) is said once, with every reason and what
-    it means for a prediction."""
+def resolution_notes(law: Law, y) -> list[str]:
+    """The law's notes with ci_warnings and gamma_warning added, one note per fact: an
+    irreducible error that the data do not resolve (its estimate at the bound 0, its CI
+    reaching one or spanning a decade, the data far above it) is said once, with every reason
+    and what it means for a prediction."""
     ci, reached = ci_warnings(law), gamma_warning(law, y)
-    own = list(law.warnings_)
+    own = list(law.notes_)
     about_gamma = [w for w in own + ci if w.startswith("gamma ")]
     if not reached and not about_gamma:
         return own + ci
-    # "gamma = 0 is at its lower bound (0): ..." says its fact before the colon, the CI warnings after it
+    # "gamma = 0 is at its lower bound (0): ..." says its fact before the colon, the CI notes after it
     reasons = [w.split(":")[0] if w.startswith("gamma =") else w.split(": ", 1)[1].split(":")[0] for w in about_gamma]
     reasons += [w.split(": ", 1)[1].split(", so")[0] for w in reached]
     merged = (
-        f"gamma not resolved ({'; '.join(reasons)}): the irreducible error is an extrapolation, so a prediction "
-        "far beyond the data rests on it; shards nearer the floor would resolve it"
+        f"gamma not resolved ({'; '.join(reasons)}): the irreducible error is an extrapolation, which its CI and "
+        "a prediction's intervals far beyond the data carry; shards nearer the floor would resolve it"
     )
     return [w for w in own + ci if not w.startswith("gamma ")] + [merged]

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .combine import Mixture
 from .curves import CurveFits, as_curves, load_fits
 from .laws import LAWS
+from .mixture import Mixture
 from .result import PREDICT_VERSION, FitResult, PredictError
 
 COLUMNS = ["group", "law", "x", "size", "prediction", "ci_low", "ci_high", "pi_low", "pi_high", "beyond_data"]

@@ -29,6 +29,7 @@ HEAD, BODY = (
     (
         "goodness",
         "warnings",
+        "notes",
         "bootstrap",
         "weights",
         "correlations",
@@ -80,7 +81,8 @@ class FitResult:
     derived: dict[str, Estimate]
     extras: dict  # law-specific results: power's regions, chinchilla's compute-optimal allocation
     goodness: dict
-    warnings: list[str]
+    warnings: list[str]  # what the fit's intervals do not carry (laws/base.py)
+    notes: list[str]  # what the data do not pin down, which the intervals carry (fit/identify.py)
     bootstrap: dict  # how the replicates were drawn: count, failures, what was resampled, seed
     weights: dict | None
     correlations: dict | None
@@ -204,6 +206,7 @@ class FitResult:
             **self.extras,
             "goodness": self.goodness,
             "warnings": self.warnings,
+            "notes": self.notes,
             "bootstrap": self.bootstrap,
             "weights": self.weights,
             "correlations": self.correlations,
@@ -250,6 +253,7 @@ class FitResult:
             extras={k: v for k, v in d.items() if k not in HEAD + BODY},
             goodness=d["goodness"],
             warnings=list(d.get("warnings", [])),
+            notes=list(d.get("notes", [])),
             bootstrap=d.get("bootstrap"),
             weights=d.get("weights"),
             correlations=d.get("correlations"),

@@ -32,12 +32,16 @@ def finite_or_none(v: float) -> float | None:
 
 
 def derived_interval(values: np.ndarray) -> list[float | None] | None:
-    """Like a percentile interval, but an infinite end (e.g. no irreducible region) stays open."""
+    """Like a percentile interval, but an infinite end (e.g. no irreducible region) stays open:
+    also an end that falls between the last finite value and an infinite one (interpolating
+    toward the clipped infinity gave ends like 5e299)."""
     values = values[~np.isnan(values)]
     if len(values) < 2:
         return None
     lo, hi = np.percentile(np.clip(values, -1e300, 1e300), [(1 - CI_LEVEL) / 2 * 100, (1 + CI_LEVEL) / 2 * 100])
-    return [finite_or_none(lo) if abs(lo) < 1e300 else None, finite_or_none(hi) if abs(hi) < 1e300 else None]
+    finite = values[np.isfinite(values)]
+    low_open, high_open = (True, True) if not len(finite) else (lo < finite.min(), hi > finite.max())
+    return [None if low_open else finite_or_none(lo), None if high_open else finite_or_none(hi)]
 
 
 @dataclass

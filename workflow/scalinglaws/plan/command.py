@@ -95,6 +95,8 @@ def run(args) -> int:
         "compute": ctx.protocol.describe(),
         "throughput": [t.describe() for t in ctx.throughput],
     }
+    if ctx.curve.note:
+        out["combined"] = ctx.curve.note
     if ctx.curve.size_note:
         out["best_size"] = ctx.curve.size_note
     if args.target_error is not None:
@@ -192,6 +194,7 @@ def text(out: dict) -> list[str]:
     """The plan as lines a person reads."""
     lines = [f"== {out['group']} ({out['law']})", f"compute: {out['compute']}"]
     lines += [f"throughput: {t}" for t in out["throughput"]]
+    lines += [f"combined: {out['combined']}"] if "combined" in out else []
     lines += [f"best size: {out['best_size']}"] if "best_size" in out else []
     if "target" in out:
         t = out["target"]

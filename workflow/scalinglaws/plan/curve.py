@@ -14,6 +14,15 @@ A curve is read through a law that declares itself `plannable` (laws/base.py), i
   definition of the best size (README), so the error there is (1 + tol) eps(inf, n).
 The maths is the law's own (its floor, error_at_best and best_size); this module pairs the
 replicates and reads them.
+
+By default a curve whose learning-curve laws were combined (fit/combine.py) is read through the
+combination, as `scalinglaws predict` reads it (`CombinedCurve`): the error at n and its CI and
+PI are the mixture's, exactly predict's; a quantity solved per replicate (the n that reaches a
+target, the floor) pools the laws' bootstrap replicates in proportion to their stacking weights,
+each solved with its own law's maths (its floor, its error at n), and its estimate is solved on
+the combined prediction (the weighted geometric mean of the laws', whose floor is the weighted
+geometric mean of their floors); the best size is the size law's, paired with each pooled
+replicate by its index as with one law. `--law NAME` reads one law.
 """
 
 from __future__ import annotations
@@ -27,7 +36,9 @@ from ..errors import UserError
 from ..fit.curves import as_curves
 from ..fit.intervals import intervals
 from ..fit.laws import LAWS, Role, plannable
-from ..fit.predict import fitted_law
+from ..fit.laws.minimizer import quiet
+from ..fit.mixture import Mixture
+from ..fit.predict import default_prediction, fitted_law
 from ..fit.result import FitResult
 from ..fit.uncertainty import CI_LEVEL, derived_interval
 
@@ -45,6 +56,8 @@ def interval(values) -> list[float | None] | None:
 class Curve:
     """A curve's laws, with per-replicate `error(n)` and `size(n)` (rows: replicates)."""
 
+    note: str | None = None  # how the curve is read, where it is not one law
+
     def __init__(self, group: str, result: FitResult, size: FitResult | None, tol: float, seed: int = 0):
         self.group, self.name, self.tol = group, result.name, tol
         self.result = result
@@ -56,11 +69,20 @@ class Curve:
         self.n_min = float(result.x[:, result.axis].min())  # the smallest shard measured
         self.size_law = self.size_samples = self.size_note = None
         if size is not None:
-            self.size_law = size.law
-            self.size_samples = _paired(size.samples, len(self.samples), seed)
-            self.size_note = _flat_note(size)
-            if self.size_note:  # its growth is not measured: the measured best sizes, with their spread
-                self.size_law, self.size_samples = size.law.flat(size.y, len(self.samples), seed)
+            self._pair_size(size, [(len(self.samples), i) for i in range(len(self.samples))])
+
+    def _pair_size(self, size: FitResult, replicates: list[tuple[int, int]]) -> None:
+        """The size law's replicates lined up with the error's, given as (how many replicates
+        its law has, which one it is): the size law's replicate of the same index (both were
+        refitted to the same resampled seeds) where the two have as many, else one at random."""
+        self.size_law, self.size_note = size.law, _flat_note(size)
+        if self.size_note:  # its growth is not measured: the measured best sizes, with their spread
+            self.size_law, self.size_samples = size.law.flat(size.y, len(replicates), self.seed)
+            return
+        picks = np.array([i for _, i in replicates], int)
+        apart = np.array([count != len(size.samples) for count, _ in replicates], bool)
+        picks[apart] = np.random.default_rng([self.seed, 17]).integers(0, len(size.samples), int(apart.sum()))
+        self.size_samples = size.samples[picks]
 
     @property
     def joint(self) -> bool:
@@ -78,6 +100,10 @@ class Curve:
     def error_at(self, n, p: dict) -> np.ndarray:
         """The error at n of a model of the best size, for parameters p."""
         return self.law.error_at_best(n, p, self.tol)
+
+    def error_estimate(self, n) -> np.ndarray:
+        """The estimate of the error at n of a model of the best size."""
+        return self.error_at(n, self.law.params_)
 
     def size_at(self, n, p: dict, q: dict | None = None) -> np.ndarray:
         """The best size (parameters) at n, for error-law parameters p (and size-law q)."""
@@ -150,17 +176,82 @@ def _flat_note(size: FitResult) -> str | None:
     )
 
 
-def _paired(samples: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """The size law's replicates lined up with the error law's `count` ones."""
-    if len(samples) == count:
-        return samples
-    rng = np.random.default_rng([seed, 17])
-    return samples[rng.integers(0, len(samples), count)]
+class CombinedCurve(Curve):
+    """A curve read through its learning-curve laws combined by their stacking weights (see the
+    module's docstring). A replicate is a (law, parameters) pair; `law`, `samples` and `noise`
+    are those of the law with the largest weight, whose parameter covariance `--next` reads to
+    judge how much new shards narrow the interval (propose.py)."""
+
+    def __init__(self, group: str, mixture: Mixture, size: FitResult | None, tol: float):
+        self.mixture, self.weights = mixture, mixture.weights
+        lead = max(self.weights, key=self.weights.get)
+        super().__init__(group, mixture.results[lead], None, tol, mixture.seed)
+        self.name = mixture.name
+        for name, r in mixture.results.items():
+            if len(r.samples) < 2:
+                raise PlanError(f"group {group!r}: law {name!r} has no bootstrap samples; fit it with --bootstrap > 1")
+        self.pool = _pooled(mixture.results, self.weights)
+        if size is not None:
+            self._pair_size(size, [(len(mixture.results[name].samples), i) for name, i in self.pool])
+
+    def replicates(self) -> list[tuple]:
+        out = []
+        for name, i in self.pool:
+            r = self.mixture.results[name]
+            out.append((r.law, dict(zip(r.law.param_names, r.samples[i]))))
+        return out
+
+    def error_at(self, n, p: tuple) -> np.ndarray:
+        return p[0].error_at_best(n, p[1], self.tol)
+
+    def floor_at(self, p: tuple) -> float:
+        return p[0].floor(p[1])
+
+    def _geometric(self, values: dict) -> np.ndarray:
+        """The weighted geometric mean of the laws' values (0 where one of them is 0)."""
+        with quiet():
+            return np.exp(sum(w * np.log(np.asarray(values[n], float)) for n, w in self.weights.items()))
+
+    def error_estimate(self, n) -> np.ndarray:
+        """The combined prediction at n: the weighted geometric mean of the laws' (as predict's)."""
+        results = self.mixture.results
+        return self._geometric({k: r.law.error_at_best(n, r.law.params_, self.tol) for k, r in results.items()})
+
+    def floor(self) -> tuple[float, list[float | None] | None]:
+        """The combined prediction's limit (the weighted geometric mean of the laws' floors) and
+        the 95% CI of the pooled replicates' floors."""
+        estimate = self._geometric({k: r.law.floor(r.law.params_) for k, r in self.mixture.results.items()})
+        return float(estimate), interval([self.floor_at(p) for p in self.replicates()])
+
+    def predict(self, n) -> dict[str, np.ndarray | None]:
+        """The combined prediction at n with its CI and PI: predict's, to the digit."""
+        return self.mixture.predict(self.points(n))
+
+    @property
+    def note(self) -> str:
+        return (
+            f"the error at n is the laws combined by their stacking weights ({self.name}), as `scalinglaws "
+            "predict` gives it; the n that reaches a target and the irreducible error pool the laws' bootstrap "
+            "replicates by weight, each solved with its own law; the best size is the size law's, paired as with "
+            "one law; --law NAME reads one law"
+        )
+
+
+def _pooled(results: dict, weights: dict[str, float]) -> list[tuple[str, int]]:
+    """(law, replicate index) of a pool as large as the largest law's replicates, each law's
+    share its weight (largest remainder), its first replicates taken (they are exchangeable)."""
+    total = max(len(r.samples) for r in results.values())
+    names = list(weights)
+    share = np.array([weights[n] for n in names]) * total
+    counts = np.floor(share).astype(int)
+    counts[np.argsort(counts - share)[: total - counts.sum()]] += 1
+    return [(n, i % len(results[n].samples)) for n, c in zip(names, counts) for i in range(c)]
 
 
 def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> Curve:
     """The curve of `group` (needed when the fits hold several) read through `law` (default:
-    the joint law the backtest selected when there is one and no power law, else power)."""
+    its learning-curve laws combined as predict combines them; without a combination, the first
+    learning-curve law a plan can read, else the joint law)."""
     curves = as_curves(fits)
     groups = [g for g, c in curves.items() if c.has_laws]
     if group is None:
@@ -172,6 +263,12 @@ def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> 
     fit = curves[group]
     fitted = [r.name for r in fit.fitted()]
     curve_laws, joint_laws = plannable(Role.CURVE), plannable(Role.JOINT)
+    tol = fit.info.get("size_tolerance", SIZE_TOLERANCE)
+    combined = default_prediction(fit, 1) if law is None else None
+    if isinstance(combined, Mixture) and all(LAWS[n].plannable for n in combined.weights):
+        return CombinedCurve(group, combined, _size_fit(source, fit, next(iter(combined.results))), tol)
+    if combined is not None and combined.name in curve_laws:  # one law takes every weight
+        law = combined.name
     if law is None:
         law = next((n for n in (*curve_laws, *joint_laws) if n in fitted), None)
         if law is None:
@@ -180,11 +277,19 @@ def load_curve(source: Path, fits: dict, group: str | None, law: str | None) -> 
                 f"(fitted: {', '.join(fitted)})"
             )
     if law not in (*curve_laws, *joint_laws):
-        reads = [f"{n} (with {LAWS[n].size_law.name})" if LAWS[n].size_law else n for n in curve_laws]
-        raise PlanError(f"--law {law}: a plan reads {' or '.join(reads)} or a joint law ({', '.join(joint_laws)})")
+        sizes = {LAWS[n].size_law.name for n in curve_laws if LAWS[n].size_law}
+        paired = f", with the best size of {', '.join(sorted(sizes))}" if sizes else ""
+        raise PlanError(
+            f"--law {law}: a plan reads a learning-curve law ({', '.join(curve_laws)}{paired}) or a joint law "
+            f"({', '.join(joint_laws)})"
+        )
     result = fitted_law(source, fit, law, len(LAWS[law].x_names))
-    size, size_law = None, LAWS[law].size_law
-    if size_law is not None and size_law.name in fitted:
-        size = fitted_law(source, fit, size_law.name, len(size_law.x_names))
-    tol = fit.info.get("size_tolerance", SIZE_TOLERANCE)
-    return Curve(group, result, size, tol, result.seed)
+    return Curve(group, result, _size_fit(source, fit, law), tol, result.seed)
+
+
+def _size_fit(source: Path, fit, law: str) -> FitResult | None:
+    """The fit of the law that gives `law`'s best size, where it was fitted."""
+    size_law = LAWS[law].size_law
+    if size_law is None or size_law.name not in [r.name for r in fit.fitted()]:
+        return None
+    return fitted_law(source, fit, size_law.name, len(size_law.x_names))

@@ -42,7 +42,11 @@ def add_parser(sub) -> None:
     )
     s.add_argument("--out", default="overlay.yaml", help="--next: where the overlay is written (default: overlay.yaml)")
     s.add_argument("--group", help="the curve, e.g. teacher/mlp (needed when the fits hold several)")
-    s.add_argument("--law", help="power (with the size law; the default) or a joint law: joint, joint-additive")
+    s.add_argument(
+        "--law",
+        help="one law: a learning-curve law (power, envelope, m4, bnsl, ...; with the size law) or a joint law "
+        "(joint, joint-additive); default: the learning-curve laws combined as predict combines them, else power",
+    )
     s.add_argument(
         "--configfile",
         action="append",

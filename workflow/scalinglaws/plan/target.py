@@ -122,7 +122,7 @@ def target_error(ctx: Context, error: float) -> dict:
             "reason": f"the target {error:.4g} is below the irreducible error's 95% CI "
             f"[{floor_ci[0]:.4g}, {floor_ci[1]:.4g}] (estimate {floor:.4g})",
         }
-    n_hat = crossing(lambda n: curve.error_at(n, curve.law.params_), error)
+    n_hat = crossing(curve.error_estimate, error)
     n_reps = np.array([crossing(lambda n: curve.error_at(n, p), error) for p in curve.replicates()])
     status, reason = "reachable", None
     if n_hat <= curve.n_max:  # the data reach it: no extrapolation, least of all below the smallest shard
@@ -153,7 +153,7 @@ def target_error(ctx: Context, error: float) -> dict:
 def _reached(curve: Curve, n_hat: float, error: float) -> str:
     """Where the measured shards already reach `error`, in words."""
     if n_hat <= curve.n_min:
-        at = float(curve.error_at(curve.n_min, curve.law.params_))
+        at = float(curve.error_estimate(curve.n_min))
         return (
             f"at n = {curve.n_min:.4g}, the smallest shard: the fit's error there is {at:.4g}, below the "
             f"target {error:.4g}"

@@ -25,6 +25,8 @@ from ..fit.curves import CurveFits, as_curve, as_curves, default_law_for  # noqa
 from ..fit.grid import EXTRAPOLATE  # noqa: E402
 from ..fit.identify import exponent_words  # noqa: E402
 from ..fit.laws import Role  # noqa: E402
+from ..fit.mixture import Mixture, by_weight  # noqa: E402
+from ..fit.predict import default_prediction  # noqa: E402
 from ..fit.result import FitResult  # noqa: E402
 from ..store import atomic_write_bytes  # noqa: E402
 from .axes import (
@@ -83,6 +85,7 @@ def draw_intervals(ax, line: dict, color, label: str, legend_bands: bool = True)
 
 
 CURVE_LAW, SIZE_LAW = default_law_for(Role.CURVE), default_law_for(Role.SIZE)  # what the figures describe
+LAW_MARKERS = ("v", "^", "<", ">", "s", "p")  # each combined law's own predictions
 TOO_SMALL = 0.01  # a gamma below 1% of the smallest error is named in the legend, not drawn
 
 
@@ -124,9 +127,13 @@ def draw_small_data(ax, result: FitResult) -> None:
         )
 
 
-def draw_factors(ax, result: FitResult, extrapolate: float) -> None:
-    """The predictions at k x the largest shard (the summary's table, within the extrapolation
-    limit), with their 95% prediction intervals: where the curve is read off."""
+def draw_factors(ax, fit: CurveFits, result: FitResult, extrapolate: float) -> None:
+    """The default prediction at k x the largest shard (the summary's table, within the
+    extrapolation limit), with its 95% prediction interval: where the curve is read off. Where
+    the curve's laws are combined, the combined prediction, and beside it each law's own, its
+    stacking weight in the legend."""
+    combined = default_prediction(fit, 1)
+    result = combined or result
     if not result.can_predict():
         return
     factors = [k for k in DATA_FACTORS if k <= extrapolate]
@@ -134,6 +141,7 @@ def draw_factors(ax, result: FitResult, extrapolate: float) -> None:
     iv = result.predict(x[:, None])
     pred = iv["prediction"]
     yerr = None if iv["pi_low"] is None else [pred - iv["pi_low"], iv["pi_high"] - pred]
+    which = "combined prediction" if isinstance(combined, Mixture) else "predicted"
     ax.errorbar(
         x,
         pred,
@@ -144,8 +152,14 @@ def draw_factors(ax, result: FitResult, extrapolate: float) -> None:
         color="C1",
         capsize=2,
         elinewidth=0.8,
-        label=f"predicted at {', '.join(f'{k}x' for k in factors)} the data (95% PI)",
+        label=f"{which} at {', '.join(f'{k}x' for k in factors)} the data (95% PI)",
     )
+    combo = fit.combination(1) if isinstance(combined, Mixture) else None
+    for i, (name, w) in enumerate(by_weight(combo["weights"]) if combo else []):
+        own = fit.get(name).predict(x[:, None])["prediction"]
+        ax.plot(
+            x, own, LAW_MARKERS[i % len(LAW_MARKERS)], ms=4, color=f"C{2 + i}", label=f"{name} alone (weight {w:.2f})"
+        )
 
 
 def learning_curve_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extrapolate: float = EXTRAPOLATE):
@@ -184,7 +198,8 @@ def learning_curve_figure(curve: pd.DataFrame, fit: CurveFits, title: str, extra
         draw_intervals(ax, band, "C1", f"fit: {p['alpha']:.3g} n^{p['beta']:.2f} + {p['gamma']:.3g}{ci_txt}")
         draw_gamma(ax, power)
         draw_small_data(ax, power)
-        draw_factors(ax, power, extrapolate)
+    if power or fit.combination(1):
+        draw_factors(ax, fit, power, extrapolate)
     ax.set(xscale="log", yscale="log", xlabel="training examples n", ylabel=metric_label(metric, target), title=title)
     label_powers_of_two(ax, curve["n"])
     plain_log_labels(ax)

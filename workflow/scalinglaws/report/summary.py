@@ -16,24 +16,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..fit.combine import Mixture, shown
 from ..fit.curves import CurveFits, as_curve, as_curves, default_law_for
 from ..fit.grid import EXTRAPOLATE
 from ..fit.identify import exponent_words
 from ..fit.laws import Role
+from ..fit.mixture import Mixture, by_weight, shown
 from ..fit.predict import PredictError, default_prediction, predict_rows
 from ..fit.result import Estimate
 from ..store import atomic_write_text
 from .axes import DATA_FACTORS, INPUT_LABEL, metric_label, number
 
 CURVE_LAW, SIZE_LAW = default_law_for(Role.CURVE), default_law_for(Role.SIZE)  # what the figures describe
+OWN = "alone: "  # data_factor_rows' column of a combined law's own prediction: OWN + its name
 FIGURES = (
     (
         "learning_curve",
-        "The learning curve: data, fit, 95% band of the mean curve and 95% prediction "
-        "interval of a new run out to the extrapolation limit, and the power law's predictions at 2x, 4x and 10x",
+        "The learning curve: data, the power law's fit, 95% band of the mean curve and 95% prediction "
+        "interval of a new run out to the extrapolation limit, and the predictions of the table above at 2x, 4x "
+        "and 10x (where the laws are combined: the combined prediction, and each law's own beside it)",
     ),
-    ("law_{law}", "The law used for the predictions above, with its backtest"),
+    (
+        "law_{law}",
+        "The law used for the predictions above (of combined laws, the one of largest weight), with its backtest",
+    ),
     ("best_size", "The best model size per shard and its law"),
     ("error_vs_size", "Error against model size, one line per shard"),
 )
@@ -145,6 +150,10 @@ def data_factor_rows(fits, group: str, extrapolate: float = EXTRAPOLATE) -> pd.D
         return pd.DataFrame()
     rows.insert(0, "factor", list(DATA_FACTORS))
     rows["beyond_limit"] = rows["factor"] > extrapolate
+    if law is None:  # the laws combined: each law's own prediction beside theirs
+        for name, _ in by_weight(curves[group].combination(1)["weights"]):
+            own = predict_rows(Path("fits.json"), curves, rows["x"].to_numpy(), name, group)
+            rows[f"{OWN}{name}"] = own["prediction"].to_numpy()
     return rows
 
 
@@ -152,10 +161,32 @@ def warning_sentences(fit: CurveFits) -> list[str]:
     """Every warning of the curve's fits as a sentence that names its law; one warning shared
     by several laws (the protocol-limited points) is said once."""
     fit = as_curve(fit)
+    out = _law_sentences(fit, {r.name: r.all_warnings() for r in fit.fitted()})
+    for combo in fit.info.get("combination", []):
+        if combo.get("warning"):
+            out.append(_sentence(f"The combined prediction: {combo['warning']}"))
+    if fit.info.get("excluded_diverged"):
+        out.append(
+            f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
+        )
+    if fit.error:
+        out.append(_sentence(f"This curve could not be fitted: {fit.error}"))
+    return out
+
+
+def note_sentences(fit: CurveFits) -> list[str]:
+    """Every note of the curve's fits (what the data do not pin down, which the intervals
+    carry) as a sentence that names its law."""
+    fit = as_curve(fit)
+    return _law_sentences(fit, {r.name: r.notes for r in fit.fitted()})
+
+
+def _law_sentences(fit: CurveFits, said_by: dict[str, list[str]]) -> list[str]:
+    """Each message as a sentence naming the law(s) that said it, once for all of them."""
     said: dict[str, list[str]] = {}
-    for result in fit.fitted():
-        for w in result.all_warnings():
-            said.setdefault(w, []).append(result.name)
+    for name, messages in said_by.items():
+        for w in messages:
+            said.setdefault(w, []).append(name)
     out = []
     for w, laws in said.items():
         owner = " and ".join(laws) + (" laws" if len(laws) > 1 else " law")
@@ -168,15 +199,6 @@ def warning_sentences(fit: CurveFits) -> list[str]:
             out.append(_sentence(f"The {owner}'s backtest: {w[10:]}"))
         else:
             out.append(_sentence(f"The {owner}: {w}"))
-    for combo in fit.info.get("combination", []):
-        if combo.get("warning"):
-            out.append(_sentence(f"The combined prediction: {combo['warning']}"))
-    if fit.info.get("excluded_diverged"):
-        out.append(
-            f"Of {fit.info['runs']} runs, {fit.info['excluded_diverged']} diverged and are left out of every fit."
-        )
-    if fit.error:
-        out.append(_sentence(f"This curve could not be fitted: {fit.error}"))
     return out
 
 
@@ -201,17 +223,31 @@ def curve_page(
     parts += [f"<p>{html.escape(s)}</p>" for s in law_sentences(fit, metric)]
     rows = data_factor_rows(fits, group, extrapolate)
     if len(rows):
-        parts.append(_factor_table(rows, metric, extrapolate))
+        combo = fit.combination(1)
+        parts.append(_factor_table(rows, metric, extrapolate, combo["weights"] if combo else None))
     proposal = next_step(proposal)
     hook = "<!-- next step: the proposal of `scalinglaws plan --next` goes here (summary.next_step) -->"
     parts.append(f'<h3>Next step</h3>\n<p class="sl-next">{proposal}</p>' if proposal else hook)
     warnings = warning_sentences(fit)
     parts.append(
         "<h3>Warnings</h3>\n"
-        + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
+        + (
+            '<ul class="sl-warnings">' + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"
+            if warnings
+            else "<p>None.</p>"
+        )
     )
+    notes = note_sentences(fit)
+    if notes:
+        parts.append(
+            "<h3>What the data do not pin down</h3>\n<p>The intervals above carry these; they change nothing "
+            'about how to read them.</p>\n<ul class="sl-notes">'
+            + "".join(f"<li>{html.escape(w)}</li>" for w in notes)
+            + "</ul>"
+        )
     parts.append("<h3>Figures</h3>")
-    law = fit.default_law(1) or CURVE_LAW
+    combo = fit.combination(1)
+    law = by_weight(combo["weights"])[0][0] if combo else fit.default_law(1) or CURVE_LAW
     for stem, caption in FIGURES:
         png = Path(figures_dir) / f"{dataset}.{family}.{stem.format(law=law)}.png"
         if png.is_file():
@@ -228,22 +264,32 @@ def curve_page(
     )
 
 
-def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float) -> str:
+def _factor_table(rows: pd.DataFrame, metric: str, extrapolate: float, weights: dict[str, float] | None) -> str:
     law = rows["law"].iloc[0]
+    own = [c for c in rows.columns if c.startswith(OWN)]
+    by = (
+        f"Predicted by the {html.escape(law)} law from its bootstrap samples"
+        if not own
+        else "Predicted by the laws combined by their stacking weights (the mixture of their bootstrap samples), "
+        "each law's own prediction beside it"
+    )
+    laws = "".join(
+        f"<th>{html.escape(c.removeprefix(OWN))} alone (weight {weights[c.removeprefix(OWN)]:.2f})</th>" for c in own
+    )
     head = (
-        f"<h3>What more data buys</h3>\n<p>Predicted by the {html.escape(law)} law from its bootstrap samples: "
-        f"the 95% CI of the mean curve, and the 95% prediction interval of one new run (a new training set "
-        f"and seed).</p>\n<table><tr><th>data</th><th>n</th><th>predicted {html.escape(metric)}</th>"
-        "<th>95% CI</th><th>95% prediction interval</th></tr>"
+        f"<h3>What more data buys</h3>\n<p>{by}: the 95% CI of the mean curve, and the 95% prediction interval "
+        f"of one new run (a new training set and seed).</p>\n<table><tr><th>data</th><th>n</th>"
+        f"<th>predicted {html.escape(metric)}</th><th>95% CI</th><th>95% prediction interval</th>{laws}</tr>"
     )
     cells = []
-    for r in rows.itertuples():
+    for _, r in rows.iterrows():
         note = "*" if r.beyond_limit else ""
         ci = f"{r.ci_low:.3g} to {r.ci_high:.3g}" if pd.notna(r.ci_low) else "n/a"
         pi = f"{r.pi_low:.3g} to {r.pi_high:.3g}" if pd.notna(r.pi_low) else "n/a"
+        alone = "".join(f"<td>{r[c]:.3g}</td>" for c in own)
         cells.append(
             f"<tr><td>{r.factor}x{note}</td><td>{number(r.x)}</td><td>{r.prediction:.3g}</td>"
-            f"<td>{ci}</td><td>{pi}</td></tr>"
+            f"<td>{ci}</td><td>{pi}</td>{alone}</tr>"
         )
     foot = ""
     if rows["beyond_limit"].any():

@@ -42,6 +42,7 @@ def law_table(fits) -> pd.DataFrame:
                 "holdout_mean_rel_error": (entry.holdout or {}).get("mean_rel_error"),
                 "selected": name in selected,
                 "warnings": "; ".join(entry.all_warnings()),
+                "notes": "; ".join(entry.notes),
             }
             for p, v in {**entry.params, **entry.derived}.items():
                 ci = v.ci95 or [None, None]
@@ -61,6 +62,7 @@ def law_table(fits) -> pd.DataFrame:
         "runs",
         "excluded_diverged",
         "warnings",
+        "notes",
     ]
     return pd.DataFrame(rows, columns=columns)
 

@@ -1,8 +1,12 @@
 """What every scaling law shares: input checks, the estimator, its role, honest warnings.
 
 A law is a small scikit-learn-style estimator: `fit(x, y)` then `predict(x)`. After a fit,
-`params_` holds the named estimates, `bounds_` the box they were searched in, `warnings_` what
-the data could not support, and `ci_` (filled by the bootstrap) their confidence intervals.
+`params_` holds the named estimates, `bounds_` the box they were searched in, `ci_` (filled by
+the bootstrap) their confidence intervals, `warnings_` what the fit's intervals do not carry (a
+law that does not describe the data, a fit that interpolates, an estimate held by a bound that
+is no limit of the law), and `notes_` what the data do not pin down but the intervals do carry:
+an estimate at a bound where the law becomes a simpler one (`nested_bounds`: a floor of 0, no
+bend), which the bootstrap's intervals include as a possibility.
 The law is the model (lmfit's Model): its function, gradient, bounds, starts and residuals; the
 optimiser that fits it (multi-start bounded least squares, bound widening) is minimizer.py.
 A law also declares its role, which the rest of the package reads through the registry
@@ -65,6 +69,10 @@ class Law:
     axis = 0  # the input along which backtests cut and figures draw
     bound_notes: dict[tuple[str, str], str] = {}  # (param, "lower"/"upper") -> what it means
     widenable: frozenset[tuple[str, str]] = frozenset()  # bounds of convenience, pushed out if they bind
+    # bounds where the law becomes a simpler law (a floor of 0, no bend): an estimate there says the
+    # simpler law fits, which the intervals carry (a note); at any other bound the law is held by
+    # its box or by the data's range, which the intervals do not carry (a warning)
+    nested_bounds: frozenset[tuple[str, str]] = frozenset()
     weighable = True  # the objective is the base one, so points can be weighed by their errors (weigh())
     # -- its role, read through the registry (__init__.py) -----------------------------------
     role = Role.CURVE  # what it is fitted to
@@ -79,6 +87,7 @@ class Law:
         self.params_: dict[str, float] | None = None
         self.bounds_: dict[str, tuple[float, float]] = {}
         self.warnings_: list[str] = []
+        self.notes_: list[str] = []
         self.ci_: dict[str, list[float] | None] = {}
         self.n_points_ = 0
         self.widen_: dict[tuple[str, str], int] = {}  # (param, side) -> times that bound was widened
@@ -153,7 +162,10 @@ class Law:
         self.n_points_ = len(y)  # points the fit used (a law may use fewer)
         with single_threaded(), quiet():
             minimizer.widening_fit(self, x, y, init)
-            self.warnings_ = self._data_warnings(x, y) + self._bound_warnings() + self._fit_warnings(x, y)
+            bounds = self._bound_warnings()
+            self.warnings_ = self._data_warnings(x, y) + [w for nested, w in bounds if not nested]
+            self.warnings_ += self._fit_warnings(x, y)
+            self.notes_ = [w for nested, w in bounds if nested] + self._fit_notes(x, y)
         return self
 
     def refit(self, x, y, sd=None) -> "Law":
@@ -217,7 +229,9 @@ class Law:
                 )
         return out
 
-    def _bound_warnings(self) -> list[str]:
+    def _bound_warnings(self) -> list[tuple[bool, str]]:
+        """(whether the bound is one where the law becomes a simpler law, what it means) for
+        every estimate at a bound of its box."""
         out = []
         for p, side in minimizer.binding(self):
             v, b = self.params_[p], self.bounds_[p][0 if side == "lower" else 1]
@@ -225,10 +239,15 @@ class Law:
                 note = f"not identified: still at its bound after widening the box {MAX_WIDEN} times"
             else:
                 note = self.bound_notes.get((p, side), "the data do not pin it down")
-            out.append(f"{p} = {v:.4g} is at its {side} bound ({b:.4g}): {note}")
+            out.append(((p, side) in self.nested_bounds, f"{p} = {v:.4g} is at its {side} bound ({b:.4g}): {note}"))
         return out
 
     def _fit_warnings(self, x: np.ndarray, y: np.ndarray) -> list[str]:
+        """What the fit's intervals do not carry, beyond the data's and the bounds' checks."""
+        return []
+
+    def _fit_notes(self, x: np.ndarray, y: np.ndarray) -> list[str]:
+        """What the data do not pin down but the intervals carry, beyond the bounds' notes."""
         return []
 
     # -- its role ---------------------------------------------------------------------------
@@ -247,8 +266,12 @@ class Law:
         raise NotImplementedError(f"{self.name}: not a law a plan can read")
 
     def error_at_best(self, n, params: dict, tol: float) -> np.ndarray:
-        """The error at n of a model of the best size (the smallest within `tol` of the best)."""
-        raise NotImplementedError(f"{self.name}: not a law a plan can read")
+        """The error at n of a model of the best size (the smallest within `tol` of the best):
+        a learning curve (one input, n) is that error already (tol is the size law's)."""
+        if self.role is not Role.CURVE or len(self.x_names) != 1:
+            raise NotImplementedError(f"{self.name}: not a law a plan can read")
+        n = np.asarray(n, float)
+        return self._f(n.reshape(-1, 1), params).reshape(n.shape)
 
     def best_size(self, n, params: dict, tol: float) -> np.ndarray:
         """The best model size at n (the smallest within `tol` of the best)."""
@@ -297,6 +320,7 @@ class Law:
             lines.append(f"  {p:>8} = {self.params_[p]:<12.5g} {ci_txt}")
         lines += [f"  {line}" for line in self._summary_extras()]
         lines += [f"  warning: {w}" for w in self.warnings_]
+        lines += [f"  note: {w}" for w in self.notes_]
         return "\n".join(lines)
 
     def _summary_extras(self) -> list[str]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import varpro
 from .base import Law
+from .size import SizeLaw
 
 
 class BrokenPowerLaw(Law):
@@ -20,6 +21,8 @@ class BrokenPowerLaw(Law):
 
     name = "bnsl"
     auto = True  # with one break; bnsl2 only when named
+    plannable = True
+    size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     log_params = frozenset({"b", "d1", "f1", "d2", "f2"})
 
     def __init__(self, breaks: int = 1):
@@ -35,6 +38,11 @@ class BrokenPowerLaw(Law):
         terms = " * ".join(f"(1 + (x/d{i})^(1/f{i}))^(-c{i}*f{i})" for i in range(1, breaks + 1))
         self.formula = f"y = a + b * x^-c0 * {terms}"
         self.bound_notes = {("a", "lower"): "no irreducible error resolved", ("a", "upper"): "a reached the smallest y"}
+        # no floor; a break at the data's edge, or spread over all of it (a power law over the data),
+        # or as sharp as a kink (the family's own limit)
+        self.nested_bounds = frozenset(
+            {("a", "lower")} | {(f"{k}{i}", s) for i in range(1, breaks + 1) for k in "df" for s in ("lower", "upper")}
+        )
         for i in range(1, breaks + 1):
             self.bound_notes[(f"d{i}", "lower")] = self.bound_notes[(f"d{i}", "upper")] = (
                 "the break lies at the edge of the data: no bend resolved there"
@@ -55,6 +63,18 @@ class BrokenPowerLaw(Law):
 
     def _f(self, x, p):
         return p["a"] + p["b"] * np.exp(self._shape(np.log(x[:, 0]), p))
+
+    def floor(self, params):
+        """Beyond the last break the slope is -(c0 + c1 + ...): a falling curve approaches a, a
+        flat one a + b prod d_i^c_i, and a rising one has no floor (inf)."""
+        slope = params["c0"] + sum(params[f"c{i}"] for i in range(1, self.breaks + 1))
+        if slope > 0:
+            return float(params["a"])
+        if slope < 0:
+            return float("inf")
+        return float(
+            params["a"] + params["b"] * np.prod([params[f"d{i}"] ** params[f"c{i}"] for i in range(1, self.breaks + 1)])
+        )
 
     def _grad(self, x, p):
         log_x = np.log(x[:, 0])
@@ -98,7 +118,7 @@ class BrokenPowerLaw(Law):
         basis = np.stack([np.ones_like(shape), shape], axis=-1)
         return varpro.best_starts(self, x, y, nonlinear, basis, ("a", "b"))
 
-    def _fit_warnings(self, x, y):
+    def _fit_notes(self, x, y):
         return [
             f"c{i} = {self.params_[f'c{i}']:.3g}: the break hardly changes the slope, no bend resolved "
             "(a plain power law is enough)"

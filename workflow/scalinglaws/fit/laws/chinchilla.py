@@ -123,14 +123,17 @@ class ChinchillaLaw(Law):
         self.loss_ = float(best.fun)
 
     def _fit_warnings(self, x, y):
-        out = [
+        return [
             f"{p} = {self.params_[p]:.3g} <= 0: the loss does not fall with {'N' if p == 'alpha' else 'D'}"
             for p in ("alpha", "beta")
             if self.params_[p] <= 0
         ]
+
+    def _fit_notes(self, x, y):
+        """E at 0 (no floor: the law nests its floorless form, which the intervals carry)."""
         if self.params_["E"] < 1e-3 * y.min():
-            out.append(f"E = {self.params_['E']:.3g} is at its lower bound (0): no irreducible loss resolved")
-        return out
+            return [f"E = {self.params_['E']:.3g} is at its lower bound (0): no irreducible loss resolved"]
+        return []
 
     # -- compute-optimal allocation ---------------------------------------------------------
     def optimal_allocation(self, compute) -> tuple[np.ndarray, np.ndarray]:

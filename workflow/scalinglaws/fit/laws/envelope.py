@@ -14,6 +14,7 @@ import numpy as np
 
 from . import varpro
 from .base import Law
+from .size import SizeLaw
 
 
 def envelope(t, eps0):
@@ -38,11 +39,13 @@ def envelope_inverse(eps, eps0):
 
 class EnvelopeLaw(Law):
     name = "envelope"
-    auto = True
+    auto = plannable = True
+    size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     formula = "eps(n) = eps0 * t / sqrt(t^2 + eps0^2),  t = a*n^-alpha + c"
     param_names = ("a", "alpha", "c", "eps0")
     log_params = frozenset({"a", "eps0"})
     widenable = frozenset({("alpha", "upper")})
+    nested_bounds = frozenset({("c", "lower"), ("eps0", "upper")})  # no floor; no bend: power plus constant
     bound_notes = {
         ("alpha", "lower"): "the curve does not decrease",
         ("c", "lower"): "no irreducible error resolved",
@@ -56,6 +59,11 @@ class EnvelopeLaw(Law):
 
     def _f(self, x, p):
         return envelope(p["a"] * np.power(x[:, 0], -p["alpha"]) + p["c"], p["eps0"])
+
+    def floor(self, params):
+        """t falls to c (to a + c where alpha = 0: a flat curve), and the envelope bends it below c."""
+        t = params["c"] + (params["a"] if params["alpha"] <= 0 else 0.0)
+        return float(envelope(t, params["eps0"]))
 
     def _grad(self, x, p):
         reducible = np.power(x[:, 0], -p["alpha"])

@@ -32,6 +32,7 @@ class AdditiveJointLaw(Law):
     auto = True
     plannable = True  # its best size at n is its own: the smallest m within tol of an infinite model
     widenable = frozenset({("alpha", "upper"), ("beta", "upper")})
+    nested_bounds = frozenset({("c_inf", "lower")})  # no floor
     bound_notes = {
         ("alpha", "lower"): "the error does not fall with data",
         ("beta", "lower"): "the error does not fall with model size",
@@ -128,6 +129,7 @@ class JointLaw(GivenEps0, AdditiveJointLaw):
         ("eps0", "upper"): "the data show no small-data region, so the envelope is inactive (use joint-additive)",
         ("eps0", "lower"): "eps0 reached the largest error",
     }
+    nested_bounds = AdditiveJointLaw.nested_bounds | {("eps0", "upper")}  # no envelope: joint-additive
 
     def _f(self, x, p):
         return envelope(self._additive(x, p), p["eps0"])

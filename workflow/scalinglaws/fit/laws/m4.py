@@ -26,6 +26,7 @@ import numpy as np
 
 from . import varpro
 from .base import GivenEps0, Law
+from .size import SizeLaw
 
 LOG2 = float(np.log(2.0))
 S_MAX = 700.0  # |s| beyond this: eps is eps0 or eps_inf to double precision
@@ -82,8 +83,11 @@ class M4Law(GivenEps0, Law):
     formula = "(eps - eps_inf) / (eps0 - eps)^alpha = beta * n^c"
     param_names = ("beta", "c", "alpha", "eps_inf", "eps0")
     log_params = frozenset({"beta", "eps0"})
-    auto = True
+    auto = plannable = True
+    size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     widenable = frozenset({("c", "lower"), ("alpha", "upper")})
+    # no floor; no bend toward eps0 (alpha = 0 or eps0 far above the data): power plus constant
+    nested_bounds = frozenset({("eps_inf", "lower"), ("alpha", "lower"), ("eps0", "upper")})
     bound_notes = {
         ("c", "upper"): "the curve does not decrease",
         ("c", "lower"): "the curve falls faster than any power law in the search box",
@@ -116,6 +120,10 @@ class M4Law(GivenEps0, Law):
     def _f(self, x, p):
         s, b = self._solve(x, p)
         return p["eps_inf"] + b * _sigmoid(s)
+
+    def floor(self, params):
+        """eps_inf where the curve falls (c < 0); a flat curve (c = 0) stays where it is."""
+        return float(params["eps_inf"]) if params["c"] < 0 else float(self._f(np.ones((1, 1)), params)[0])
 
     def _grad(self, x, p):
         """Implicit differentiation of F = log w - alpha log(b - w) - log beta - c log x = 0,

@@ -115,6 +115,8 @@ def pack(law, params: dict) -> np.ndarray:
 
 def unpack(law, theta: np.ndarray) -> dict:
     """The optimiser's vector as named parameters, the fixed ones included."""
+    if not law.fixed:  # every parameter free, in their order
+        return {p: float(np.exp(v)) if p in law.log_params else float(v) for p, v in zip(law.param_names, theta)}
     params = dict(law.fixed)
     for p, v in zip(law.free, theta):
         params[p] = float(np.exp(v)) if p in law.log_params else float(v)
@@ -133,15 +135,25 @@ def least_squares_fit(law, x: np.ndarray, y: np.ndarray, init) -> None:
     )
 
     weight = 1.0 if law.point_sd is None else 1.0 / law.point_errors(x)
+    free = law.free
+    logs = [q in law.log_params for q in free]
+    last = {"theta": None, "pred": None}  # the Jacobian is asked where the residuals were just computed
+
+    def predict(theta, p):
+        if last["theta"] is not None and np.array_equal(theta, last["theta"]):
+            return last["pred"]
+        pred = law._f(x, p)
+        last["theta"], last["pred"] = np.array(theta, copy=True), pred
+        return pred
 
     def residuals(theta):
-        r = law._residuals(law._f(x, unpack(law, theta)), y) * weight
+        r = law._residuals(predict(theta, unpack(law, theta)), y) * weight
         return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
 
     def jacobian(theta):
         p = unpack(law, theta)
-        grad, scale = law._grad(x, p), law._residual_scale(law._f(x, p), y) * weight
-        cols = [grad[q] * (p[q] if q in law.log_params else 1.0) for q in law.free]  # chain rule for logs
+        grad, scale = law._grad(x, p), law._residual_scale(predict(theta, p), y) * weight
+        cols = [grad[q] * (p[q] if log else 1.0) for q, log in zip(free, logs)]  # chain rule for logs
         return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
 
     jac = "2-point" if law._grad is None else jacobian

@@ -30,6 +30,7 @@ class PowerLaw(Law):
     param_names = ("alpha", "beta", "gamma")
     log_params = frozenset({"alpha"})
     widenable = frozenset({("beta", "lower")})
+    nested_bounds = frozenset({("gamma", "lower")})  # no floor: the pure power law
     priors = {"best_guess": Prior.BEST_GUESS}
     auto = default = plannable = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
@@ -121,11 +122,6 @@ class PowerLaw(Law):
     def floor(self, params):
         return float(params["gamma"])
 
-    def error_at_best(self, n, params, tol):
-        """The learning curve is the error at the best size already (tol is the size law's)."""
-        n = np.asarray(n, float)
-        return self._f(n.reshape(-1, 1), params).reshape(n.shape)
-
     def derived(self, params):
         n_end = self.n_end(params)
         return {"power_law_end": n_end if n_end is not None else float("inf")}
@@ -207,8 +203,7 @@ class PurePowerLaw(PowerLaw):
     name = "power-pure"
     formula = "eps(n) = alpha * n^beta   (no floor: gamma = 0)"
     priors = {}
-    default = plannable = False
-    size_law = None
+    default = False
 
     def __init__(self):
         super().__init__(regions=False)
