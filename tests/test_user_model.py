@@ -114,6 +114,24 @@ def test_dropout_is_off_when_evaluating(in_tmp, teacher):
     assert ensemble.training  # and back to training afterwards
 
 
+def test_each_member_computes_what_its_own_module_computes_tied_weights_included(monkeypatch):
+    """examples/gpt.py ties its output layer to the token embedding: the ensemble keeps the tie."""
+    from scalinglaws.models.user import build_member
+    from scalinglaws.userfile import load_attr
+
+    monkeypatch.chdir(REPO)
+    build, _ = load_attr("examples/gpt.py:build", "models.gpt.type", ValueError)
+    options = {"depth": 1, "head_dim": 16}
+    ensemble = build_ensemble("examples/gpt.py:build", [3, 4], 32, (8,), 256, options, "lm")
+    tokens = torch.randint(0, 256, (2, 5, 8))
+    out = ensemble(tokens)
+    for e, seed in enumerate([3, 4]):
+        alone = build_member(build, seed, 32, (8,), 256, options)
+        torch.testing.assert_close(out[e], alone(tokens[e]))
+    out.sum().backward()  # the head's gradient reaches the stacked embedding
+    assert ensemble.get_parameter("token__weight").grad.abs().sum() > 0
+
+
 def test_a_language_model_gets_int64_tokens_and_counts_flops_per_token(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("lm.py").write_text(TINY_LM)

@@ -43,6 +43,19 @@ def build_member(build, seed: int, size: int, input_shape: tuple, num_outputs: i
         return build(int(size), tuple(input_shape), int(num_outputs), **options)
 
 
+def meta_copy(build, size: int, input_shape: tuple, num_outputs: int, options: dict):
+    """The module built on the meta device (no memory), or None where its code cannot run there.
+
+    Built there, not moved there: Module.to("meta") unties tied weights (a GPT's output layer
+    and token embedding), and functional_call could then not give the output layer its member's
+    embedding."""
+    try:
+        with torch.device("meta"):
+            return build_member(build, 0, size, input_shape, num_outputs, options)
+    except Exception:  # noqa: BLE001 - it reads values, say: a real copy then (its values unused)
+        return None
+
+
 class ModuleEnsemble(Ensemble):
     """E copies of a user's module, one per member seed. forward: (E, B, *input) -> (E, B, ...)."""
 
@@ -54,7 +67,7 @@ class ModuleEnsemble(Ensemble):
         params, buffers = stack_module_state(models)
         # the template whose code runs, its tensors replaced by each member's slice; kept out of
         # the module tree (a list), so that its own parameters are neither trained nor counted
-        self._template = [models[0].to("meta")]
+        self._template = [meta_copy(build, size, input_shape, num_outputs, options) or models[0]]
         # the module's tensor names -> the attributes holding them stacked ("0.weight" -> "0__weight")
         self._names = {name: name.replace(".", "__") for name in [*params, *buffers]}
         for name, value in params.items():
