@@ -4,19 +4,19 @@ The laws' stacking weights come from combine.py. The mixture's prediction is the
 geometric mean of the laws' predictions; its CI pools the laws' bootstrap mean curves and its PI
 their new-run draws, each law in proportion to its weight, so where laws that fit the data alike
 part beyond it, the interval widens. `predictions` reports the combined prediction beside each
-law's own at a few multiples of the largest measured x (plan's "what k x the data buys"
-factors), for fits.json, the `fit` output and the summary page.
+law's own at a few multiples of the largest measured x (FACTORS, which plan's "what k x the
+data buys" table and the summary page use too), for fits.json, the `fit` output and the summary page.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..plan.options import FACTORS
 from .intervals import noise_dof
 from .laws.minimizer import quiet
 from .uncertainty import CI_LEVEL
 
+FACTORS = (2, 4, 10, 100)  # "what k x the data buys": fits.json, plan's default table, the summary page
 PI_DRAWS = 4000  # new-run draws in all, spread over the mixture's bootstrap curves
 
 
