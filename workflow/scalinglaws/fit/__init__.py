@@ -10,3 +10,8 @@ score and rank the laws, combine.py weighs them by stacking and mixture.py predi
 mixture (the default prediction), study.py and pruning.py fit a study's curves; progress.py is
 the status line a long `scalinglaws fit` shows on a terminal.
 """
+
+# "what k x the data buys": the multiples of the largest measured x at which fits.json, plan's
+# default table and the summary page predict (here, not in mixture.py: plan's option parser reads
+# it, and the command must start without the scientific stack)
+FACTORS = (2, 4, 10, 100)

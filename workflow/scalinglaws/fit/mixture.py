@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import FACTORS
 from .intervals import noise_dof
 from .laws.minimizer import quiet
 from .uncertainty import CI_LEVEL
 
-FACTORS = (2, 4, 10, 100)  # "what k x the data buys": fits.json, plan's default table, the summary page
 PI_DRAWS = 4000  # new-run draws in all, spread over the mixture's bootstrap curves
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..fit.mixture import FACTORS  # the "what k x data buys" table's default factors
+from ..fit import FACTORS  # the "what k x data buys" table's default factors
 
 
 def add_parser(sub) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import Formatter, FuncFormatter, Locator, LogFormatterSciNotation, NullFormatter, NullLocator
 
-from ..fit.mixture import FACTORS
+from ..fit import FACTORS
 
 METRIC_LABEL = {"mse": "test MSE", "rmse": "test RMSE", "error": "test error rate", "bpb": "test loss (bits per byte)"}
 # a law's input names, as an axis label and as the unit of one value (the joint law's m, ...)
