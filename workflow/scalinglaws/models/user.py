@@ -79,8 +79,8 @@ class ModuleEnsemble(Ensemble):
         self.positions = int(input_shape[0]) if task == "lm" else 1
         self.tokens = task == "lm"  # token ids are stored as bytes; the module gets int64, as nn.Embedding wants
         self.num_outputs = int(num_outputs)
-        self._flops = getattr(models[0], "flops_per_example", None)
-        self._flops = self._flops() if callable(self._flops) else None
+        own_count = getattr(models[0], "flops_per_example", None)
+        self._flops = own_count() if callable(own_count) else None  # the module's own FLOPs per example
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         stacked = {name: getattr(self, attr) for name, attr in self._names.items()}
