@@ -10,11 +10,26 @@ Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.
   of log(y): normal, centred on the law's prediction, with the variance of its parameters
   (the delta method on the split's own least-squares fit) plus the noise of a new point, both
   scaled by that fit's own residual variance (a law that misfits the points it was fitted to
-  predicts broadly, and earns less for it), or by the split's noise (the residual variance of the
-  law with the most degrees of freedom there) where a law leaves no degree of freedom;
+  predicts broadly, and earns less for it), a Student t with that variance's degrees of freedom
+  (the predictive of a regression whose noise is estimated; a normal would call a 3-parameter
+  law through 4 points, one residual, near certain), or scaled by the split's noise (the residual variance of the
+  law with the most degrees of freedom there) where a law leaves fewer than 2;
 - the weights maximise the log score of the mixture over the points of the splits every law was
   scored on (a concave problem, solved by the EM fixed point), so a law that the data cannot
   support earns little weight because its backtests say so, not by a rule on its parameters;
+- those weights rest on a handful of splits, and maximising over so few is all-or-nothing: a law
+  that predicted 4 splits slightly better takes weight 1 and its narrow interval alone, though
+  the next split could well favour another. So the weights are averaged over Bayesian-bootstrap
+  redraws of the splits (Rubin 1981: Dirichlet(1, ..., 1) weights on the splits, each split's
+  points together, since they share one fit's errors), as Yao et al.'s pseudo-BMA+ does for its
+  weights: the weights carry their own uncertainty, and where a few splits cannot tell the laws
+  apart, the mixture keeps both;
+- a law that is another with parameters held (power-pure: power with no floor; Law.restricts)
+  is weighed only where that other law cannot be backtested (few points): the held value is a
+  claim that backtests inside the data cannot test (a floor shows beyond them), its fewer
+  parameters win those backtests, and its narrow band would stand in for the fuller law's
+  (on clean curves with a floor beyond the data, the mixture's band covered the truth 77% of the
+  time with it, 97% without; benchmarks/RESULTS.md);
 - the mixture's CI and PI pool the laws' bootstrap curves and new-run draws in proportion to
   the weights (mixture.py): where laws that fit the data alike part beyond it, the interval
   widens. The combination records the combined prediction beside each law's own at a few
@@ -29,17 +44,25 @@ freedom share equal weights, and the combination says so.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import gammaln, logsumexp
 
+from .laws import LAWS
 from .laws.minimizer import pack, quiet, unpack
 from .mixture import by_weight, predictions, shown
 
-METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests"
+METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests, averaged over Bayesian-bootstrap redraws of the splits"
+RESTRICTED = (
+    "{law} is {of} with parameters held, and {of} could be backtested: the held value is a claim backtests "
+    "inside the data cannot test, so {of} speaks for both (`--law {law}` gives it alone)"
+)
 EQUAL = "equal weights: no backtest split could be scored (too few points), each law fitted with a degree of freedom"
 EM_ITERATIONS = 2000
 STRONG = 0.1  # a law with at least this weight is one the data do not rule out (parting)
 MAX_FACTOR = 100.0  # how far beyond the data parting looks (as a multiple of the largest x)
 NEGLIGIBLE = 1e-6  # a weight below this is 0: the law's draws would not reach one percentile
+MIN_NOISE_DOF = 2  # residual degrees of freedom a split's fit needs to be scored with its own noise
+SPLIT_DRAWS = 200  # Bayesian-bootstrap redraws of the backtest splits that the weights average over
+DRAW_ITERATIONS = 200  # EM steps per redraw: its weights to about 1e-3, far inside the redraws' spread
 
 
 # -- a backtest split's predictive distribution ------------------------------------------------
@@ -86,47 +109,86 @@ def _scored_splits(backtest: dict) -> dict[float, dict]:
     }
 
 
-def split_noise(splits: dict[str, dict]) -> float | None:
-    """A split's noise of a new point (log units): the residual variance of the law with the most
-    degrees of freedom there, the one that estimates it best."""
-    known = [(s["dof"], s["resid_var"]) for s in splits.values() if s.get("resid_var") is not None]
-    return max(known)[1] if known else None
+def split_noise(splits: dict[str, dict]) -> tuple[float, int] | None:
+    """A split's noise of a new point (log units) and its degrees of freedom: the residual
+    variance of the law with the most degrees of freedom there, the one that estimates it best."""
+    known = [(s["dof"], s["resid_var"]) for s in splits.values() if _own_noise(s)]
+    return max(known)[::-1] if known else None
 
 
-def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> np.ndarray:
+def _own_noise(split: dict) -> bool:
+    """Whether a split's fit estimates its own noise: a residual variance on at least
+    MIN_NOISE_DOF degrees of freedom (one residual's square says next to nothing: its 95% range
+    spans a factor of 1000)."""
+    return split.get("resid_var") is not None and split.get("dof", 0) >= MIN_NOISE_DOF
+
+
+def log_t_density(z: np.ndarray, var: np.ndarray, dof: float) -> np.ndarray:
+    """log density of z under a Student t with `dof` degrees of freedom and scale^2 `var` (a
+    normal for dof = inf): the predictive of a point when the noise variance is itself estimated
+    from `dof` residuals, whose tails a normal would understate (a 3-parameter law through 4
+    points has 1 residual, and its variance says little)."""
+    if np.isinf(dof):
+        return -0.5 * (np.log(2 * np.pi * var) + z * z / var)
+    return (
+        gammaln((dof + 1) / 2)
+        - gammaln(dof / 2)
+        - 0.5 * np.log(dof * np.pi * var)
+        - (dof + 1) / 2 * np.log1p(z * z / (dof * var))
+    )
+
+
+def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """(points of the splits, laws): each law's log predictive density of every point beyond each
-    cutoff. At a cutoff where a law could not be fitted (too few points below it), it forecasts
+    cutoff, and (points,) the index of each point's cutoff. At a cutoff where a law could not be fitted (too few points below it), it forecasts
     as the simplest law that could (`backtests` lists the laws simplest first): a law is judged
     as the procedure "this law where it can be fitted", like for like on every split."""
     names = list(backtests)
     scored = {name: _scored_splits(backtests[name]) for name in names}
-    columns = {name: [] for name in names}
-    for c in cutoffs:
+    columns, split_of = {name: [] for name in names}, []
+    for i, c in enumerate(cutoffs):
         fallback = next(scored[n][c] for n in names if c in scored[n])
         splits = {name: scored[name].get(c, fallback) for name in names}
-        noise = split_noise(splits) or 0.0
+        noise = split_noise(splits) or (0.0, np.inf)
         for name, s in splits.items():  # a new point's noise, and the prediction's own
-            own = s["resid_var"] if s.get("resid_var") is not None else noise
-            var = own * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
+            own = (s["resid_var"], s["dof"]) if _own_noise(s) else noise
+            var = own[0] * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
             z = np.log(np.asarray(s["observed"])) - np.log(np.asarray(s["predicted"]))
-            columns[name].append(-0.5 * (np.log(2 * np.pi * var) + z * z / var))
-    return np.column_stack([np.concatenate(columns[name]) for name in names])
+            columns[name].append(log_t_density(z, var, own[1]))
+        split_of += [i] * len(z)
+    return np.column_stack([np.concatenate(columns[name]) for name in names]), np.asarray(split_of)
 
 
-def stacking_weights(scores: np.ndarray) -> np.ndarray:
-    """The simplex weights that maximise sum_i log sum_k w_k exp(scores[i, k]) (EM fixed point)."""
-    k = scores.shape[1]
-    w = np.full(k, 1.0 / k)
-    for _ in range(EM_ITERATIONS):
+def stacking_weights(
+    scores: np.ndarray, point_weights: np.ndarray | None = None, iterations: int = EM_ITERATIONS
+) -> np.ndarray:
+    """The simplex weights that maximise sum_i u_i log sum_k w_k exp(scores[i, k]) (EM fixed
+    point), u the points' weights (1 each by default); with u of shape (draws, points), one row
+    of weights per draw."""
+    u = np.ones((1, len(scores))) if point_weights is None else np.atleast_2d(point_weights)
+    u = u / u.sum(axis=1, keepdims=True)
+    w = np.full((len(u), scores.shape[1]), 1.0 / scores.shape[1])
+    for _ in range(iterations):
         with np.errstate(divide="ignore"):
-            joint = scores + np.log(w)
-        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-        new = resp.mean(axis=0)
-        if np.abs(new - w).max() < 1e-12:
-            w = new
-            break
+            joint = scores[None] + np.log(w)[:, None, :]
+        resp = np.exp(joint - logsumexp(joint, axis=2, keepdims=True))
+        new = np.einsum("bn,bnk->bk", u, resp)
+        done = np.abs(new - w).max() < 1e-12
         w = new
-    return w
+        if done:
+            break
+    return w[0] if point_weights is None or np.ndim(point_weights) == 1 else w
+
+
+def bagged_stacking_weights(scores: np.ndarray, split_of: np.ndarray, seed: int) -> np.ndarray:
+    """Stacking weights averaged over Bayesian-bootstrap redraws of the splits (SPLIT_DRAWS draws
+    of Dirichlet(1, ..., 1) weights, one per split, shared by its points): the weights with
+    their own uncertainty, which a handful of splits leaves large."""
+    splits = int(split_of.max()) + 1
+    if splits < 2:
+        return stacking_weights(scores)
+    draws = np.random.default_rng([seed, 11]).dirichlet(np.ones(splits), size=SPLIT_DRAWS)
+    return stacking_weights(scores, draws[:, split_of], DRAW_ITERATIONS).mean(axis=0)
 
 
 def combine(entries: dict[str, dict], among: str) -> dict | None:
@@ -146,14 +208,18 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
     out = {"among": among, "method": METHOD, "weights": {}, "not_combined": not_combined}
     names = scored
     cutoffs = sorted(set().union(*(_scored_splits(fitted[n]["backtest"]) for n in names)))
+    standing_in = [n for n in names if _restricts(fitted[n]) not in names]  # weighed (all score)
+    for n in set(names) - set(standing_in):
+        not_combined[n] = RESTRICTED.format(law=n, of=_restricts(fitted[n]))
     if not names:
         carried = [n for n in fitted if fitted[n]["goodness"]["points"] > free[n]]
         if not carried:
             return {**out, "reason": "no law was fitted with a degree of freedom to spare"}
         weights = {n: 1.0 / len(carried) for n in carried}
         return {**out, "weights": weights, "reason": EQUAL, **_predicted(_results(fitted, weights), weights)}
-    scores = log_scores({n: fitted[n]["backtest"] for n in names}, cutoffs)
-    w = stacking_weights(scores) if len(names) > 1 else np.ones(1)
+    scores, split_of = log_scores({n: fitted[n]["backtest"] for n in names}, cutoffs)
+    scores, names = scores[:, [names.index(n) for n in standing_in]], standing_in
+    w = bagged_stacking_weights(scores, split_of, _seed(fitted)) if len(names) > 1 else np.ones(1)
     w = np.where(w < NEGLIGIBLE, 0.0, w)
     w = w / w.sum()
     mixture = float(logsumexp(scores + np.log(np.maximum(w, 1e-300)), axis=1).sum())
@@ -170,6 +236,17 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
         "log_score": {n: float(scores[:, i].sum()) for i, n in enumerate(names)},
         **_predicted(results, weights),
     }
+
+
+def _restricts(entry: dict) -> str | None:
+    """The law that this entry's law holds some parameters of (Law.restricts), if any."""
+    law = LAWS.get(entry.get("law"))
+    return law.restricts if law else None
+
+
+def _seed(fitted: dict[str, dict]) -> int:
+    """The fit's seed (its bootstrap's), for the weights' redraws."""
+    return next((int(e["predict"]["seed"]) for e in fitted.values() if "seed" in e.get("predict", {})), 0)
 
 
 def _results(fitted: dict[str, dict], weights: dict[str, float]) -> dict:

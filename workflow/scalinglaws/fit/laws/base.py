@@ -74,6 +74,9 @@ class Law:
     # its box or by the data's range, which the intervals do not carry (a warning)
     nested_bounds: frozenset[tuple[str, str]] = frozenset()
     weighable = True  # the objective is the base one, so points can be weighed by their errors (weigh())
+    # the law this one is with some of its parameters held (power-pure: power with gamma = 0): it
+    # enters the combination only where that law cannot be backtested (fit/combine.py)
+    restricts: str | None = None
     # -- its role, read through the registry (__init__.py) -----------------------------------
     role = Role.CURVE  # what it is fitted to
     priors: dict[str, Prior] = {}  # constructor option -> the prior that fills it, where known

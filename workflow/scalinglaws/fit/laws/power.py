@@ -197,10 +197,13 @@ class PowerLaw(Law):
 class PurePowerLaw(PowerLaw):
     """eps(n) = alpha * n^beta: the power law without its floor (gamma held at 0), two
     parameters. A curve of three or four points cannot tell a floor apart, so this is the law
-    that can answer from so few; on longer curves it is one more candidate, weighed by its
-    backtests like the others (fit/combine.py)."""
+    that can answer from so few. Where power itself can be backtested, the combination leaves
+    this one out (fit/combine.py): it is power with the floor held at 0, a claim that backtests
+    inside the data cannot test (the floor shows beyond them), while its two parameters win those
+    backtests and its narrow band would then stand for power's."""
 
     name = "power-pure"
+    restricts = "power"
     formula = "eps(n) = alpha * n^beta   (no floor: gamma = 0)"
     priors = {}
     default = False
