@@ -55,14 +55,14 @@ def test_the_combined_laws_show_their_weights_and_each_laws_own_prediction(tmp_p
     from scalinglaws.report.figures import learning_curve_figure
 
     runs = bent_runs()
-    fits = fit_study(runs, StudyFit(replicates=10, laws=("power", "power-pure", "size"), best_guess={"d": 1.0}))
+    fits = fit_study(runs, StudyFit(replicates=10, laws=("power", "bnsl", "size"), best_guess={"d": 1.0}))
     weights = as_curve(fits["d/f"]).combination(1)["weights"]
     rows = summary.data_factor_rows(fits, "d/f")
     x = np.array([2, 4, 10, 100]) * 16384.0
     combined = predict_rows(Path("fits.json"), fits, x, None, "d/f")
     assert rows["law"].iloc[0].startswith("combined (") and np.allclose(rows["prediction"], combined["prediction"])
     page = summary.curve_page(fits, "d/f", "test MSE", tmp_path)
-    for name in ("power", "power-pure"):
+    for name in ("power", "bnsl"):
         own = predict_rows(Path("fits.json"), fits, x, name, "d/f")["prediction"]
         assert np.allclose(rows[f"alone: {name}"], own) and not np.allclose(own, combined["prediction"])
         assert f"<th>{name} alone (weight {weights[name]:.2f})</th>" in page
