@@ -86,6 +86,24 @@ def test_a_short_budget_is_flagged_and_the_ceiling_removes_the_limit(teacher):
         assert after["val_loss"] < before["val_loss"]
 
 
+def test_patience_in_epochs_grows_with_the_shard_and_is_left_out_of_identity_when_unset():
+    """8 evaluations of 50 steps are 6 epochs of 16,384 examples (batch 256) but 1.6 of 65,536:
+    `patience_epochs` keeps at least that many epochs at every shard."""
+    s = TrainSpec(seeds=[0], learning_rates=[0.01], batch_size=256, eval_every=50, patience=8, patience_epochs=6)
+    assert [s.patience_for(n) for n in (256, 16384, 32768, 65536)] == [8, 8, 16, 31]
+    unset = TrainSpec(seeds=[0], learning_rates=[0.01], patience=8)
+    assert unset.patience_for(65536) == 8 and "patience_epochs" not in unset.identity()
+    assert s.identity()["patience_epochs"] == 6
+
+
+def test_patience_in_epochs_keeps_members_training_past_a_short_patience(teacher):
+    short = train_ensemble(job(spec(min_steps=100, max_steps=3000, patience=1)), teacher, "cpu")
+    longer = train_ensemble(job(spec(min_steps=100, max_steps=3000, patience=1, patience_epochs=40)), teacher, "cpu")
+    # 512 examples, batch 64: 40 epochs are 320 steps, 13 evaluations of 25 steps
+    for a, b in zip(short, longer):
+        assert a["stopped_by"] == "early_stopping" and b["steps"] >= a["best_step"] + 13 * 25 > a["steps"]
+
+
 def test_an_extended_member_does_not_depend_on_its_ensemble_mates(teacher):
     both = train_ensemble(job(spec(seeds=[0, 1], min_steps=50, max_steps=50, ceiling_epochs=200)), teacher, "cpu")
     alone = train_ensemble(job(spec(seeds=[1], min_steps=50, max_steps=50, ceiling_epochs=200)), teacher, "cpu")

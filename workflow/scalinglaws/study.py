@@ -151,6 +151,7 @@ class Study:
             "ceiling_epochs",
             "lr_factor",
             "cooldown",
+            "patience_epochs",
         ):  # 0 and 0.0 must hash alike
             if t.get(key) is not None:
                 t[key] = float(t[key])

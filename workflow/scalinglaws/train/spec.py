@@ -31,14 +31,27 @@ class TrainSpec:
     lr_factor: float = 3.0  # a best learning rate on the grid's edge adds the next one this factor beyond it ...
     lr_bounds: list[float] | None = None  # ... while it stays inside these bounds (None: the grid only)
     cooldown: float | None = None  # after the loop, decay to 0 over this fraction of each member's best step
+    patience_epochs: float | None = None  # patience is at least this many epochs of the shard (patience_for)
 
     def identity(self) -> dict:
-        """The fields as they enter a job's identity: an unset cooldown (None or 0, off) is left
-        out, so that the jobs of a study without one keep the spec they had before it existed."""
+        """The fields as they enter a job's identity: an unset cooldown or patience_epochs (None
+        or 0, off) is left out, so that the jobs of a study without one keep the spec they had
+        before it existed."""
         fields = asdict(self)
-        if not fields["cooldown"]:
-            del fields["cooldown"]
+        for key in ("cooldown", "patience_epochs"):
+            if not fields[key]:
+                del fields[key]
         return fields
+
+    def patience_for(self, n: int) -> int:
+        """Evaluations without improvement before a member stops on shard n: `patience`, and at
+        least `patience_epochs` epochs. A fixed count of evaluations is ever fewer epochs as the
+        shard grows (8 x 50 steps: 6 epochs of 16,384 examples, 1.6 of 65,536), and at the large
+        shards it stopped members on a plateau they later left (benchmarks/RESULTS.md, issue 27)."""
+        if not self.patience_epochs:
+            return self.patience
+        steps = self.patience_epochs * n / min(self.batch_size, n)
+        return max(self.patience, math.ceil(steps / self.eval_every - 1e-9))
 
     def steps_for(self, n: int) -> int:
         steps = math.ceil(self.epochs * n / min(self.batch_size, n))

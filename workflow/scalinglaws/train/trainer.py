@@ -105,7 +105,7 @@ def _train(job: EnsembleJob, data: Splits, dev: torch.device, fast: bool, option
         trainer = FastSteps(model, xtr, ytr, loss_fn, lrs, spec, batch)
     else:
         trainer = ReferenceSteps(model, xtr, ytr, loss_fn, lrs, spec)
-    stop = EarlyStopping(trainer.state, evaluate(model, xva, yva, task, spec.eval_batch)[0], spec.patience)
+    stop = EarlyStopping(trainer.state, evaluate(model, xva, yva, task, spec.eval_batch)[0], spec.patience_for(n))
     stop.budget.fill_(budget)
     step_now = torch.zeros((), dtype=torch.long, device=dev)
 
