@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The ready-made studies on a GPU machine, each in its own copy of the workflow, side by side.
-#   bash benchmarks/gpu_studies.sh OUT LIMIT_S STUDY[:JOBS]...   (STUDY: a name in studies/)
+#   bash benchmarks/gpu_studies.sh OUT LIMIT_S STUDY[:JOBS]...
+# (STUDY: a name in studies/, or the path of a config file in the repository, such as
+# benchmarks/kan-widths.yaml: its `study` key names its results)
 # Prepares a machine that lacks Snakemake and the Debian data (the lent GPU machine): wheels from
 # .whl/ (benchmarks/prepare_wheels.sh) and data from .gpudata/ (Fashion-MNIST's four .gz files and
 # gcide.dict.dz, copied from this machine's Debian packages), where those folders exist. A study
@@ -24,14 +26,16 @@ if [ -d "$REPO/.gpudata" ]; then
 fi
 for spec in "$@"; do
   study=${spec%%:*}; jobs=${spec#*:}; [ "$jobs" = "$spec" ] && jobs=4
+  config=studies/$study.yaml
+  case $study in *.yaml) config=$study; study=$(sed -n 's/^study: *//p' "$REPO/$config");; esac
   work=/tmp/gpu-studies/$study
   mkdir -p "$work"
-  (cd "$REPO" && cp -r Snakefile config.yaml workflow profiles envs studies "$work"/)
+  (cd "$REPO" && cp -r Snakefile config.yaml workflow profiles envs studies "$work"/ && cp --parents "$config" "$work"/)
   (
     cd "$work" || exit
     start=$(date +%s)
-    python3 -m snakemake --unlock --configfile "studies/$study.yaml" > /dev/null 2>&1  # after a timeout
-    timeout "$LIMIT" python3 -m snakemake --cores "$jobs" --resources gpu="$jobs" --configfile "studies/$study.yaml" \
+    python3 -m snakemake --unlock --configfile "$config" > /dev/null 2>&1  # after a timeout
+    timeout "$LIMIT" python3 -m snakemake --cores "$jobs" --resources gpu="$jobs" --configfile "$config" \
       >> snakemake.log 2>&1
     rc=$?
     echo "wall_s=$(python3 -c "import time; print(round(time.time() - $start, 1))") rc=$rc" >> time.txt
@@ -40,4 +44,4 @@ for spec in "$@"; do
   ) &
 done
 wait
-for spec in "$@"; do study=${spec%%:*}; echo "$study: $(tail -1 /tmp/gpu-studies/$study/time.txt)"; tail -2 /tmp/gpu-studies/$study/snakemake.log; done
+for spec in "$@"; do study=${spec%%:*}; case $study in *.yaml) study=$(sed -n 's/^study: *//p' "$REPO/$study");; esac; echo "$study: $(tail -1 /tmp/gpu-studies/$study/time.txt)"; tail -2 /tmp/gpu-studies/$study/snakemake.log; done

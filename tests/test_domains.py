@@ -37,6 +37,26 @@ def test_text_shards_are_nested_token_prefixes_with_shifted_targets():
         ds.check_shard(8)
 
 
+def test_text_validation_and_test_streams_are_disjoint_from_the_largest_shard(monkeypatch):
+    """By position in the corpus, not by content (text repeats itself): the stream is replaced by
+    each byte's own index, and no index of the validation or test windows (inputs or targets)
+    is in the largest shard the pool allows, the one every smaller shard is a prefix of."""
+    ds = make_dataset("text", TEXT, seed=0)
+    data = ds._bytes()[0]
+    monkeypatch.setattr(ds, "_bytes", lambda: (np.arange(data.size, dtype=np.int64), "positions"))
+    big = ds.shard(ds.pool_size)
+    assert big.x.size == ds.pool_size // 16 * 16  # every window the pool holds
+    used = np.union1d(big.x, big.y)
+    splits = ds.eval_splits()
+    val = np.union1d(splits["val"].x, splits["val"].y)
+    test = np.union1d(splits["test"].x, splits["test"].y)
+    assert len(val) == 1024 + 1 and len(test) == 2048 + 1  # whole streams, each with its extra target
+    assert not np.intersect1d(used, val).size and not np.intersect1d(used, test).size
+    assert not np.intersect1d(val, test).size
+    with pytest.raises(DataError, match="is larger than dataset 'text' pool"):
+        ds.check_shard(ds.pool_size + 1)
+
+
 def test_text_identity_follows_content_not_location(tmp_path):
     copy = tmp_path / "gpl.txt"
     copy.write_bytes(Path(GPL).read_bytes())
