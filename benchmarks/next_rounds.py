@@ -108,7 +108,10 @@ def main() -> int:
     for k in range(1, a.rounds + 1):
         overlay = f"overlay_{k}.yaml"
         plan = ["plan", str(results), "--target-error", a.target_error, "--next", "--out", overlay]
-        sh([sys.executable, "-m", "scalinglaws", *plan, *[f"--configfile={c}" for c in configs]], cwd)
+        said = sh([sys.executable, "-m", "scalinglaws", *plan, *[f"--configfile={c}" for c in configs]], cwd)
+        if not (cwd / overlay).exists():  # the target is reached inside the data: no round to run
+            print(f"round {k}: none proposed ({said.strip().splitlines()[-1].strip()})")
+            break
         ns = new_shards(cwd / overlay, cis["curve"])
         at = ",".join(map(str, ns))
         pred = pd.read_csv(
