@@ -284,7 +284,20 @@ def test_ctrl_c_ends_a_command_with_one_line_and_status_130(tmp_path):
         text=True,
         env=env,
     )
-    time.sleep(6)  # past the imports: it waits for the table
+    # Wait until it reads the table (a FIFO opens for writing only once its reader has it open),
+    # then a second, so that SIGINT finds it blocked in the read: a signal that lands just before
+    # a blocking call is only seen after it (a fixed 6 s sleep once lost that race under load)
+    deadline, writer = time.monotonic() + 120, None
+    while writer is None and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip() == "scalinglaws fit: interrupted"
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+    assert writer is not None and proc.returncode == 130 and err.strip() == "scalinglaws fit: interrupted"
