@@ -7,13 +7,13 @@ how well each predicted the future in like-for-like backtests (Yao, Vehtari, Sim
 Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.py):
 
 - each backtest split's fit gives, for every point beyond its cutoff, a predictive distribution
-  of log(y): normal, centred on the law's prediction, with the variance of its parameters
-  (the delta method on the split's own least-squares fit) plus the noise of a new point, both
-  scaled by that fit's own residual variance (a law that misfits the points it was fitted to
-  predicts broadly, and earns less for it), a Student t with that variance's degrees of freedom
-  (the predictive of a regression whose noise is estimated; a normal would call a 3-parameter
-  law through 4 points, one residual, near certain), or scaled by the split's noise (the residual variance of the
-  law with the most degrees of freedom there) where a law leaves fewer than 2;
+  of log(y) centred on the law's prediction, with the variance of its parameters (the delta
+  method on the split's own least-squares fit) plus the noise of a new point, both scaled by
+  that fit's own residual variance (a law that misfits the points it was fitted to predicts
+  broadly, and earns less for it): a Student t with that variance's degrees of freedom, the
+  predictive of a regression whose noise is estimated (a normal would call a 3-parameter law
+  through 4 points, one residual, near certain). A fit with fewer than 2 degrees of freedom
+  takes the split's noise instead (that of the law with the most degrees of freedom there);
 - the weights maximise the log score of the mixture over the points of the splits every law was
   scored on (a concave problem, solved by the EM fixed point), so a law that the data cannot
   support earns little weight because its backtests say so, not by a rule on its parameters;
@@ -29,7 +29,7 @@ Gabry and Vehtari 2020's leave-future-out ones, the rolling origins of backtest.
   claim that backtests inside the data cannot test (a floor shows beyond them), its fewer
   parameters win those backtests, and its narrow band would stand in for the fuller law's
   (on clean curves with a floor beyond the data, the mixture's band covered the truth 77% of the
-  time with it, 97% without; benchmarks/RESULTS.md);
+  time with it, 95% without; benchmarks/RESULTS.md);
 - the mixture's CI and PI pool the laws' bootstrap curves and new-run draws in proportion to
   the weights (mixture.py): where laws that fit the data alike part beyond it, the interval
   widens. The combination records the combined prediction beside each law's own at a few
@@ -50,7 +50,10 @@ from .laws import LAWS
 from .laws.minimizer import pack, quiet, unpack
 from .mixture import by_weight, predictions, shown
 
-METHOD = "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests, averaged over Bayesian-bootstrap redraws of the splits"
+METHOD = (
+    "stacking of predictive distributions (Yao et al. 2018) on leave-future-out backtests, "
+    "averaged over Bayesian-bootstrap redraws of the splits"
+)
 RESTRICTED = (
     "{law} is {of} with parameters held, and {of} could be backtested: the held value is a claim backtests "
     "inside the data cannot test, so {of} speaks for both (`--law {law}` gives it alone)"
@@ -140,9 +143,10 @@ def log_t_density(z: np.ndarray, var: np.ndarray, dof: float) -> np.ndarray:
 
 def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """(points of the splits, laws): each law's log predictive density of every point beyond each
-    cutoff, and (points,) the index of each point's cutoff. At a cutoff where a law could not be fitted (too few points below it), it forecasts
-    as the simplest law that could (`backtests` lists the laws simplest first): a law is judged
-    as the procedure "this law where it can be fitted", like for like on every split."""
+    cutoff; and (points,): the index of each point's cutoff. At a cutoff where a law could not be
+    fitted (too few points below it), it forecasts as the simplest law that could (`backtests`
+    lists the laws simplest first): a law is judged as the procedure "this law where it can be
+    fitted", like for like on every split."""
     names = list(backtests)
     scored = {name: _scored_splits(backtests[name]) for name in names}
     columns, split_of = {name: [] for name in names}, []
