@@ -279,7 +279,7 @@ def test_ctrl_c_ends_a_command_with_one_line_and_status_130(tmp_path):
     os.mkfifo(fifo)
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scalinglaws", "fit", str(fifo), "--x", "n", "--y", "error"],
+        [sys.executable, "-X", "faulthandler", "-m", "scalinglaws", "fit", str(fifo), "--x", "n", "--y", "error"],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -297,6 +297,10 @@ def test_ctrl_c_ends_a_command_with_one_line_and_status_130(tmp_path):
     proc.send_signal(signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # it did not end: its threads' stacks say where it hangs
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints them
+        _, err = proc.communicate(timeout=30)
+        pytest.fail(f"no exit within 60 s of SIGINT; the command's stacks:\n{err}")
     finally:
         if writer is not None:
             os.close(writer)
