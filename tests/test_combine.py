@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import logsumexp
+from scipy.stats import t as student_t
 
-from scalinglaws.fit.combine import bagged_stacking_weights, describe, log_t_density, stacking_weights
+from scalinglaws.fit.combine import bagged_stacking_weights, describe, log_scores, stacking_weights
 from scalinglaws.fit.curves import read_fits
 from scalinglaws.fit.external import TableSpec, fit_table
 from scalinglaws.fit.laws import make_law
@@ -63,13 +64,15 @@ def test_weights_carry_their_own_uncertainty_over_few_splits():
     assert bagged_stacking_weights(many, np.arange(40), seed=0)[1] < 0.01
 
 
-def test_a_point_predicted_from_one_residual_is_scored_with_heavy_tails():
-    """A 3-parameter law through 4 points leaves one residual: its variance says next to nothing,
-    so a miss by 70 of its standard deviations costs a few nats (Student t), not thousands."""
-    z, var = np.array([70.0]), np.array([1.0])
-    assert -12 < log_t_density(z, var, 1)[0] < -8
-    assert log_t_density(z, var, np.inf)[0] < -2000
-    assert log_t_density(np.array([0.3]), var, 1e6)[0] == pytest.approx(log_t_density(np.array([0.3]), var, np.inf)[0])
+def test_a_point_predicted_from_few_residuals_is_scored_with_heavy_tails():
+    """A law whose split fit leaves 2 residuals: their variance says little, so a miss by 70 of
+    its standard deviations costs a few nats (Student t), not thousands (a normal)."""
+    split = {"train_max": 10.0, "predicted": [1.0], "observed": [float(np.exp(0.07))], "param_sd_unit": [0.0]}
+    few = {"splits": [{**split, "resid_var": 1e-6, "dof": 2}]}
+    many = {"splits": [{**split, "resid_var": 1e-6, "dof": 10**6}]}
+    scores, split_of = log_scores({"few": few, "many": many}, [10.0])
+    assert split_of.tolist() == [0] and -12 < scores[0, 0] < -5 and scores[0, 1] < -2000
+    assert scores[0, 0] == pytest.approx(student_t.logpdf(0.07, 2, scale=1e-3), rel=1e-6)
 
 
 def test_a_sharp_bend_inside_the_data_is_predicted_by_the_combination(tmp_path):

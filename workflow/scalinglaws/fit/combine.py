@@ -44,7 +44,8 @@ freedom share equal weights, and the combination says so.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
+from scipy.stats import t as student_t
 
 from .laws import LAWS
 from .laws.minimizer import pack, quiet, unpack
@@ -126,21 +127,6 @@ def _own_noise(split: dict) -> bool:
     return split.get("resid_var") is not None and split.get("dof", 0) >= MIN_NOISE_DOF
 
 
-def log_t_density(z: np.ndarray, var: np.ndarray, dof: float) -> np.ndarray:
-    """log density of z under a Student t with `dof` degrees of freedom and scale^2 `var` (a
-    normal for dof = inf): the predictive of a point when the noise variance is itself estimated
-    from `dof` residuals, whose tails a normal would understate (a 3-parameter law through 4
-    points has 1 residual, and its variance says little)."""
-    if np.isinf(dof):
-        return -0.5 * (np.log(2 * np.pi * var) + z * z / var)
-    return (
-        gammaln((dof + 1) / 2)
-        - gammaln(dof / 2)
-        - 0.5 * np.log(dof * np.pi * var)
-        - (dof + 1) / 2 * np.log1p(z * z / (dof * var))
-    )
-
-
 def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """(points of the splits, laws): each law's log predictive density of every point beyond each
     cutoff; and (points,): the index of each point's cutoff. At a cutoff where a law could not be
@@ -158,7 +144,9 @@ def log_scores(backtests: dict[str, dict], cutoffs: list[float]) -> tuple[np.nda
             own = (s["resid_var"], s["dof"]) if _own_noise(s) else noise
             var = own[0] * (1.0 + np.square(s["param_sd_unit"])) + 1e-12
             z = np.log(np.asarray(s["observed"])) - np.log(np.asarray(s["predicted"]))
-            columns[name].append(log_t_density(z, var, own[1]))
+            # a Student t with the noise's degrees of freedom (a normal for dof = inf): the
+            # predictive of a point when the noise variance is itself estimated from so few residuals
+            columns[name].append(student_t.logpdf(z, own[1], scale=np.sqrt(var)))
         split_of += [i] * len(z)
     return np.column_stack([np.concatenate(columns[name]) for name in names]), np.asarray(split_of)
 
@@ -181,7 +169,7 @@ def stacking_weights(
         w = new
         if done:
             break
-    return w[0] if point_weights is None or np.ndim(point_weights) == 1 else w
+    return w[0] if point_weights is None else w
 
 
 def bagged_stacking_weights(scores: np.ndarray, split_of: np.ndarray, seed: int) -> np.ndarray:
@@ -213,7 +201,7 @@ def combine(entries: dict[str, dict], among: str) -> dict | None:
     names = scored
     cutoffs = sorted(set().union(*(_scored_splits(fitted[n]["backtest"]) for n in names)))
     standing_in = [n for n in names if _restricts(fitted[n]) not in names]  # weighed (all score)
-    for n in set(names) - set(standing_in):
+    for n in (n for n in names if n not in standing_in):  # in order: fits.json must not vary by run
         not_combined[n] = RESTRICTED.format(law=n, of=_restricts(fitted[n]))
     if not names:
         carried = [n for n in fitted if fitted[n]["goodness"]["points"] > free[n]]
