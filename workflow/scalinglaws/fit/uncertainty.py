@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .laws import FitError, Law
+from .laws import FitError, Law, batched
 
 CI_LEVEL = 0.95
 
@@ -166,18 +166,26 @@ def bootstrap(
 ) -> Bootstrap:
     """Refit the fitted `law` on every replicate (x, y), or (x, y, sd) where the replicate
     brings its points' own seed errors (weights.py) to weigh them by. `shared_sd`
-    (one per replicate) adds that much independent log-normal noise to every point of it."""
-    samples, failed = [], 0
+    (one per replicate) adds that much independent log-normal noise to every point of it.
+    A law whose refits can run as one batch refits them so (laws/batched.py); the rest, and
+    any replicate the batch hands back, are refitted one at a time."""
     rng = np.random.default_rng([seed, 2])
+    draws = []
     for i, (x, y, *sd) in enumerate(replicates):
         if shared_sd is not None and shared_sd[i] > 0:
             y = y * np.exp(shared_sd[i] * rng.standard_normal(len(y)))
-        try:
-            b = law.refit(x, y, *sd)
-        except FitError:
-            failed += 1
-            continue
-        samples.append([b.params_[p] for p in law.param_names])
+        draws.append((x, y, sd[0] if sd else None))
+    rows = batched.refit_rows(law, draws) if law.refits_batched() else [None] * len(draws)
+    samples, failed = [], 0
+    for (x, y, sd), row in zip(draws, rows):
+        if row is None:
+            try:
+                b = law.refit(x, y, sd)
+            except FitError:
+                failed += 1
+                continue
+            row = [b.params_[p] for p in law.param_names]
+        samples.append(row)
     samples = np.array(samples, float).reshape(-1, len(law.param_names))
     return Bootstrap(list(law.param_names), samples, failed, law.log_params)
 

@@ -77,6 +77,9 @@ class Law:
     # the law this one is with some of its parameters held (power-pure: power with gamma = 0): it
     # enters the combination only where that law cannot be backtested (fit/combine.py)
     restricts: str | None = None
+    # `_f` and `_grad` also take every parameter as an array of shape (rows, 1), one row per
+    # bootstrap replicate, so that the replicates are refitted as one batch (batched.py)
+    batched = False
     # -- its role, read through the registry (__init__.py) -----------------------------------
     role = Role.CURVE  # what it is fitted to
     priors: dict[str, Prior] = {}  # constructor option -> the prior that fills it, where known
@@ -183,6 +186,11 @@ class Law:
         with single_threaded(), quiet():
             minimizer.guarded_fit(law, x, y, self)
         return law
+
+    def refits_batched(self) -> bool:
+        """Whether bootstrap refits can run as one batch: `_f` and `_grad` take parameter rows
+        and the fit is minimizer.py's least squares (a law with its own optimiser refits alone)."""
+        return self.batched and self._grad is not None and type(self)._fit is Law._fit
 
     def _fit(self, x: np.ndarray, y: np.ndarray, init: "Law | None") -> None:
         """The optimiser: multi-start bounded least squares (a law with its own overrides this)."""

@@ -21,6 +21,7 @@ class BrokenPowerLaw(Law):
 
     name = "bnsl"
     auto = True  # with one break; bnsl2 only when named
+    batched = True
     plannable = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     log_params = frozenset({"b", "d1", "f1", "d2", "f2"})

@@ -39,7 +39,7 @@ def envelope_inverse(eps, eps0):
 
 class EnvelopeLaw(Law):
     name = "envelope"
-    auto = plannable = True
+    auto = plannable = batched = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     formula = "eps(n) = eps0 * t / sqrt(t^2 + eps0^2),  t = a*n^-alpha + c"
     param_names = ("a", "alpha", "c", "eps0")

@@ -43,7 +43,7 @@ def _sigmoid(s):
     return np.exp(_log_sigmoid(s))
 
 
-def solve_logit(target: np.ndarray, alpha: float) -> np.ndarray:
+def solve_logit(target: np.ndarray, alpha) -> np.ndarray:
     """s with log sigmoid(s) - alpha log sigmoid(-s) = target, elementwise (alpha >= 0).
 
     With m(s) = s for s < 0 and alpha s for s >= 0, the left side lies within
@@ -52,11 +52,11 @@ def solve_logit(target: np.ndarray, alpha: float) -> np.ndarray:
     (alpha = 0 and target >= 0: power plus constant above eps0) the bracket closes at S_MAX,
     i.e. eps = eps0, the limit as alpha -> 0+."""
     target = np.asarray(target, float)
+    alpha = np.broadcast_to(alpha, target.shape)  # one per element: a batch of fits has one per row
+    positive = alpha > 0
 
     def inverse(v):
-        if alpha > 0:
-            return np.where(v < 0, v, v / alpha)
-        return np.where(v < 0, v, S_MAX)
+        return np.where(v < 0, v, np.where(positive, v / np.where(positive, alpha, 1.0), S_MAX))
 
     lo = np.clip(inverse(target - alpha * LOG2), -S_MAX, S_MAX)
     hi = np.clip(inverse(target + LOG2), -S_MAX, S_MAX)
@@ -83,7 +83,7 @@ class M4Law(GivenEps0, Law):
     formula = "(eps - eps_inf) / (eps0 - eps)^alpha = beta * n^c"
     param_names = ("beta", "c", "alpha", "eps_inf", "eps0")
     log_params = frozenset({"beta", "eps0"})
-    auto = plannable = True
+    auto = plannable = batched = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     widenable = frozenset({("c", "lower"), ("alpha", "upper")})
     # no floor; no bend toward eps0 (alpha = 0 or eps0 far above the data): power plus constant
@@ -106,15 +106,18 @@ class M4Law(GivenEps0, Law):
     def _solve(self, x, p) -> tuple[np.ndarray, float]:
         """(s, b): eps = eps_inf + b * sigmoid(s) at every row of x. The last solve is kept, so
         that the Jacobian at the point the residuals were just computed at costs no second solve."""
-        key = (tuple(p[k] for k in self.param_names), x.shape, x[:, 0].tobytes())
-        if self._cache is not None and self._cache[0] == key:
+        batch = any(np.ndim(p[k]) for k in self.param_names)  # parameters of shape (rows, 1): batched.py
+        key = None if batch else (tuple(p[k] for k in self.param_names), x.shape, x[:, 0].tobytes())
+        if key is not None and self._cache is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
         b = p["eps0"] - p["eps_inf"]
-        if not (b > 0 and p["beta"] > 0 and p["alpha"] >= 0):
-            s = np.full(len(x), np.nan)
-        else:
-            s = solve_logit(np.log(p["beta"]) + p["c"] * np.log(x[:, 0]) - (1.0 - p["alpha"]) * np.log(b), p["alpha"])
-        self._cache = (key, s, b)
+        valid = (b > 0) & (p["beta"] > 0) & (p["alpha"] >= 0)
+        with np.errstate(all="ignore"):
+            target = np.log(p["beta"]) + p["c"] * np.log(x[:, 0]) - (1.0 - p["alpha"]) * np.log(b)
+        target = np.where(valid, target, 0.0)
+        s = np.where(valid, solve_logit(target, np.where(valid, p["alpha"], 0.0)), np.nan)
+        if key is not None:
+            self._cache = (key, s, b)
         return s, b
 
     def _f(self, x, p):

@@ -32,7 +32,7 @@ class PowerLaw(Law):
     widenable = frozenset({("beta", "lower")})
     nested_bounds = frozenset({("gamma", "lower")})  # no floor: the pure power law
     priors = {"best_guess": Prior.BEST_GUESS}
-    auto = default = plannable = True
+    auto = default = plannable = batched = True
     size_law = SizeLaw  # a plan pairs it with the size law's fit for the best size at n
     bound_notes = {
         ("beta", "upper"): "the curve does not decrease",
@@ -108,6 +108,10 @@ class PowerLaw(Law):
         law.point_sd = point_sd
         Law._fit(law, x, y, init)
         return law
+
+    def refits_batched(self) -> bool:
+        """Its `_fit` adds only the region test; without one, refits run as one batch."""
+        return self.batched and not (self.regions and self.best_guess is not None)
 
     def n_end(self, params: dict | None = None) -> float | None:
         """Where the power-law region ends: alpha * n^beta = gamma (None if gamma is 0).
