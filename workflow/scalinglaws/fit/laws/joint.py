@@ -29,7 +29,7 @@ class AdditiveJointLaw(Law):
     log_params = frozenset({"a", "b"})
     axis = 1  # backtests extrapolate in data
     role = Role.JOINT
-    auto = batched = True
+    auto = True
     plannable = True  # its best size at n is its own: the smallest m within tol of an infinite model
     widenable = frozenset({("alpha", "upper"), ("beta", "upper")})
     nested_bounds = frozenset({("c_inf", "lower")})  # no floor
