@@ -19,7 +19,7 @@ def curve(seed: int, sigma: float = 0.03, runs: int = 1):
 
 
 def scalar_cost(law, objective, row: int, params: dict) -> float:
-    r = objective.residuals(pack(law, params)[None], np.array([row]))
+    _, r = objective.residuals(pack(law, params)[None], np.array([row]))
     return 0.5 * float((r * r).sum())
 
 

@@ -178,14 +178,20 @@ class Law:
         """A cheap refit for resampling: a clone, warm-started from this fit on its (possibly
         widened) box, without warnings. `sd`: the replicate's own seed errors of its points, if
         the law weighs them (with this fit's shared variance); else this fit's weights."""
+        law, x, y = self.refit_problem(x, y, sd)
+        with single_threaded(), quiet():
+            minimizer.guarded_fit(law, x, y, self)
+        return law
+
+    def refit_problem(self, x, y, sd=None) -> tuple["Law", np.ndarray, np.ndarray]:
+        """What a refit solves: an unfitted clone on this fit's (possibly widened) box, weighed
+        as `refit` says, and the checked points (x, y). A FitError if the points are refused."""
         law = self.clone()
         if sd is not None and self.point_sd is not None:
             law.weigh(x, sd, self.shared_var)
         law.widen_ = dict(self.widen_)
         x, y = law.check_data(x, y)
-        with single_threaded(), quiet():
-            minimizer.guarded_fit(law, x, y, self)
-        return law
+        return law, x, y
 
     def refits_batched(self) -> bool:
         """Whether bootstrap refits can run as one batch: `_f` and `_grad` take parameter rows

@@ -15,8 +15,9 @@ out of the box is held there for the step (the projected step of a bound-constra
 method). A row stops when a step lowers its cost by less than FTOL of it or moves it by less
 than XTOL, as scipy's defaults do, or after REFIT_NFEV steps, where a one-at-a-time refit
 stops too (along a flat valley of m4's or bnsl's both stop short of the minimum; neither is
-better than the other in cost). A row whose data minimizer.py would refuse is handed back
-(None) to be refitted one at a time, which reports the failure.
+better than the other in cost). A row whose data `Law.refit_problem` refuses is handed back
+(None) to be refitted one at a time, which reports the failure. The residuals, their Jacobian
+and the box are minimizer.py's own functions, applied to all rows at once.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Law, quiet, single_threaded
-from .minimizer import REFIT_NFEV, FitError, box, pack
+from .minimizer import REFIT_NFEV, FitError, pack, packed_box, packed_jacobian, unpack, weighed_residuals
 
 FTOL = XTOL = 1e-8  # scipy least_squares' defaults
-PENALTY = 1e3  # the residual of a point the step made invalid (minimizer.py's)
 
 
 class Batch:
@@ -58,27 +58,17 @@ class Batch:
 def _row(law: Law, x, y, sd):
     """A replicate's points {x row: (y, summed squared weight)} and its box, or None where it
     must be refitted one at a time (data the law refuses, one x with two different y)."""
-    clone = law.clone()
-    if sd is not None and law.point_sd is not None:
-        clone.weigh(x, sd, law.shared_var)
-    clone.widen_ = dict(law.widen_)
     try:
-        x, y = clone.check_data(x, y)
+        clone, x, y = law.refit_problem(x, y, sd)
     except FitError:
         return None
     weight = np.ones(len(y)) if clone.point_sd is None else 1.0 / clone.point_errors(x)
     points: dict[tuple, tuple[float, float]] = {}
     for key, yi, wi in zip(map(tuple, x.tolist()), y.tolist(), weight.tolist()):
-        if key in points:
-            if points[key][0] != yi:
-                return None
-            points[key] = (yi, points[key][1] + wi * wi)
-        else:
-            points[key] = (yi, wi * wi)
-    bounds = box(clone, x, y)
-    lo = pack(clone, {k: b[0] for k, b in bounds.items()})
-    hi = pack(clone, {k: b[1] for k, b in bounds.items()})
-    return points, lo, hi
+        if key in points and points[key][0] != yi:
+            return None
+        points[key] = (yi, points.get(key, (yi, 0.0))[1] + wi * wi)
+    return (points, *packed_box(clone, x, y))
 
 
 def unpack_rows(law: Law, theta: np.ndarray) -> dict:
@@ -92,65 +82,56 @@ def unpack_rows(law: Law, theta: np.ndarray) -> dict:
 
 
 class Objective:
-    """The weighed residuals and their Jacobian for every row at once."""
+    """The weighed residuals and their Jacobian for some rows of the batch at once (a row
+    that lacks a point has a residual of 0 there)."""
 
     def __init__(self, law: Law, batch: Batch):
         self.law, self.batch = law, batch
-        self.logs = np.array([p in law.log_params for p in law.free])
 
-    def residuals(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """(rows, points) at `theta`, one row of it per batch row in `rows`."""
+    def residuals(self, theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(prediction, residuals), each (rows, points), at `theta` (one row per batch row in `rows`)."""
         y, weight = self.batch.y[rows], self.batch.weight[rows]
         pred = np.broadcast_to(self.law._f(self.batch.x, unpack_rows(self.law, theta)), y.shape)
-        r = self.law._residuals(pred, y) * weight
-        return np.where(weight > 0, np.where(np.isfinite(r), r, PENALTY), 0.0)
+        return pred, np.where(weight > 0, weighed_residuals(self.law, pred, y, weight), 0.0)
 
-    def jacobian(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """(rows, points, free parameters), scale parameters by their logarithms."""
-        law, y, weight = self.law, self.batch.y[rows], self.batch.weight[rows]
-        p = unpack_rows(law, theta)
-        pred = np.broadcast_to(law._f(self.batch.x, p), y.shape)
-        grad, scale = law._grad(self.batch.x, p), law._residual_scale(pred, y) * weight
-        cols = [np.broadcast_to(grad[q] * (p[q] if log else 1.0), y.shape) for q, log in zip(law.free, self.logs)]
-        jac = np.stack(cols, axis=-1) * scale[..., None]
-        return np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0)
+    def jacobian(self, theta: np.ndarray, rows: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """(rows, points, free parameters) at `theta`, where the prediction is `pred`."""
+        b = self.batch
+        return packed_jacobian(self.law, b.x, unpack_rows(self.law, theta), pred, b.y[rows], b.weight[rows])
 
 
-def levenberg_marquardt(objective: Objective, theta: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Projected Levenberg-Marquardt on every row, with Nielsen's damping update (1999): (theta,
-    converged) per row. A row stops as scipy's trf does: a good step (gain ratio above 0.25)
-    that lowers the cost by less than FTOL of it, or a step shorter than XTOL; or it is left
-    where REFIT_NFEV steps took it (converged False)."""
+def levenberg_marquardt(objective: Objective, theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Projected Levenberg-Marquardt on every row, with Nielsen's damping update (1999). A row
+    stops as scipy's trf does: a good step (gain ratio above 0.25) that lowers the cost by less
+    than FTOL of it, or a step shorter than XTOL; or it is left where REFIT_NFEV steps took it."""
     rows, k = theta.shape
-    r = objective.residuals(theta, np.arange(rows))
+    pred, r = objective.residuals(theta, np.arange(rows))
+    pred = np.array(pred)  # rows are replaced where a step is accepted
     cost = 0.5 * (r * r).sum(axis=1)
     damping, growth = np.full(rows, 1e-3), np.full(rows, 2.0)
     done = ~np.isfinite(cost)
-    converged = np.zeros(rows, bool)
     eye = np.eye(k)
-    fresh = np.ones(rows, bool)  # the Jacobian is to be computed again (the row moved)
-    cache = {"jac": np.zeros((rows, r.shape[1], k))}
+    jacobian = np.zeros((rows, r.shape[1], k))
+    fresh = np.ones(rows, bool)  # the row moved: its Jacobian is to be computed again
     for _ in range(REFIT_NFEV):
         act = np.flatnonzero(~done)
         if not len(act):
             break
         renew = act[fresh[act]]
         if len(renew):
-            cache["jac"][renew] = objective.jacobian(theta[renew], renew)
+            jacobian[renew] = objective.jacobian(theta[renew], renew, pred[renew])
             fresh[renew] = False
-        t, rr, jac = theta[act], r[act], cache["jac"][act]
-        grad = np.einsum("bui,bu->bi", jac, rr)
+        t, jac = theta[act], jacobian[act]
+        grad = np.einsum("bui,bu->bi", jac, r[act])
         hess = np.einsum("bui,buj->bij", jac, jac)
         # a parameter at a bound that the descent direction pushes out of the box is held there
         free = ~(((t <= lo[act]) & (grad > 0)) | ((t >= hi[act]) & (grad < 0)))
         scale = np.maximum(np.einsum("bii->bi", hess), 1e-12 * np.abs(hess).max(axis=(1, 2))[:, None] + 1e-300)
         system = hess + damping[act, None, None] * scale[:, :, None] * eye
         system = np.where(free[:, :, None] & free[:, None, :], system, eye)
-        rhs = np.where(free, -grad, 0.0)
-        step = _solve(system, rhs)
-        trial = np.clip(t + step, lo[act], hi[act])
+        trial = np.clip(t + _solve(system, np.where(free, -grad, 0.0)), lo[act], hi[act])
         moved = trial - t
-        r_trial = objective.residuals(trial, act)
+        pred_trial, r_trial = objective.residuals(trial, act)
         cost_trial = 0.5 * (r_trial * r_trial).sum(axis=1)
         gain = cost[act] - cost_trial
         predicted = -(np.einsum("bi,bi->b", grad, moved) + 0.5 * np.einsum("bi,bij,bj->b", moved, hess, moved))
@@ -159,15 +140,18 @@ def levenberg_marquardt(objective: Objective, theta: np.ndarray, lo: np.ndarray,
         small_step = np.linalg.norm(moved, axis=1) <= XTOL * (XTOL + np.linalg.norm(t, axis=1))
         small_gain = better & (gain <= FTOL * cost[act]) & (ratio > 0.25)
         accept = act[better]
-        theta[accept], r[accept], cost[accept] = trial[better], r_trial[better], cost_trial[better]
+        theta[accept], pred[accept], r[accept], cost[accept] = (
+            trial[better],
+            pred_trial[better],
+            r_trial[better],
+            cost_trial[better],
+        )
         fresh[accept] = True
         shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * np.clip(ratio, 0.0, 1.0) - 1.0) ** 3)
         damping[act] = np.where(better, damping[act] * shrink, damping[act] * growth[act])
         growth[act] = np.where(better, 2.0, growth[act] * 2.0)
-        stop = small_step | small_gain | (cost[act] <= 1e-30)
-        converged[act[stop]] = True
-        done[act[stop | (damping[act] > 1e30)]] = True
-    return theta, converged
+        done[act[small_step | small_gain | (cost[act] <= 1e-30) | (damping[act] > 1e30)]] = True
+    return theta
 
 
 def _solve(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -187,9 +171,8 @@ def refit_rows(law: Law, draws: list[tuple]) -> list[list[float] | None]:
         if not batch.index:
             return out
         theta = np.clip(np.tile(pack(law, law.params_), (len(batch.index), 1)), batch.lo, batch.hi)
-        theta, _ = levenberg_marquardt(Objective(law, batch), theta, batch.lo, batch.hi)
-        params = unpack_rows(law, theta)
-    for b, i in enumerate(batch.index):
-        row = [float(np.ravel(params[p])[b]) if np.ndim(params[p]) else float(params[p]) for p in law.param_names]
-        out[i] = row if np.isfinite(row).all() else None
+        theta = levenberg_marquardt(Objective(law, batch), theta, batch.lo, batch.hi)
+    for i, row in zip(batch.index, theta):
+        params = list(unpack(law, row).values())
+        out[i] = params if np.isfinite(params).all() else None
     return out

@@ -106,9 +106,13 @@ class M4Law(GivenEps0, Law):
     def _solve(self, x, p) -> tuple[np.ndarray, float]:
         """(s, b): eps = eps_inf + b * sigmoid(s) at every row of x. The last solve is kept, so
         that the Jacobian at the point the residuals were just computed at costs no second solve."""
-        batch = any(np.ndim(p[k]) for k in self.param_names)  # parameters of shape (rows, 1): batched.py
-        key = None if batch else (tuple(p[k] for k in self.param_names), x.shape, x[:, 0].tobytes())
-        if key is not None and self._cache is not None and self._cache[0] == key:
+        # parameters are numbers, or (rows, 1) arrays for a batch of refits (batched.py)
+        key = (
+            tuple((np.shape(p[k]), np.asarray(p[k], float).tobytes()) for k in self.param_names),
+            x.shape,
+            x.tobytes(),
+        )
+        if self._cache is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
         b = p["eps0"] - p["eps_inf"]
         valid = (b > 0) & (p["beta"] > 0) & (p["alpha"] >= 0)
@@ -116,8 +120,7 @@ class M4Law(GivenEps0, Law):
             target = np.log(p["beta"]) + p["c"] * np.log(x[:, 0]) - (1.0 - p["alpha"]) * np.log(b)
         target = np.where(valid, target, 0.0)
         s = np.where(valid, solve_logit(target, np.where(valid, p["alpha"], 0.0)), np.nan)
-        if key is not None:
-            self._cache = (key, s, b)
+        self._cache = (key, s, b)
         return s, b
 
     def _f(self, x, p):

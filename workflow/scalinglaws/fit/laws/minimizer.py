@@ -123,20 +123,41 @@ def unpack(law, theta: np.ndarray) -> dict:
     return {p: params[p] for p in law.param_names}
 
 
+# -- the objective --------------------------------------------------------------------------------
+# Shared by the one-at-a-time fit below and the batched refits (batched.py): `pred` and `y` are
+# (points,) here and (replicates, points) there; the law's parameters are numbers or (replicates, 1).
+PENALTY = 1e3  # the residual of a point a step made invalid: penalised, not fatal
+
+
+def packed_box(law, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The search box (box()) in the optimiser's coordinates: (lower, upper)."""
+    bounds = box(law, x, y)
+    return pack(law, {k: b[0] for k, b in bounds.items()}), pack(law, {k: b[1] for k, b in bounds.items()})
+
+
+def weighed_residuals(law, pred: np.ndarray, y: np.ndarray, weight) -> np.ndarray:
+    """The law's residuals times each point's weight, an invalid one replaced by PENALTY."""
+    r = law._residuals(pred, y) * weight
+    return np.where(np.isfinite(r), r, PENALTY)
+
+
+def packed_jacobian(law, x: np.ndarray, p: dict, pred: np.ndarray, y: np.ndarray, weight) -> np.ndarray:
+    """d weighed residual / d packed parameter, (..., points, free parameters): the law's
+    gradient, times the parameter for one searched as its logarithm (the chain rule)."""
+    grad, scale = law._grad(x, p), law._residual_scale(pred, y) * weight
+    cols = [np.broadcast_to(grad[q] * (p[q] if q in law.log_params else 1.0), pred.shape) for q in law.free]
+    return np.nan_to_num(np.stack(cols, axis=-1) * scale[..., None], nan=0.0, posinf=0.0, neginf=0.0)
+
+
 # -- fitting ------------------------------------------------------------------------------------
 def least_squares_fit(law, x: np.ndarray, y: np.ndarray, init) -> None:
     """Multi-start bounded least squares of the law's weighted residuals, from its starts (or
     from `init`'s estimate, one warm start): sets `bounds_`, `params_` and `cost_`."""
     law.bounds_ = box(law, x, y)
     starts = [init.params_] if init is not None else law._starts(x, y)
-    lo, hi = (
-        pack(law, {k: b[0] for k, b in law.bounds_.items()}),
-        pack(law, {k: b[1] for k, b in law.bounds_.items()}),
-    )
+    lo, hi = packed_box(law, x, y)
 
     weight = 1.0 if law.point_sd is None else 1.0 / law.point_errors(x)
-    free = law.free
-    logs = [q in law.log_params for q in free]
     last = {"theta": None, "pred": None}  # the Jacobian is asked where the residuals were just computed
 
     def predict(theta, p):
@@ -147,14 +168,11 @@ def least_squares_fit(law, x: np.ndarray, y: np.ndarray, init) -> None:
         return pred
 
     def residuals(theta):
-        r = law._residuals(predict(theta, unpack(law, theta)), y) * weight
-        return np.where(np.isfinite(r), r, 1e3)  # a step into an invalid region is penalised, not fatal
+        return weighed_residuals(law, predict(theta, unpack(law, theta)), y, weight)
 
     def jacobian(theta):
         p = unpack(law, theta)
-        grad, scale = law._grad(x, p), law._residual_scale(predict(theta, p), y) * weight
-        cols = [grad[q] * (p[q] if log else 1.0) for q, log in zip(free, logs)]  # chain rule for logs
-        return np.nan_to_num(np.column_stack(cols) * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
+        return packed_jacobian(law, x, p, predict(theta, p), y, weight)
 
     jac = "2-point" if law._grad is None else jacobian
 
